@@ -1,0 +1,63 @@
+"""Health counters of the pipeline, kept in the store (`results/_state/health.json`).
+
+Merges, ignored and bad events update it; the metrics sink renders it (last merge time, duration,
+success, errors). Updates are read-modify-write with an etag precondition, retried on a lost race.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from kubebill.errors import PreconditionFailed
+from kubebill.layout import Layout
+from kubebill.store.base import Store
+
+KEY = "health.json"
+COUNTERS = (
+    "merges_total",
+    "merge_failures_total",
+    "bad_inputs_total",
+    "bad_events_total",
+    "ignored_events_total",
+    "exports_total",
+    "export_failures_total",
+)
+
+
+def read(store: Store, layout: Layout) -> dict[str, Any]:
+    """The current health record; `{}` when nothing has run yet."""
+    try:
+        return dict(json.loads(store.read_bytes(layout.state_key(KEY))))
+    except FileNotFoundError:
+        return {}
+
+
+def record(store: Store, layout: Layout, *, increment: tuple[str, ...] = (), **fields: Any) -> dict[str, Any]:
+    """Add 1 to each counter in `increment`, set `fields`, stamp `updated`; returns the new record."""
+    for name in increment:
+        if name not in COUNTERS:
+            raise ValueError(f"unknown health counter {name!r}; expected one of {', '.join(COUNTERS)}")
+    key = layout.state_key(KEY)
+    for _ in range(20):
+        try:
+            info = store.head(key)
+            current = json.loads(store.read_bytes(key))
+            etag: str | None = info.etag
+        except FileNotFoundError:
+            current, etag = {}, None
+        for name in increment:
+            current[name] = int(current.get(name, 0)) + 1
+        current.update(fields)
+        current["updated"] = datetime.now(UTC).isoformat()
+        body = json.dumps(current, sort_keys=True, default=str).encode()
+        try:
+            if etag is None:
+                store.write(key, body, if_absent=True)
+            else:
+                store.write(key, body, if_match=etag)
+            return dict(current)
+        except PreconditionFailed:
+            continue
+    raise RuntimeError(f"could not update {key}: too many concurrent writers")

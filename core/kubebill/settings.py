@@ -1,0 +1,275 @@
+"""Every ``KUBEBILL_*`` variable, read and validated once by ``Settings.from_env()``.
+
+A bad value fails at start with a `ConfigError` naming the variable and what it accepts. Each field
+declares its variable, default and one-line doc in its metadata; the README table is generated from
+them (``kubebill.settings.markdown_table()``, checked by a test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from kubebill.errors import ConfigError
+
+_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("true or false")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30s`, `10m`, `1h`, `1d`."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError("a positive duration such as 30s, 10m, 1h or 1d")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def _duration_text(text: str) -> str:
+    parse_duration(text)
+    return text.strip()
+
+
+def _size_text(text: str) -> str:
+    """A memory size DuckDB accepts: `512MB`, `1GB`, `1.5GiB`."""
+    if not _SIZE.match(text.strip()):
+        raise ValueError("a size such as 512MB or 1GB")
+    return text.strip().replace(" ", "")
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(f"a number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"a number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return value
+
+    return parse
+
+
+def _prefix(text: str) -> str:
+    value = text.strip().strip("/")
+    if not value or not re.fullmatch(r"[A-Za-z0-9._\-/=]+", value):
+        raise ValueError("a non-empty key prefix of letters, digits and . _ - / =")
+    return value
+
+
+def _cluster(text: str) -> str:
+    value = text.strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,252}", value):
+        raise ValueError("a cluster name of letters, digits, '.', '_' and '-'")
+    return value
+
+
+def _text(text: str) -> str:
+    return text.strip()
+
+
+def var(
+    name: str,
+    default: Any,
+    parse: Callable[[str], Any],
+    doc: str,
+    *,
+    aliases: tuple[str, ...] = (),
+    secret: bool = False,
+) -> Any:
+    """Declare a settings field bound to an environment variable."""
+    meta = {"env": name, "parse": parse, "doc": doc, "aliases": aliases, "secret": secret}
+    return field(default=default, metadata=meta)
+
+
+DEFAULT_AGGREGATE = "cluster,node,namespace,controllerKind,controller,pod,container"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """kubebill's configuration. Build it with `from_env`; override fields with `dataclasses.replace`."""
+
+    # where things live
+    store: str = var("KUBEBILL_STORE", "./kubebill-data", _text, "store URL: path, file://, s3://, az://, gs://")
+    allocations_prefix: str = var("KUBEBILL_ALLOCATIONS_PREFIX", "allocations", _prefix, "prefix of allocation exports")
+    billing_prefix: str = var(
+        "KUBEBILL_BILLING_PREFIX", "billing", _prefix, "prefix the cloud billing exports write under"
+    )
+    results_prefix: str = var("KUBEBILL_RESULTS_PREFIX", "results", _prefix, "prefix of merge results and state")
+    # logging
+    log_format: str = var(
+        "KUBEBILL_LOG_FORMAT", "text", _one_of("text", "json"), "log lines as text or one JSON object each"
+    )
+    log_level: str = var(
+        "KUBEBILL_LOG_LEVEL", "info", _one_of("debug", "info", "warning", "error"), "minimum log level"
+    )
+    # export (cluster side)
+    source: str = var(
+        "KUBEBILL_SOURCE",
+        "opencost",
+        _one_of("opencost", "kubecost", "aks"),
+        "allocation API the export reads",
+    )
+    source_url: str | None = var(
+        "KUBEBILL_SOURCE_URL",
+        None,
+        _text,
+        "base URL of the allocation API (e.g. http://opencost.opencost:9003)",
+        aliases=("OPENCOST_PARQUET_SVC_HOSTNAME", "COST_ANALYSIS_URL"),
+    )
+    cluster: str | None = var(
+        "KUBEBILL_CLUSTER",
+        None,
+        _cluster,
+        "cluster name written into every allocation row",
+        aliases=("OPENCOST_PARQUET_CLUSTER_NAME",),
+    )
+    step: str = var("KUBEBILL_STEP", "1h", _duration_text, "allocation step (OpenCost `step`)")
+    aggregate: str = var("KUBEBILL_AGGREGATE", DEFAULT_AGGREGATE, _text, "OpenCost `aggregate` properties")
+    include_idle: bool = var("KUBEBILL_INCLUDE_IDLE", True, parse_bool, "OpenCost `includeIdle`")
+    idle_by_node: bool = var("KUBEBILL_IDLE_BY_NODE", True, parse_bool, "OpenCost `idleByNode`")
+    share_idle: bool = var("KUBEBILL_SHARE_IDLE", False, parse_bool, "OpenCost `shareIdle`")
+    resolution: str | None = var("KUBEBILL_RESOLUTION", None, _duration_text, "OpenCost `resolution` (e.g. 1m)")
+    accumulate: str | None = var("KUBEBILL_ACCUMULATE", None, _text, "OpenCost `accumulate`")
+    filter: str | None = var("KUBEBILL_FILTER", None, _text, "OpenCost `filter` expression")
+    http_connect_timeout: float = var(
+        "KUBEBILL_HTTP_CONNECT_TIMEOUT", 5.0, _float_between(0.1, 300), "seconds to connect to a cluster API"
+    )
+    http_read_timeout: float = var(
+        "KUBEBILL_HTTP_READ_TIMEOUT",
+        300.0,
+        _float_between(0.1, 3600),
+        "seconds to wait for a cluster API response",
+    )
+    http_retry_seconds: float = var(
+        "KUBEBILL_HTTP_RETRY_SECONDS",
+        120.0,
+        _float_between(0, 3600),
+        "total time budget for retrying a request",
+    )
+    # merge
+    restate_days: int = var("KUBEBILL_RESTATE_DAYS", 3, _int_between(0, 62), "days the catch-up merge re-merges")
+    memory_limit: str | None = var("KUBEBILL_MEMORY_LIMIT", None, _size_text, "DuckDB memory limit (spills beyond)")
+    threads: int | None = var("KUBEBILL_THREADS", None, _int_between(1, 256), "DuckDB threads (default: all cores)")
+    split_method: str = var(
+        "KUBEBILL_SPLIT_METHOD",
+        "opencost-list-cost",
+        _one_of("opencost-list-cost", "aws-split-cost"),
+        "weights of node lines: OpenCost list cost, or AWS split-cost 9:1 CPU:memory",
+    )
+    shared_spread: str = var(
+        "KUBEBILL_SHARED_SPREAD",
+        "none",
+        _one_of("none", "weighted"),
+        "spread __shared__ cost over namespaces by cost",
+    )
+    # metrics and reports
+    tenant_id: str = var("KUBEBILL_TENANT_ID", "", _text, "tenant_id label on every metric family")
+    hash_pod_names: bool = var(
+        "KUBEBILL_HASH_POD_NAMES", False, parse_bool, "replace pod/container names by a stable short hash"
+    )
+    metrics_top_pods: int = var("KUBEBILL_METRICS_TOP_PODS", 20, _int_between(0, 10000), "pods in the top-N pod metric")
+    metrics_mode: str = var("KUBEBILL_METRICS_MODE", "total", _one_of("total", "rate"), "cost per window or per hour")
+    metrics_compat: bool = var(
+        "KUBEBILL_METRICS_COMPAT",
+        False,
+        parse_bool,
+        "also emit cloudtuner_kubecost_* and kube_cost_* families",
+    )
+    metrics_token: str | None = var(
+        "KUBEBILL_METRICS_TOKEN", None, _text, "bearer token the metrics endpoint requires", secret=True
+    )
+    pushgateway_url: str | None = var("KUBEBILL_PUSHGATEWAY_URL", None, _text, "push metrics here after each merge")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every variable (and its aliases) from `env` (default: the process environment)."""
+        import os
+
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            meta = f.metadata
+            for name in (meta["env"], *meta["aliases"]):
+                raw = source.get(name)
+                if raw is None or raw.strip() == "":
+                    continue
+                try:
+                    values[f.name] = meta["parse"](raw)
+                except ValueError as exc:
+                    shown = "***" if meta["secret"] else repr(raw)
+                    raise ConfigError(f"{name}={shown}: expected {exc}") from None
+                break
+        return cls(**values)
+
+    @property
+    def step_delta(self) -> timedelta:
+        return parse_duration(self.step)
+
+
+def variables() -> list[dict[str, Any]]:
+    """Every variable with its field, default, aliases and doc (for docs and tests)."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        rows.append(
+            {
+                "env": f.metadata["env"],
+                "field": f.name,
+                "default": f.default,
+                "aliases": f.metadata["aliases"],
+                "doc": f.metadata["doc"],
+            }
+        )
+    return rows
+
+
+def markdown_table() -> str:
+    """The README's table of variables."""
+    lines = ["| variable | default | aliases | meaning |", "|---|---|---|---|"]
+    for row in variables():
+        default = "" if row["default"] is None else f"`{row['default']}`"
+        aliases = ", ".join(f"`{a}`" for a in row["aliases"])
+        lines.append(f"| `{row['env']}` | {default} | {aliases} | {row['doc']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
