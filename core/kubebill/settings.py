@@ -102,6 +102,13 @@ def _cluster(text: str) -> str:
     return value
 
 
+def _ncrontab(text: str) -> str:
+    value = " ".join(text.split())
+    if len(value.split(" ")) != 6 or not re.fullmatch(r"[0-9*/,\- ]+", value):
+        raise ValueError("a 6-field NCRONTAB expression such as '0 10 0 * * *'")
+    return value
+
+
 def _text(text: str) -> str:
     return text.strip()
 
@@ -200,6 +207,13 @@ class Settings:
         "none",
         _one_of("none", "weighted"),
         "spread __shared__ cost over namespaces by cost",
+    )
+    # timers (Azure reads these in its NCRONTAB bindings; AWS/GCP schedules are set by Terraform)
+    export_schedule: str = var(
+        "KUBEBILL_EXPORT_SCHEDULE", "0 10 0 * * *", _ncrontab, "when the daily export runs (6-field NCRONTAB, UTC)"
+    )
+    catch_up_schedule: str = var(
+        "KUBEBILL_CATCH_UP_SCHEDULE", "0 40 0 * * *", _ncrontab, "when the catch-up merge runs (6-field NCRONTAB, UTC)"
     )
     # metrics and reports
     tenant_id: str = var("KUBEBILL_TENANT_ID", "", _text, "tenant_id label on every metric family")

@@ -1,0 +1,1 @@
+"""Where results go: Parquet/CSV results, Prometheus metrics, reports."""
