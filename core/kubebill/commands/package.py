@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from kubebill.errors import InputError
+from kubebill import packaging
 from kubebill.settings import Settings
 
 HELP = "build the deployable function artifact that infra/ deploys"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cloud", choices=("aws", "azure", "gcp"), required=True)
+    parser.add_argument("--cloud", choices=packaging.CLOUDS, required=True)
     parser.add_argument("--out", metavar="DIR", required=True, help="folder to write the artifact into")
+    parser.add_argument(
+        "--arch",
+        choices=tuple(packaging.AWS_PLATFORMS),
+        action="append",
+        help="AWS only: Lambda architecture to build (repeatable; default: all)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise InputError("not built yet")
+    built = packaging.build(args.cloud, Path(args.out), architectures=args.arch or tuple(packaging.AWS_PLATFORMS))
+    for artifact in built:
+        size = f"{artifact.unzipped_bytes / 2**20:.1f} MB unzipped"
+        if artifact.zipped_bytes is not None:
+            size += f", {artifact.zipped_bytes / 2**20:.1f} MB zipped"
+        print(f"{artifact.path}\t{size}")
+    return 0
