@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from kubebill.commands import common
-from kubebill.errors import InputError
 from kubebill.settings import Settings
+from kubebill.sinks import metrics
+from kubebill.store import open_store
 
 HELP = "print Prometheus exposition text for the latest results"
 
@@ -16,4 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise InputError("not built yet")
+    body, _ = metrics.render(open_store(common.store_url(args, settings)), settings)
+    sys.stdout.write(body.decode())
+    return 0
