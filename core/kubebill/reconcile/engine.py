@@ -1,0 +1,404 @@
+"""The reconcile engine (DESIGN 4): bill lines × split table → RESULT rows, in SQL on embedded DuckDB.
+
+`Reconciliation(allocation, cost, day=…)` registers the Arrow inputs (tables or datasets, scanned lazily),
+builds the split table, matches each bill line of the day to a key (node, PV, LB, AKS resource; a VMSS
+instance line falls back to its VMSS), splits every cost column by the targets' weights over the
+overlap of the line's charge period with the allocation steps, and adds `__shared__`, `unallocated`,
+`not_kubernetes` and `estimated` rows. The invariants are checked before any row leaves the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from kubebill import log
+from kubebill.errors import InputError
+from kubebill.model import IDLE, SHARED, UNALLOCATED, UNMOUNTED
+from kubebill.reconcile import invariants
+from kubebill.reconcile.keys import provider_id_key
+from kubebill.reconcile.splits import AKS_FRACTION, OPENCOST_LIST_COST, split_table_sql
+from kubebill.schema import COST_COLUMNS, RESULT, conform
+
+LOG = log.get("reconcile")
+
+# A VMSS instance key → its VMSS key (Defender lines carry the instance; the AKS agent splits the VMSS).
+PARENT = r"NULLIF(regexp_extract({0}, '^(.*/virtualmachinescalesets/[^/]+)/virtualmachines/[^/]+$', 1), '')"
+
+_BILL_COLUMNS = [f.name for f in RESULT][: RESULT.get_field_index("Tags") + 1]
+_SCALED = (*COST_COLUMNS, "ConsumedQuantity")
+_SERVICE_CATEGORY = {"compute": "Compute", "pv": "Storage", "load_balancer": "Networking", "network": "Networking"}
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the engine splits and how much it may use."""
+
+    method: str = OPENCOST_LIST_COST
+    shared_spread: str = "none"  # none | weighted
+    memory_limit: str | None = None
+    threads: int | None = None
+    temp_directory: str | None = None
+    estimate_currency: str = "USD"  # OpenCost's list prices are in its configured currency, USD by default
+
+
+def connect(options: Options) -> duckdb.DuckDBPyConnection:
+    """An in-process DuckDB with the memory limit, spill folder, thread count and UTC time zone set."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
+    if options.memory_limit:
+        con.execute(f"SET memory_limit = '{options.memory_limit}'")
+    temp = options.temp_directory or os.path.join(tempfile.gettempdir(), "kubebill-duckdb")
+    con.execute(f"SET temp_directory = '{temp}'")
+    if options.threads:
+        con.execute(f"SET threads = {int(options.threads)}")
+    return con
+
+
+def _ts(moment: datetime) -> str:
+    return f"TIMESTAMPTZ '{moment.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}+00'"
+
+
+def _duckdb_type(type_: pa.DataType) -> str:
+    if pa.types.is_timestamp(type_):
+        return "TIMESTAMPTZ"
+    if pa.types.is_floating(type_):
+        return "DOUBLE"
+    if pa.types.is_integer(type_):
+        return "BIGINT"
+    return "VARCHAR"
+
+
+class Reconciliation:
+    """One UTC day reconciled; the rows live in the engine's DuckDB until written or fetched."""
+
+    def __init__(
+        self,
+        allocation: Any,
+        cost: Any,
+        *,
+        day: date,
+        options: Options | None = None,
+        allocation_keys: Mapping[tuple[str, str], str] | None = None,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> None:
+        self.day = day
+        self.options = options or Options()
+        self.con = con or connect(self.options)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        self._start, self._end = _ts(start), _ts(start + timedelta(days=1))
+        self.con.register("alloc_in", allocation)
+        self.con.register("cost_in", cost)
+        keys = allocation_keys or {}
+        self.con.register(
+            "akeys",
+            pa.table(
+                {
+                    "cluster": [c for c, _ in keys],
+                    "source": [s for _, s in keys],
+                    "key": list(keys.values()),
+                },
+                schema=pa.schema([("cluster", pa.string()), ("source", pa.string()), ("key", pa.string())]),
+            ),
+        )
+        self._run()
+
+    # --- steps ---
+    def _run(self) -> None:
+        con = self.con
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE a AS
+            SELECT row_number() OVER () AS rid, window_start AS ws, window_end AS we, *
+            FROM alloc_in WHERE window_start < {self._end} AND window_end > {self._start}
+              AND window_end > window_start"""
+        )
+        self._keymap()
+        con.execute(split_table_sql(self.options.method))
+        self._check_clusters()
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE splits_all AS
+            SELECT *, false AS via_parent, {PARENT.format("skey")} AS pkey FROM splits;
+            INSERT INTO splits_all
+            SELECT * REPLACE (pkey AS skey, true AS via_parent, NULL AS pkey) FROM splits_all
+            WHERE pkey IS NOT NULL AND pkey NOT IN (SELECT skey FROM splits);
+            CREATE OR REPLACE TEMP TABLE keys AS
+            SELECT skey, min(cluster) AS cluster, min(node) AS node, min(comp) AS comp, min(method) AS method
+            FROM splits_all GROUP BY skey;
+            CREATE OR REPLACE TEMP TABLE clusters AS SELECT DISTINCT cluster, lower(cluster) AS lc FROM a;"""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE l AS
+            SELECT row_number() OVER () AS lid, *, lower(x_ResourceKey) AS rk, lower(x_ClusterHint) AS hint,
+                   ChargePeriodStart AS cps,
+                   coalesce(ChargePeriodEnd, ChargePeriodStart + INTERVAL 1 HOUR) AS cpe
+            FROM cost_in WHERE ChargePeriodStart >= {self._start} AND ChargePeriodStart < {self._end};
+            CREATE OR REPLACE TEMP TABLE lm AS
+            SELECT l.lid, l.cps, l.cpe, coalesce(k1.skey, k2.skey) AS mkey
+            FROM l LEFT JOIN keys k1 ON k1.skey = l.rk
+                   LEFT JOIN keys k2 ON k2.skey = {PARENT.format("l.rk")};"""
+        )
+        self._targets()
+        self._unmatched()
+        self._estimates()
+        self._out()
+        invariants.check(con)
+
+    def _keymap(self) -> None:
+        raw = self.con.execute(
+            """SELECT DISTINCT provider_id FROM a WHERE provider_id IS NOT NULL
+            UNION SELECT DISTINCT p.provider_id FROM (SELECT unnest(pvs) AS p FROM a WHERE len(pvs) > 0)
+            UNION SELECT DISTINCT b.provider_id FROM (SELECT unnest(load_balancers) AS b FROM a
+                                                     WHERE len(load_balancers) > 0)"""
+        ).fetchall()
+        pairs = [(r[0], provider_id_key(r[0])) for r in raw if r[0] is not None]
+        pairs = [(r, k) for r, k in pairs if k]
+        self.con.register(
+            "keymap_in",
+            pa.table({"raw": [p[0] for p in pairs], "key": [p[1] for p in pairs]}, schema=_KEYMAP),
+        )
+        self.con.execute("CREATE OR REPLACE TEMP TABLE keymap AS SELECT * FROM keymap_in")
+
+    def _check_clusters(self) -> None:
+        """A node (or disk, LB) in two clusters' exports is a configuration error: name both."""
+        row = self.con.execute(
+            """SELECT skey, list(DISTINCT cluster ORDER BY cluster), list(DISTINCT node ORDER BY node)
+            FROM splits GROUP BY skey HAVING count(DISTINCT cluster) > 1 ORDER BY skey LIMIT 1"""
+        ).fetchone()
+        if row is not None:
+            key, clusters, nodes = row
+            files = self.con.execute(
+                "SELECT list(key ORDER BY key) FROM akeys WHERE list_contains(?, cluster)", [clusters]
+            ).fetchone()
+            shown = f" ({', '.join(files[0])})" if files and files[0] else ""
+            node = f"node {nodes[0]!r} " if nodes and nodes[0] else ""
+            raise InputError(
+                f"{node}(key {key}) appears in the allocation exports of clusters "
+                f"{' and '.join(repr(c) for c in clusters)}{shown}; a node belongs to one cluster — "
+                "check the cluster name each export was given"
+            )
+
+    def _targets(self) -> None:
+        """Matched lines × the split rows of their key overlapping their charge period, summed per target."""
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE t AS
+            SELECT lid, comp, cluster, node, namespace, controller_kind, controller, pod, container, kind, method,
+                   any_value(labels) AS labels,
+                   sum(wc * ov) AS wc, sum(wr * ov) AS wr, sum(wg * ov) AS wg, sum(f * ov) AS f
+            FROM (SELECT m.lid, s.*,
+                         (epoch(least(s.we, m.cpe)) - epoch(greatest(s.ws, m.cps))) / (epoch(s.we) - epoch(s.ws))
+                           AS ov
+                  FROM lm m JOIN splits_all s ON s.skey = m.mkey AND s.ws < m.cpe AND s.we > m.cps
+                  WHERE m.mkey IS NOT NULL)
+            GROUP BY ALL;
+            INSERT INTO t
+            SELECT m.lid, k.comp, k.cluster, CASE WHEN k.comp = 'compute' THEN k.node END,
+                   CASE WHEN k.comp IN ('compute', 'network') THEN '{IDLE}' ELSE '{UNMOUNTED}' END, NULL, NULL,
+                   CASE WHEN k.comp IN ('compute', 'network') THEN '{IDLE}' ELSE '{UNMOUNTED}' END, NULL,
+                   CASE WHEN k.comp IN ('compute', 'network') THEN 'idle' ELSE 'unmounted' END,
+                   k.method, NULL, 0, 0, 0, 1
+            FROM lm m JOIN keys k ON k.skey = m.mkey
+            WHERE m.lid NOT IN (SELECT lid FROM t);
+            CREATE OR REPLACE TEMP TABLE r AS
+            SELECT lid, comp, cluster, node, namespace, controller_kind, controller, pod, container, labels, kind,
+                   method, neg_idle,
+                   CASE WHEN tw > 0 THEN w / tw WHEN tf > 0 THEN f / tf ELSE 1.0 / n END AS ratio,
+                   CASE WHEN tw > 0 THEN CASE method WHEN '{AKS_FRACTION}' THEN 'Fraction'
+                                                     WHEN '{OPENCOST_LIST_COST}' THEN 'ListCost'
+                                                     ELSE 'WeightedCapacityShare' END
+                        WHEN tf > 0 THEN 'Minutes' ELSE 'Count' END AS unit,
+                   CASE WHEN tw > 0 THEN w WHEN tf > 0 THEN f ELSE 1.0 END AS qty,
+                   CASE WHEN comp = 'compute' AND wc + wr + wg > 0 AND method <> '{AKS_FRACTION}'
+                        THEN wc / (wc + wr + wg) END AS cpu_ratio,
+                   CASE WHEN comp = 'compute' AND wc + wr + wg > 0 AND method <> '{AKS_FRACTION}'
+                        THEN wr / (wc + wr + wg) END AS ram_ratio,
+                   CASE WHEN comp = 'compute' AND wc + wr + wg > 0 AND method <> '{AKS_FRACTION}'
+                        THEN wg / (wc + wr + wg) END AS gpu_ratio
+            FROM (SELECT *, sum(w) OVER p AS tw, sum(f) OVER p AS tf, count(*) OVER p AS n
+                  FROM (SELECT *, greatest(wc + wr + wg, 0) AS w, (kind = 'idle' AND wc + wr + wg < 0) AS neg_idle
+                        FROM t)
+                  WINDOW p AS (PARTITION BY lid));"""
+        )
+
+    def _unmatched(self) -> None:
+        """Lines with no key match: `__shared__` of the hinted cluster, `unallocated` of an unexported one,
+        else `not_kubernetes`."""
+        spread = self.options.shared_spread == "weighted"
+        self.con.execute(
+            """CREATE OR REPLACE TEMP TABLE um AS
+            SELECT l.lid, l.cps, l.cpe, l.hint, c.cluster
+            FROM l JOIN lm USING (lid) LEFT JOIN clusters c ON c.lc = l.hint
+            WHERE lm.mkey IS NULL;"""
+        )
+        if spread:
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE nsw AS
+                SELECT u.lid, a.namespace, sum(greatest(coalesce(a.total_cost, 0), 0)
+                    * (epoch(least(a.we, u.cpe)) - epoch(greatest(a.ws, u.cps))) / (epoch(a.we) - epoch(a.ws))) AS w
+                FROM um u JOIN a ON a.cluster = u.cluster AND a.ws < u.cpe AND a.we > u.cps
+                WHERE a.namespace IS NOT NULL AND NOT starts_with(a.namespace, '__')
+                GROUP BY ALL HAVING w > 0;
+                INSERT INTO r
+                SELECT lid, 'shared', u.cluster, NULL, namespace, NULL, NULL, '{SHARED}', NULL, NULL, 'shared',
+                       'kubebill-shared-weighted', false, w / sum(w) OVER (PARTITION BY lid), 'ListCost', w,
+                       NULL, NULL, NULL
+                FROM nsw JOIN um u USING (lid);"""
+            )
+        self.con.execute(
+            f"""INSERT INTO r
+            SELECT lid, CASE WHEN cluster IS NULL AND hint IS NULL THEN 'other' ELSE 'shared' END,
+                   coalesce(cluster, hint), NULL,
+                   CASE WHEN cluster IS NOT NULL THEN '{SHARED}' WHEN hint IS NOT NULL THEN '{UNALLOCATED}' END,
+                   NULL, NULL,
+                   CASE WHEN cluster IS NOT NULL THEN '{SHARED}' WHEN hint IS NOT NULL THEN '{UNALLOCATED}' END,
+                   NULL, NULL,
+                   CASE WHEN cluster IS NOT NULL THEN 'shared' WHEN hint IS NOT NULL THEN 'unallocated'
+                        ELSE 'not_kubernetes' END,
+                   CASE WHEN cluster IS NOT NULL OR hint IS NOT NULL THEN 'kubebill-shared' END,
+                   false, 1.0, NULL, NULL, NULL, NULL, NULL
+            FROM um WHERE lid NOT IN (SELECT lid FROM r)"""
+        )
+
+    def _estimates(self) -> None:
+        """Allocation steps no bill line of their key covers yet: list price, BilledCost = EffectiveCost = 0."""
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE est AS
+            SELECT s.skey, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod,
+                   s.container, any_value(s.labels) AS labels, s.kind, min(s.ws) AS ws, max(s.we) AS we,
+                   sum(s.list_cost) AS list_cost, min(k.key) AS source_key
+            FROM splits_all s
+            LEFT JOIN (SELECT rid, source FROM a) src ON src.rid = s.rid
+            LEFT JOIN akeys k ON k.cluster = s.cluster AND k.source = src.source
+            WHERE NOT s.via_parent AND s.list_cost <> 0 AND s.method <> '{AKS_FRACTION}'
+              AND NOT EXISTS (SELECT 1 FROM lm m WHERE m.mkey = s.skey AND m.cps < s.we AND m.cpe > s.ws)
+              AND NOT EXISTS (SELECT 1 FROM lm m WHERE m.mkey = s.pkey AND m.cps < s.we AND m.cpe > s.ws)
+            GROUP BY s.skey, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod,
+                     s.container, s.kind"""
+        )
+
+    def _out(self) -> None:
+        bill = [c for c in _BILL_COLUMNS if c not in _SCALED]
+        k8s = {
+            "AllocatedMethodId": "r.method",
+            "AllocatedMethodDetails": (
+                """CASE WHEN r.method IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || r.ratio::VARCHAR
+                || coalesce(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || r.qty::VARCHAR, '')
+                || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || '}' END"""
+            ),
+            "AllocatedResourceId": "CASE WHEN r.kind <> 'not_kubernetes' THEN concat_ws('/', r.cluster, r.namespace,"
+            " r.pod, r.container) END",
+            "AllocatedResourceName": "coalesce(r.container, r.pod, r.namespace, r.cluster)",
+            "AllocatedTags": "r.labels",
+            "x_K8sCluster": "r.cluster",
+            "x_K8sNode": "r.node",
+            "x_K8sNamespace": "r.namespace",
+            "x_K8sControllerKind": "r.controller_kind",
+            "x_K8sController": "r.controller",
+            "x_K8sPod": "r.pod",
+            "x_K8sContainer": "r.container",
+            "x_K8sLabels": "r.labels",
+            "x_K8sAllocation": "r.kind",
+            "x_K8sCostComponent": """CASE WHEN r.comp = 'compute' AND (l.ServiceCategory = 'Networking'
+                OR lower(l.ChargeDescription) LIKE '%data transfer%' OR lower(l.ServiceName) LIKE '%bandwidth%')
+                THEN 'network' ELSE r.comp END""",
+            "x_K8sCpuRatio": "r.cpu_ratio",
+            "x_K8sRamRatio": "r.ram_ratio",
+            "x_K8sGpuRatio": "r.gpu_ratio",
+            "x_SourceKey": "l.x_SourceKey",
+            "x_SourceRowId": "l.x_SourceRowId",
+        }
+        split = {c: f"l.{c}" for c in bill} | {c: f"l.{c} * r.ratio" for c in _SCALED} | k8s
+        estimated = {c: "NULL" for c in _BILL_COLUMNS} | {
+            "ChargePeriodStart": "e.ws",
+            "ChargePeriodEnd": "e.we",
+            "ResourceId": "e.skey",
+            "ChargeCategory": "'Usage'",
+            "ChargeDescription": "'estimated at list price: no bill line covers this allocation yet'",
+            "BillingCurrency": f"'{self.options.estimate_currency}'",
+            "BilledCost": "0.0",
+            "EffectiveCost": "0.0",
+            "ListCost": "e.list_cost",
+            "ContractedCost": "e.list_cost",
+        }
+        estimated |= {c: v.replace("r.", "e.") for c, v in k8s.items() if c.startswith("x_K8s") or "Allocated" in c}
+        estimated |= {
+            "AllocatedMethodId": f"'{OPENCOST_LIST_COST}'",
+            "AllocatedMethodDetails": "NULL",
+            "x_K8sAllocation": "'estimated'",
+            "x_K8sCostComponent": "e.comp",
+            "x_K8sCpuRatio": "NULL",
+            "x_K8sRamRatio": "NULL",
+            "x_K8sGpuRatio": "NULL",
+            "x_SourceKey": "e.source_key",
+            "x_SourceRowId": "NULL",
+        }
+        estimated["ServiceCategory"] = f"CASE e.comp {_case(_SERVICE_CATEGORY)} END"
+        estimated["AllocatedResourceId"] = "concat_ws('/', e.cluster, e.namespace, e.pod, e.container)"
+
+        def cols(exprs: Mapping[str, str]) -> str:
+            return ", ".join(f"CAST({exprs[f.name]} AS {_duckdb_type(f.type)}) AS {f.name}" for f in RESULT)
+
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE out AS
+            SELECT r.lid AS _lid, r.ratio AS _ratio, {cols(split)} FROM r JOIN l ON l.lid = r.lid
+            UNION ALL
+            SELECT NULL, NULL, {cols(estimated)} FROM est e"""
+        )
+
+    # --- results ---
+    @property
+    def rows(self) -> int:
+        row = self.con.execute("SELECT count(*) FROM out").fetchone()
+        return int(row[0]) if row else 0
+
+    def stats(self) -> dict[str, int]:
+        """Counts by x_K8sAllocation, plus `flagged_slices` (allocated list cost above the node's)."""
+        found = dict(self.con.execute("SELECT x_K8sAllocation, count(*) FROM out GROUP BY ALL").fetchall())
+        flagged = self.con.execute("SELECT count(*) FROM r WHERE neg_idle").fetchone()
+        return {str(k): int(v) for k, v in found.items()} | {"flagged_slices": int(flagged[0]) if flagged else 0}
+
+    def _ordered(self) -> str:
+        names = ", ".join(f.name for f in RESULT)
+        return (
+            f"SELECT {names} FROM out ORDER BY x_SourceKey NULLS LAST, x_SourceRowId NULLS LAST, ChargePeriodStart,"
+            " ResourceId, SkuId, x_K8sAllocation, x_K8sCluster, x_K8sNode, x_K8sNamespace, x_K8sControllerKind,"
+            " x_K8sController, x_K8sPod, x_K8sContainer, BilledCost, ListCost"
+        )
+
+    def table(self) -> pa.Table:
+        """The day's RESULT rows in a stable order."""
+        return conform(self.con.sql(self._ordered()).to_arrow_table(), RESULT)
+
+    def write_parquet(self, path: str) -> None:
+        """Stream the day's rows into a Parquet file (zstd), without holding them in Python."""
+        self.con.execute(f"COPY ({self._ordered()}) TO '{_sql_text(path)}' (FORMAT parquet, COMPRESSION zstd)")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+_KEYMAP = pa.schema([("raw", pa.string()), ("key", pa.string())])
+
+
+def _case(mapping: Mapping[str, str]) -> str:
+    return " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in mapping.items())
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def reconcile(allocation: Any, cost: Any, *, day: date, options: Options | None = None) -> pa.Table:
+    """Reconcile one UTC day of Arrow inputs (ALLOCATION, COST) into RESULT rows (checked)."""
+    run = Reconciliation(allocation, cost, day=day, options=options)
+    try:
+        return run.table()
+    finally:
+        run.close()

@@ -1,0 +1,102 @@
+"""The split table (DESIGN 4, stage 3): for each billed resource key and time slice, the targets and their weights.
+
+One SQL statement over the day's allocation rows (`a`, with `rid`, `ws`, `we`) and the provider-id key map
+(`keymap(raw, key)`), producing `splits` with one row per allocation row and key it can be billed under:
+
+- node rows (OpenCost/Kubecost) under the node's key, weights from the selected method, the node's
+  `__idle__` rows as its idle target;
+- PV rows (`pvs[]`) under the disk's key, weighted by the PV cost share (byte-hours when costs are zero);
+- load-balancer rows (`load_balancers[]`) under the LB's key, by cost share (hours when zero);
+- AKS agent rows under their Azure resource id, weighted by the agent's `fraction`.
+
+Columns: skey, comp (compute|pv|load_balancer|network), ws, we, target columns, kind (workload|idle|system|
+unmounted), wc/wr/wg (the CPU/RAM/GPU parts of the weight; other components put their whole weight in wc),
+f (fallback weight when every weight of a line is zero), list_cost (for estimates), method.
+"""
+
+from __future__ import annotations
+
+from kubebill.model import IDLE, UNMOUNTED
+
+OPENCOST_LIST_COST = "opencost-list-cost"
+AWS_SPLIT_COST = "aws-split-cost"
+AKS_FRACTION = "aks-cost-analysis-fraction"
+METHODS = (OPENCOST_LIST_COST, AWS_SPLIT_COST)
+
+# AWS split cost allocation data weights CPU and memory 9:1 over max(request, usage).
+AWS_CPU_WEIGHT = 0.9
+AWS_RAM_WEIGHT = 0.1
+
+_TARGET = "cluster, node, namespace, controller_kind, controller, pod, container, labels"
+
+_KIND = f"""CASE WHEN namespace = '{IDLE}' OR pod = '{IDLE}' THEN 'idle'
+             WHEN namespace = '{UNMOUNTED}' OR pod = '{UNMOUNTED}' THEN 'unmounted'
+             ELSE 'workload' END"""
+
+
+def _node_weights(method: str) -> str:
+    """wc, wr, wg of a node row: list cost parts, or AWS split-cost's 9:1 shares of the node's capacity."""
+    if method == OPENCOST_LIST_COST:
+        return "coalesce(cpu_cost, 0) AS wc, coalesce(ram_cost, 0) AS wr, coalesce(gpu_cost, 0) AS wg"
+    if method == AWS_SPLIT_COST:
+        return f"""
+          CASE WHEN cap_cpu > 0 THEN {AWS_CPU_WEIGHT} * cpu_units / cap_cpu ELSE 0 END AS wc,
+          CASE WHEN cap_ram > 0 THEN {AWS_RAM_WEIGHT} * ram_units / cap_ram ELSE 0 END AS wr,
+          0.0 AS wg"""
+    raise ValueError(f"unknown split method {method!r}; expected one of {', '.join(METHODS)}")
+
+
+def split_table_sql(method: str) -> str:
+    """CREATE the `splits` temp table from `a` and `keymap` (see the module doc)."""
+    return f"""
+CREATE OR REPLACE TEMP TABLE nodekeys AS
+SELECT a.cluster, a.node, min(k.key) AS key
+FROM a JOIN keymap k ON k.raw = a.provider_id
+WHERE a.source <> 'aks' AND a.node IS NOT NULL
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE node_rows AS
+SELECT nk.key AS skey, a.*, {_KIND} AS kind,
+  coalesce(greatest(cpu_core_request_average, cpu_core_usage_average)
+           * minutes / 60 * CASE WHEN {_KIND} = 'idle' THEN NULL ELSE 1 END,
+           cpu_core_hours, 0) AS cpu_units,
+  coalesce(greatest(ram_byte_request_average, ram_byte_usage_average)
+           * minutes / 60 * CASE WHEN {_KIND} = 'idle' THEN NULL ELSE 1 END,
+           ram_byte_hours, 0) AS ram_units
+FROM a JOIN nodekeys nk ON nk.cluster = a.cluster AND nk.node = a.node
+WHERE a.source <> 'aks';
+
+CREATE OR REPLACE TEMP TABLE splits AS
+SELECT skey, 'compute' AS comp, ws, we, rid, {_TARGET}, kind, {_node_weights(method)},
+  CASE WHEN kind = 'idle' THEN 0 ELSE coalesce(minutes, 0) END AS f,
+  coalesce(cpu_cost, 0) + coalesce(ram_cost, 0) + coalesce(gpu_cost, 0) AS list_cost,
+  '{method}' AS method
+FROM (SELECT *, sum(cpu_units) OVER w AS cap_cpu, sum(ram_units) OVER w AS cap_ram
+      FROM node_rows WINDOW w AS (PARTITION BY skey, ws))
+UNION ALL
+SELECT k.key, 'pv', ws, we, rid, {_TARGET}, {_KIND},
+  greatest(coalesce(p.cost, 0), 0), 0.0, 0.0, greatest(coalesce(p.byte_hours, 0), 0),
+  coalesce(p.cost, 0), '{OPENCOST_LIST_COST}'
+FROM (SELECT *, unnest(pvs) AS p FROM a WHERE source <> 'aks' AND len(pvs) > 0) x
+JOIN keymap k ON k.raw = p.provider_id
+UNION ALL
+SELECT k.key, 'load_balancer', ws, we, rid, {_TARGET}, {_KIND},
+  greatest(coalesce(b.cost, 0), 0), 0.0, 0.0, greatest(coalesce(b.hours, 0), 0),
+  coalesce(b.cost, 0), '{OPENCOST_LIST_COST}'
+FROM (SELECT *, unnest(load_balancers) AS b FROM a WHERE source <> 'aks' AND len(load_balancers) > 0) x
+JOIN keymap k ON k.raw = b.provider_id
+UNION ALL
+SELECT k.key,
+  CASE WHEN k.key LIKE '%/microsoft.compute/disks/%' THEN 'pv'
+       WHEN k.key LIKE '%/microsoft.network/loadbalancers/%' THEN 'load_balancer'
+       WHEN k.key LIKE '%/microsoft.network/%' THEN 'network'
+       ELSE 'compute' END,
+  ws, we, rid, {_TARGET},
+  CASE lower(split_bucket) WHEN 'idle' THEN 'idle' WHEN 'system' THEN 'system' ELSE 'workload' END,
+  greatest(coalesce(fraction, 0), 0), 0.0, 0.0, 1.0,
+  coalesce(cpu_cost, 0) + coalesce(ram_cost, 0) + coalesce(gpu_cost, 0) + coalesce(pv_cost, 0)
+    + coalesce(load_balancer_cost, 0) + coalesce(network_cost, 0),
+  '{AKS_FRACTION}'
+FROM a JOIN keymap k ON k.raw = a.provider_id
+WHERE a.source = 'aks';
+"""
