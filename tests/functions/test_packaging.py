@@ -1,0 +1,117 @@
+"""`kubebill package`: the artifacts build, have the platform's shape, and their entry points import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from kubebill import packaging
+from kubebill.cli import main
+
+RUNTIME_NAMES = {
+    "azure": {"export_timer", "merge_blob", "catch_up_timer", "metrics_http"},
+    "gcp": {"on_object_finalized", "on_schedule", "metrics"},
+}
+
+
+def _run(code: str, *paths: Path, isolated: bool = False) -> str:
+    """Run `code` in a fresh interpreter with `paths` first on sys.path (`isolated`: no site-packages at all)."""
+    prelude = f"import sys; sys.path[:0] = {[str(p) for p in paths]!r}\n"
+    flags = ["-S"] if isolated else []
+    done = subprocess.run([sys.executable, *flags, "-c", prelude + code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _requirement_names(folder: Path) -> set[str]:
+    return {packaging._name(line) for line in (folder / "requirements.txt").read_text().split()}
+
+
+@pytest.mark.parametrize("cloud", ["azure", "gcp"])
+def test_source_folder_shape_and_entry_points(cloud: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["package", "--cloud", cloud, "--out", str(tmp_path)]) == 0
+    folder = tmp_path / cloud
+    assert str(folder) in capsys.readouterr().out
+    entry = {"azure": {"function_app.py", "host.json"}, "gcp": {"main.py"}}[cloud]
+    assert entry | {"requirements.txt", "kubebill"} == {p.name for p in folder.iterdir()}
+    assert (folder / "kubebill" / "pipeline.py").is_file()
+    assert not list(folder.rglob("__pycache__"))
+    names = _requirement_names(folder)
+    assert {"pyarrow", "duckdb", "requests"} <= names
+    assert "pandas" not in names
+    assert {
+        "azure": {"azure-functions", "azure-storage-blob", "azure-identity"},
+        "gcp": {"functions-framework", "google-cloud-storage"},
+    }[cloud] <= names
+    if cloud == "azure":
+        host = json.loads((folder / "host.json").read_text())
+        assert host["version"] == "2.0" and host["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
+        found = _run(
+            "import function_app, kubebill\n"
+            f"assert kubebill.__file__.startswith({str(folder)!r}), kubebill.__file__\n"
+            "print(' '.join(sorted(f.get_function_name() for f in function_app.app.get_functions())))",
+            folder,
+        )
+    else:
+        found = _run(
+            "import functions_framework, kubebill\n"
+            f"assert kubebill.__file__.startswith({str(folder)!r}), kubebill.__file__\n"
+            "for t, s in (('on_object_finalized', 'cloudevent'), ('on_schedule', 'cloudevent'), ('metrics', 'http')):\n"
+            f"    functions_framework.create_app(t, {str(folder / 'main.py')!r}, s)\n"
+            "print('on_object_finalized on_schedule metrics')",
+            folder,
+        )
+    assert set(found.split()) == RUNTIME_NAMES[cloud]
+
+
+def test_unknown_cloud_and_architecture_are_refused(tmp_path: Path):
+    with pytest.raises(packaging.InputError, match="unknown cloud"):
+        packaging.build("ibm", tmp_path)
+    with pytest.raises(packaging.InputError, match="unknown architecture"):
+        packaging.build("aws", tmp_path, architectures=["sparc"])
+
+
+@pytest.fixture(scope="session")
+def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pip-cache")
+
+
+@pytest.mark.slow
+def test_aws_zips_for_both_architectures(tmp_path: Path, wheel_cache: Path):
+    built = {a.path.name: a for a in packaging.build("aws", tmp_path, wheel_cache=wheel_cache)}
+    assert set(built) == {"kubebill-aws-x86_64.zip", "kubebill-aws-arm64.zip"}
+    for arch, machine in (("x86_64", "x86_64"), ("arm64", "aarch64")):
+        artifact = built[f"kubebill-aws-{arch}.zip"]
+        assert artifact.unzipped_bytes <= packaging.LAMBDA_LIMIT_BYTES
+        print(f"{artifact.path.name}: {artifact.unzipped_bytes / 2**20:.1f} MB unzipped")
+        with zipfile.ZipFile(artifact.path) as archive:
+            names = set(archive.namelist())
+            assert sum(i.file_size for i in archive.infolist()) == artifact.unzipped_bytes
+        assert {"handler.py", "kubebill/__init__.py", "kubebill/pipeline.py", "boto3/__init__.py"} <= names
+        assert f"pyarrow/lib.cpython-311-{machine}-linux-gnu.so" in names
+        assert any(n.startswith("duckdb") and n.endswith(f"311-{machine}-linux-gnu.so") for n in names)
+        assert not any(n.startswith("pandas/") for n in names)
+        assert not any("__pycache__" in n for n in names)
+
+    # The x86_64 zip runs here: import it with no site-packages at all and route one event.
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(built["kubebill-aws-x86_64.zip"].path) as archive:
+        archive.extractall(unpacked)
+    store = tmp_path / "kubebill-test"
+    store.mkdir()
+    out = _run(
+        "import json, os\n"
+        f"os.environ['KUBEBILL_STORE'] = {str(store)!r}\n"
+        "import handler, duckdb, pyarrow.parquet\n"
+        "event = json.load(open(" + repr(str(Path(__file__).parents[1] / "events" / "s3-object-created.json")) + "))\n"
+        "event['Records'][0]['s3']['object']['key'] = 'results/_state/health.json'\n"
+        "print(json.dumps(handler.merge_handler(event, None)['events'][0]))",
+        unpacked,
+        isolated=True,
+    )
+    assert json.loads(out.strip().splitlines()[-1])["decision"] == "ignored"
