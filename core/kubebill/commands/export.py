@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
+import time
+from datetime import date
+from typing import Any
 
+from kubebill import log, pipeline
 from kubebill.commands import common
-from kubebill.errors import InputError
+from kubebill.errors import ConfigError, InputError
+from kubebill.model import days_between, yesterday
 from kubebill.settings import Settings
+from kubebill.store import open_store
 
 HELP = "pull allocation data for each UTC day from a cluster API and write it to the store"
+
+# flag dest -> Settings field (values are parsed by the field's own parser, like the variable)
+_QUERY_FLAGS = {
+    "step": "step",
+    "aggregate": "aggregate",
+    "include_idle": "include_idle",
+    "idle_by_node": "idle_by_node",
+    "share_idle": "share_idle",
+    "resolution": "resolution",
+    "accumulate": "accumulate",
+    "filter": "filter",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +37,90 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", help="cluster name (KUBEBILL_CLUSTER)")
     common.add_days(parser)
     common.add_store(parser)
+    query = parser.add_argument_group("query options (OpenCost/Kubecost)")
+    query.add_argument("--step", metavar="DURATION", help="one request per step, e.g. 1h (KUBEBILL_STEP)")
+    query.add_argument("--aggregate", metavar="PROPS", help="aggregate properties (KUBEBILL_AGGREGATE)")
+    for flag, var in (("include-idle", "INCLUDE_IDLE"), ("idle-by-node", "IDLE_BY_NODE"), ("share-idle", "SHARE_IDLE")):
+        query.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=f"KUBEBILL_{var}")
+    query.add_argument("--resolution", metavar="DURATION", help="Prometheus resolution, e.g. 1m (KUBEBILL_RESOLUTION)")
+    query.add_argument("--accumulate", metavar="VALUE", help="OpenCost accumulate (KUBEBILL_ACCUMULATE)")
+    query.add_argument("--filter", metavar="EXPR", help="OpenCost filter expression (KUBEBILL_FILTER)")
+
+
+def with_flags(args: argparse.Namespace, settings: Settings) -> Settings:
+    """Settings with the query flags applied, each validated like its variable."""
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    changes: dict[str, Any] = {}
+    for dest, name in _QUERY_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            changes[name] = value
+            continue
+        try:
+            changes[name] = fields[name].metadata["parse"](value)
+        except ValueError as exc:
+            raise ConfigError(f"--{dest.replace('_', '-')} {value!r}: expected {exc}") from None
+    return dataclasses.replace(settings, **changes)
+
+
+def export_days(args: argparse.Namespace, settings: Settings) -> list[date]:
+    """--date / --from --to, else KUBEBILL_EXPORT_FROM/TO, else yesterday (UTC)."""
+    chosen = common.selected_days(args)
+    if chosen is not None:
+        return chosen
+    if settings.export_from is not None:
+        return list(days_between(settings.export_from, settings.export_to or settings.export_from))
+    if settings.export_to is not None:
+        raise InputError("KUBEBILL_EXPORT_TO needs KUBEBILL_EXPORT_FROM")
+    return [yesterday()]
+
+
+class _Progress:
+    """A one-line bar on a terminal; one log line per day otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.logger = log.get("export")
+
+    def __call__(self, day: date, rows: int, key: str) -> None:
+        self.done += 1
+        if self.tty:
+            width = 30
+            filled = width * self.done // self.total
+            elapsed = time.monotonic() - self.started
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {day} {rows} rows {elapsed:.0f}s"
+            )
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        else:
+            self.logger.info("exported %s", day, extra={"day": str(day), "rows": rows, "key": key})
+
+
+def export(args: argparse.Namespace, settings: Settings) -> pipeline.ExportSummary:
+    settings = with_flags(args, settings)
+    days = export_days(args, settings)
+    store = open_store(common.store_url(args, settings))
+    return pipeline.export(
+        store,
+        settings,
+        days=days,
+        source=args.source,
+        url=args.url,
+        cluster=args.cluster,
+        on_day=_Progress(len(days)),
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise InputError("not built yet")
+    summary = export(args, settings)
+    print(f"exported {len(summary.days)} day(s), {summary.rows} rows of {summary.source} for cluster {summary.cluster}")
+    for key in summary.keys:
+        print(key)
+    return 0

@@ -1,0 +1,100 @@
+"""GET a cluster API with timeouts always set and bounded retries (exponential backoff with full jitter).
+
+A request is retried on connection errors, timeouts, a body cut short and 5xx answers, until the total
+time budget (KUBEBILL_HTTP_RETRY_SECONDS) is spent; then it fails with a one-line `SourceError`. The
+parse callback reads the body as a stream of chunks, so a retry re-runs it from the start: it must be a
+function of the body only.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import requests
+
+from kubebill import log
+from kubebill.errors import SourceError
+from kubebill.settings import Settings
+
+T = TypeVar("T")
+CHUNK_BYTES = 1 << 20
+_LOG = log.get("sources.http")
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    connect_timeout: float = 5.0
+    read_timeout: float = 300.0
+    retry_seconds: float = 120.0
+    backoff_seconds: float = 0.5  # first retry waits up to this; doubles per attempt
+    backoff_cap_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpOptions:
+        return cls(settings.http_connect_timeout, settings.http_read_timeout, settings.http_retry_seconds)
+
+
+class _Retryable(Exception):
+    """A 5xx answer: worth another attempt."""
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    yield from response.iter_content(CHUNK_BYTES)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def get(
+    session: requests.Session,
+    url: str,
+    params: Mapping[str, str],
+    parse: Callable[[Iterator[bytes]], T],
+    *,
+    options: HttpOptions,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """GET `url` and return `parse(chunks of the body)`, retrying transient failures within the budget."""
+    deadline = time.monotonic() + options.retry_seconds
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with session.get(
+                url, params=params, stream=True, timeout=(options.connect_timeout, options.read_timeout)
+            ) as response:
+                if response.status_code >= 500:
+                    raise _Retryable(f"HTTP {response.status_code} {response.reason}: {_body_hint(response)}")
+                if response.status_code != 200:
+                    raise SourceError(
+                        f"{response.url}: expected HTTP 200, got {response.status_code} {response.reason}: "
+                        f"{_body_hint(response)}"
+                    )
+                return parse(_chunks(response))
+        except (*_TRANSIENT, _Retryable) as exc:
+            reason = _reason(exc)
+            delay = random.uniform(0, min(options.backoff_cap_seconds, options.backoff_seconds * 2 ** (attempt - 1)))
+            if time.monotonic() + delay >= deadline:
+                raise SourceError(
+                    f"{url}: no usable answer after {attempt} attempt(s) within {options.retry_seconds:g}s "
+                    f"(KUBEBILL_HTTP_RETRY_SECONDS): {reason}"
+                ) from None
+            _LOG.warning("retrying %s in %.2fs: %s", url, delay, reason, extra={"attempt": attempt})
+            sleep(delay)
+
+
+def _body_hint(response: requests.Response) -> str:
+    """The first line of an error body (OpenCost/Kubecost put the reason there)."""
+    try:
+        text = response.raw.read(2048, decode_content=True).decode("utf-8", "replace")
+    except Exception:  # the body is only a hint; never mask the status
+        return "(no body)"
+    line = " ".join(text.split())
+    return (line[:300] + "...") if len(line) > 300 else (line or "(empty body)")
