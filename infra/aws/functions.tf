@@ -1,0 +1,84 @@
+# Three functions from the one `kubebill package --cloud aws` zip, all on the one role.
+resource "aws_cloudwatch_log_group" "functions" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest with its own keys; set kms_key_arn for a customer managed key
+  for_each          = local.functions
+  name              = "/aws/lambda/${var.name}-${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:The functions only call AWS APIs and the cluster's public allocation endpoint; a VPC adds NAT cost and nothing to protect
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile the user owns; the zip is built reproducibly by `kubebill package`
+  #checkov:skip=CKV_AWS_173:Environment variables hold no secrets except the optional metrics token; Lambda encrypts them at rest with an AWS managed key
+  #checkov:skip=CKV_AWS_50:X-Ray tracing is not needed; every invocation logs one JSON line with its duration
+  #checkov:skip=CKV_AWS_116:Asynchronous failures go to the SQS on-failure destination (aws_lambda_function_event_invoke_config.async), which keeps the event and the error
+  #checkov:skip=CKV_AWS_115:Concurrency is reserved for merge only (merge_concurrency); export runs once a day and metrics is cheap
+  for_each                       = local.functions
+  function_name                  = "${var.name}-${each.key}"
+  role                           = aws_iam_role.functions.arn
+  filename                       = var.package_zip
+  source_code_hash               = filebase64sha256(var.package_zip)
+  handler                        = each.value.handler
+  runtime                        = var.python_runtime
+  architectures                  = [var.architecture]
+  memory_size                    = each.value.memory
+  timeout                        = each.value.timeout
+  reserved_concurrent_executions = each.key == "merge" ? var.merge_concurrency : null
+  tags                           = var.tags
+
+  ephemeral_storage {
+    size = each.key == "metrics" ? 512 : 4096
+  }
+
+  environment {
+    variables = each.key == "metrics" && var.metrics_token != null ? merge(local.environment, { KUBEBILL_METRICS_TOKEN = var.metrics_token }) : local.environment
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.functions[each.key].name
+  }
+
+  depends_on = [aws_iam_role_policy.functions]
+}
+
+resource "aws_sqs_queue" "failures" {
+  name                      = "${var.name}-failures"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
+  kms_master_key_id         = var.kms_key_arn
+  tags                      = var.tags
+}
+
+# Export and merge run asynchronously (Scheduler, S3): two retries, then the event lands in the queue.
+resource "aws_lambda_function_event_invoke_config" "async" {
+  for_each                     = toset(["export", "merge"])
+  function_name                = aws_lambda_function.this[each.key].function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 21600
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failures.arn
+    }
+  }
+}
+
+# Metrics over HTTPS: the Function URL is public, the handler demands `Authorization: Bearer <token>`
+# (Prometheus cannot sign SigV4 scrapes, so AWS_IAM auth would lock it out).
+resource "aws_lambda_function_url" "metrics" {
+  #checkov:skip=CKV_AWS_258:Auth is the bearer token (KUBEBILL_METRICS_TOKEN) checked in constant time by the handler; Prometheus cannot sign SigV4
+  function_name      = aws_lambda_function.this["metrics"].function_name
+  authorization_type = "NONE"
+}
+
+resource "aws_lambda_permission" "metrics_url" {
+  #checkov:skip=CKV_AWS_301:Only the metrics function URL is public, by design: the handler answers 401 without the bearer token
+  statement_id           = "FunctionUrlWithBearerToken"
+  action                 = "lambda:InvokeFunctionUrl"
+  function_name          = aws_lambda_function.this["metrics"].function_name
+  principal              = "*"
+  function_url_auth_type = "NONE"
+}
