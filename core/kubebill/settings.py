@@ -11,7 +11,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from kubebill.errors import ConfigError
@@ -113,6 +113,70 @@ def _text(text: str) -> str:
     return text.strip()
 
 
+def _moment(text: str) -> datetime:
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("a UTC date YYYY-MM-DD or an RFC 3339 time such as 2024-05-27T00:00:00Z") from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _first_day(text: str) -> date:
+    """The UTC day a window starts in."""
+    return _moment(text).date()
+
+
+def _last_day(text: str) -> date:
+    """The last UTC day a window ends in (an end at exactly midnight is exclusive)."""
+    moment = _moment(text)
+    if len(text.strip()) > 10 and moment.time() == time(0, 0):
+        return (moment - timedelta(microseconds=1)).date()
+    return moment.date()
+
+
+def _derived(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Values composed from opencost-parquet-exporter / aks-ca-export variables: field -> (value, from what)."""
+
+    def get(name: str) -> str:
+        return (env.get(name) or "").strip()
+
+    result: dict[str, tuple[str, str]] = {}
+    host, port = get("OPENCOST_PARQUET_SVC_HOSTNAME"), get("OPENCOST_PARQUET_SVC_PORT")
+    if host or port:
+        base = host or "localhost"
+        url = base if "://" in base else f"http://{base}"
+        result["source_url"] = (f"{url.rstrip('/')}:{port or '9003'}", "OPENCOST_PARQUET_SVC_HOSTNAME/_SVC_PORT")
+    if get("COST_ANALYSIS_URL"):
+        result["source"] = ("aks", "COST_ANALYSIS_URL")
+    prefix = get("OPENCOST_PARQUET_FILE_KEY_PREFIX")
+    parts = [p for p in prefix.split("/") if p]
+    cluster_at = next((i for i, p in enumerate(parts) if p.startswith("cluster=")), None)
+    if cluster_at is not None:
+        result["cluster"] = (parts[cluster_at][len("cluster=") :], "OPENCOST_PARQUET_FILE_KEY_PREFIX")
+        parts = parts[:cluster_at]
+    key_prefix = "/".join(parts)
+    backend = get("OPENCOST_PARQUET_STORAGE_BACKEND").lower()
+    bucket = get("OPENCOST_PARQUET_S3_BUCKET")
+    gcs = get("OPENCOST_PARQUET_GCP_BUCKET_NAME")
+    container = get("OPENCOST_PARQUET_AZURE_CONTAINER_NAME")
+    store = ""
+    if bucket and backend in ("", "aws"):
+        store = bucket if bucket.startswith("s3://") else f"s3://{bucket}"
+    elif gcs and backend in ("", "gcp"):
+        store = f"gs://{gcs}"
+    elif container and backend in ("", "azure"):
+        store = f"az://{container}"
+    if store:
+        result["store"] = (f"{store.rstrip('/')}/{key_prefix}".rstrip("/"), "OPENCOST_PARQUET_* storage variables")
+    elif prefix and not backend:
+        local = ("/" if prefix.startswith("/") else "") + key_prefix
+        result["store"] = (local or "/", "OPENCOST_PARQUET_FILE_KEY_PREFIX")
+    return result
+
+
 def var(
     name: str,
     default: Any,
@@ -120,10 +184,15 @@ def var(
     doc: str,
     *,
     aliases: tuple[str, ...] = (),
+    derived: str = "",
     secret: bool = False,
 ) -> Any:
-    """Declare a settings field bound to an environment variable."""
-    meta = {"env": name, "parse": parse, "doc": doc, "aliases": aliases, "secret": secret}
+    """Declare a settings field bound to an environment variable.
+
+    `aliases` are other tools' variables read as-is when the variable is absent; `derived` documents a
+    value composed from other tools' variables by `_derived` (read after the aliases).
+    """
+    meta = {"env": name, "parse": parse, "doc": doc, "aliases": aliases, "derived": derived, "secret": secret}
     return field(default=default, metadata=meta)
 
 
@@ -135,7 +204,13 @@ class Settings:
     """kubebill's configuration. Build it with `from_env`; override fields with `dataclasses.replace`."""
 
     # where things live
-    store: str = var("KUBEBILL_STORE", "./kubebill-data", _text, "store URL: path, file://, s3://, az://, gs://")
+    store: str = var(
+        "KUBEBILL_STORE",
+        "./kubebill-data",
+        _text,
+        "store URL: path, file://, s3://, az://, gs://",
+        derived="`OPENCOST_PARQUET_S3_BUCKET`/`_GCP_BUCKET_NAME`/`_AZURE_CONTAINER_NAME` + `_FILE_KEY_PREFIX`",
+    )
     allocations_prefix: str = var("KUBEBILL_ALLOCATIONS_PREFIX", "allocations", _prefix, "prefix of allocation exports")
     billing_prefix: str = var(
         "KUBEBILL_BILLING_PREFIX", "billing", _prefix, "prefix the cloud billing exports write under"
@@ -154,29 +229,73 @@ class Settings:
         "opencost",
         _one_of("opencost", "kubecost", "aks"),
         "allocation API the export reads",
+        derived="`aks` when `COST_ANALYSIS_URL` is set",
     )
     source_url: str | None = var(
         "KUBEBILL_SOURCE_URL",
         None,
         _text,
         "base URL of the allocation API (e.g. http://opencost.opencost:9003)",
-        aliases=("OPENCOST_PARQUET_SVC_HOSTNAME", "COST_ANALYSIS_URL"),
+        aliases=("COST_ANALYSIS_URL",),
+        derived="`http://<OPENCOST_PARQUET_SVC_HOSTNAME>:<OPENCOST_PARQUET_SVC_PORT>` (localhost, 9003)",
     )
     cluster: str | None = var(
         "KUBEBILL_CLUSTER",
         None,
         _cluster,
         "cluster name written into every allocation row",
-        aliases=("OPENCOST_PARQUET_CLUSTER_NAME",),
+        derived="the `cluster=<name>` segment of `OPENCOST_PARQUET_FILE_KEY_PREFIX`",
     )
-    step: str = var("KUBEBILL_STEP", "1h", _duration_text, "allocation step (OpenCost `step`)")
-    aggregate: str = var("KUBEBILL_AGGREGATE", DEFAULT_AGGREGATE, _text, "OpenCost `aggregate` properties")
-    include_idle: bool = var("KUBEBILL_INCLUDE_IDLE", True, parse_bool, "OpenCost `includeIdle`")
-    idle_by_node: bool = var("KUBEBILL_IDLE_BY_NODE", True, parse_bool, "OpenCost `idleByNode`")
+    step: str = var(
+        "KUBEBILL_STEP",
+        "1h",
+        _duration_text,
+        "allocation step (OpenCost `step`); one request per step",
+        aliases=("OPENCOST_PARQUET_STEP",),
+    )
+    aggregate: str = var(
+        "KUBEBILL_AGGREGATE",
+        DEFAULT_AGGREGATE,
+        _text,
+        "OpenCost `aggregate` properties",
+        aliases=("OPENCOST_PARQUET_AGGREGATE",),
+    )
+    include_idle: bool = var(
+        "KUBEBILL_INCLUDE_IDLE",
+        True,
+        parse_bool,
+        "OpenCost `includeIdle` (Kubecost `idle`)",
+        aliases=("OPENCOST_PARQUET_INCLUDE_IDLE",),
+    )
+    idle_by_node: bool = var(
+        "KUBEBILL_IDLE_BY_NODE", True, parse_bool, "OpenCost `idleByNode`", aliases=("OPENCOST_PARQUET_IDLE_BY_NODE",)
+    )
     share_idle: bool = var("KUBEBILL_SHARE_IDLE", False, parse_bool, "OpenCost `shareIdle`")
-    resolution: str | None = var("KUBEBILL_RESOLUTION", None, _duration_text, "OpenCost `resolution` (e.g. 1m)")
-    accumulate: str | None = var("KUBEBILL_ACCUMULATE", None, _text, "OpenCost `accumulate`")
+    resolution: str | None = var(
+        "KUBEBILL_RESOLUTION",
+        None,
+        _duration_text,
+        "OpenCost `resolution` (e.g. 1m)",
+        aliases=("OPENCOST_PARQUET_RESOLUTION",),
+    )
+    accumulate: str | None = var(
+        "KUBEBILL_ACCUMULATE", None, _text, "OpenCost `accumulate`", aliases=("OPENCOST_PARQUET_ACCUMULATE",)
+    )
     filter: str | None = var("KUBEBILL_FILTER", None, _text, "OpenCost `filter` expression")
+    export_from: date | None = var(  # noqa: RUF009 - a declared field, like every other
+        "KUBEBILL_EXPORT_FROM",
+        None,
+        _first_day,
+        "first UTC day `kubebill export` pulls when no --date/--from is given (default: yesterday)",
+        aliases=("OPENCOST_PARQUET_WINDOW_START",),
+    )
+    export_to: date | None = var(  # noqa: RUF009
+        "KUBEBILL_EXPORT_TO",
+        None,
+        _last_day,
+        "last UTC day of that range, included (default: KUBEBILL_EXPORT_FROM)",
+        aliases=("OPENCOST_PARQUET_WINDOW_END",),
+    )
     http_connect_timeout: float = var(
         "KUBEBILL_HTTP_CONNECT_TIMEOUT", 5.0, _float_between(0.1, 300), "seconds to connect to a cluster API"
     )
@@ -239,11 +358,14 @@ class Settings:
         import os
 
         source = os.environ if env is None else env
+        derived = _derived(source)
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             meta = f.metadata
-            for name in (meta["env"], *meta["aliases"]):
-                raw = source.get(name)
+            candidates = [(name, source.get(name)) for name in (meta["env"], *meta["aliases"])]
+            if f.name in derived:
+                candidates.append((derived[f.name][1], derived[f.name][0]))
+            for name, raw in candidates:
                 if raw is None or raw.strip() == "":
                     continue
                 try:
@@ -269,6 +391,7 @@ def variables() -> list[dict[str, Any]]:
                 "field": f.name,
                 "default": f.default,
                 "aliases": f.metadata["aliases"],
+                "derived": f.metadata["derived"],
                 "doc": f.metadata["doc"],
             }
         )
@@ -280,7 +403,7 @@ def markdown_table() -> str:
     lines = ["| variable | default | aliases | meaning |", "|---|---|---|---|"]
     for row in variables():
         default = "" if row["default"] is None else f"`{row['default']}`"
-        aliases = ", ".join(f"`{a}`" for a in row["aliases"])
+        aliases = ", ".join([*(f"`{a}`" for a in row["aliases"]), *([row["derived"]] if row["derived"] else [])])
         lines.append(f"| `{row['env']}` | {default} | {aliases} | {row['doc']} |")
     return "\n".join(lines)
 
