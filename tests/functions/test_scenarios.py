@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,3 +84,27 @@ def test_one_log_line_per_event_with_the_decoded_key(cloud: Any, local_store: Lo
     assert line["key"] == key
     assert line["source"] == cloud.name
     assert {"event", "decision", "duration_ms", "severity"} <= set(line)
+
+
+def test_metrics_with_the_token_serves_the_exposition_with_health(cloud: Any, local_store: LocalStore, lines: Lines):
+    cloud.bad(cloud.bad_events()[0])
+    status, body = cloud.metrics(f"Bearer {TOKEN}")
+    assert status == 200
+    text = body.decode()
+    assert "# TYPE kubebill_cluster_cost gauge" in text
+    assert any(line.startswith("kubebill_bad_events_total") and line.endswith(" 1") for line in text.splitlines())
+    assert [line["decision"] for line in lines.take()] == ["bad-event", "served"]
+
+
+def test_a_store_that_cannot_be_used_raises_so_the_platform_retries(
+    cloud: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: Lines
+):
+    broken = tmp_path / "broken" / BUCKET
+    broken.parent.mkdir()
+    broken.write_text("a file where the store's directory should be")
+    monkeypatch.setenv("KUBEBILL_STORE", str(broken))
+    with pytest.raises(Exception):  # noqa: B017 - each platform surfaces it its own way (raise, HTTP 500)
+        cloud.created(BUCKET, ALLOCATION)
+    [line] = lines.take()
+    assert line["decision"] == "error"
+    assert "StoreError" in line["reason"]
