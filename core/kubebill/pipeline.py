@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from kubebill import log
 from kubebill.errors import InputError
+from kubebill.layout import Layout
 from kubebill.settings import Settings
-from kubebill.store.base import Store
+from kubebill.store.base import ObjectInfo, Store
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -137,11 +139,257 @@ class MergeSummary:
     unchanged: list[date] = field(default_factory=list)
     rows: int = 0
     bad_inputs: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # result objects written (day Parquet, month CSV)
+    stats: dict[str, int] = field(default_factory=dict)  # result rows by x_K8sAllocation, flagged_slices
+    seconds: float = 0.0
+
+
+_MERGE_ATTEMPTS = 5
+LOG_MERGE = log.get("merge")
+
+
+@dataclass
+class _DayInputs:
+    allocations: list[ObjectInfo] = field(default_factory=list)
+    units: list[Any] = field(default_factory=list)
+    billing: list[tuple[str, str]] = field(default_factory=list)  # (key, etag) of the billing units' objects
+
+    def fingerprint(self) -> str:
+        import hashlib
+        import json
+
+        items = sorted([(i.key, i.etag) for i in self.allocations] + self.billing)
+        return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+
+
+def _unit_objects(store: Store, unit: Any) -> list[tuple[str, str]]:
+    """(key, etag) of every object a billing unit reads (its manifest and data files)."""
+    objects = getattr(unit, "objects", None)
+    if objects:
+        return [(o.key, o.etag) for o in objects]
+    keys = getattr(unit, "keys", None) or [getattr(unit, "key", None)]
+    found = []
+    for key in keys:
+        if key:
+            try:
+                found.append((key, store.head(key).etag))
+            except FileNotFoundError:
+                continue
+    return found
+
+
+def _merge_inputs(store: Store, layout: Layout) -> dict[date, _DayInputs]:
+    """Every day some input covers, with the allocation objects and billing units covering it."""
+    from kubebill import billing
+    from kubebill.sources import stored
+
+    days: dict[date, _DayInputs] = {}
+    for day, objects in stored.by_day(store, layout).items():
+        days.setdefault(day, _DayInputs()).allocations.extend(objects)
+    for unit in billing.scan(store, layout):
+        unit_objects = _unit_objects(store, unit)
+        for day in getattr(unit, "days", ()) or ():
+            inputs = days.setdefault(day, _DayInputs())
+            inputs.units.append(unit)
+            inputs.billing.extend(unit_objects)
+    return dict(sorted(days.items()))
+
+
+def _read_state(store: Store, key: str) -> tuple[dict[str, Any], str | None]:
+    import json
+
+    try:
+        info = store.head(key)
+        return dict(json.loads(store.read_bytes(key))), info.etag
+    except FileNotFoundError:
+        return {}, None
+
+
+def _stage_billing(
+    store: Store, units: list[Any], day: date, workdir: str, bad: list[str]
+) -> Any:  # a pyarrow dataset of COST, or an empty COST table
+    """Read every billing unit covering `day` into local Parquet; a unreadable unit is left out and recorded."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from kubebill import billing
+    from kubebill.schema import COST, conform
+
+    paths = []
+    for number, unit in enumerate(units):
+        path = os.path.join(workdir, f"billing-{number:05d}.parquet")
+        try:
+            with pq.ParquetWriter(path, COST) as writer:
+                for batch in billing.read(store, unit, days=[day]):
+                    table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+                    writer.write_table(conform(table, COST))
+        except InputError as exc:
+            keys = [k for k, _ in _unit_objects(store, unit)] or [str(unit)]
+            LOG_MERGE.warning("bad billing input left out of the merge", extra={"keys": keys, "reason": str(exc)})
+            bad.extend(k for k in keys if k not in bad)
+            os.remove(path)
+            continue
+        paths.append(path)
+    return ds.dataset(paths, schema=COST, format="parquet") if paths else COST.empty_table()
+
+
+def _merge_day(
+    store: Store, settings: Settings, layout: Layout, day: date, inputs: _DayInputs, *, workdir: str
+) -> tuple[bool, int, list[str], dict[str, int]]:
+    """Merge one day unless its inputs are unchanged; (merged?, rows, bad input keys, stats).
+
+    Conditional writes on the result and the state object: a merge that lost a race to another merge of
+    the same day starts over from a fresh listing, so the last one to finish used the newest inputs.
+    """
+    import json
+    import os
+
+    from kubebill.errors import PreconditionFailed
+    from kubebill.reconcile.engine import Options, Reconciliation
+    from kubebill.sinks import results
+    from kubebill.sources import stored
+
+    state_key = layout.state_key(f"merge/{day.isoformat()}.json")
+    options = Options(
+        method=settings.split_method,
+        shared_spread=settings.shared_spread,
+        memory_limit=settings.memory_limit,
+        threads=settings.threads,
+        temp_directory=os.path.join(workdir, "spill"),
+    )
+    for attempt in range(_MERGE_ATTEMPTS):
+        if attempt:
+            inputs = _merge_inputs(store, layout).get(day, _DayInputs())
+        state, state_etag = _read_state(store, state_key)
+        try:
+            current: str | None = store.head(layout.result_parquet_key(day)).etag
+        except FileNotFoundError:
+            current = None
+        fingerprint = inputs.fingerprint()
+        if state.get("fingerprint") == fingerprint and current is not None and state.get("result_etag") == current:
+            return False, int(state.get("rows", 0)), list(state.get("bad_inputs", [])), {}
+        bad: list[str] = []
+        daydir = os.path.join(workdir, f"{day.isoformat()}-{attempt}")
+        os.makedirs(daydir)
+        allocations = stored.read_day(store, layout, inputs.allocations, day=day, workdir=daydir)
+        cost = _stage_billing(store, inputs.units, day, daydir, bad)
+        source = allocations.dataset if allocations.dataset is not None else allocations.table()
+        run = Reconciliation(source, cost, day=day, options=options, allocation_keys=allocations.keys)
+        try:
+            rows, stats = run.rows, run.stats()
+            path = os.path.join(daydir, "result.parquet")
+            run.write_parquet(path)
+        finally:
+            run.close()
+        try:
+            written = results.write_day(store, layout, day, path, expected_etag=current)
+            body = {
+                "day": day.isoformat(),
+                "fingerprint": fingerprint,
+                "inputs": sorted([[i.key, i.etag] for i in inputs.allocations] + [list(b) for b in inputs.billing]),
+                "bad_inputs": bad,
+                "result_etag": written.etag,
+                "rows": rows,
+                "merged_at": datetime.now(UTC).isoformat(),
+            }
+            data = json.dumps(body, indent=1).encode()
+            if state_etag is None:
+                store.write(state_key, data, if_absent=True)
+            else:
+                store.write(state_key, data, if_match=state_etag)
+        except PreconditionFailed:
+            LOG_MERGE.info("another merge of the day won the race; merging again", extra={"day": day.isoformat()})
+            continue
+        return True, rows, bad, stats
+    raise RuntimeError(f"merge of {day.isoformat()}: lost {_MERGE_ATTEMPTS} races to concurrent merges in a row")
 
 
 def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = None) -> MergeSummary:
-    """Reconcile the given UTC days (default: the days whose inputs changed since the last merge)."""
-    raise InputError("merge: not built yet")
+    """Reconcile the given UTC days (default: the days whose inputs changed since the last merge).
+
+    Every cluster and cloud of a day at once; a Parquet object per day and the month's CSV rewritten;
+    merge state with the inputs' fingerprint in results/_state/merge/ (unchanged inputs: nothing written);
+    health recorded after every merge. A billing file that cannot be read is recorded, not fatal.
+    """
+    import tempfile
+    import time
+
+    from kubebill import health
+    from kubebill.sinks import results
+
+    layout = Layout.from_settings(settings)
+    started = time.monotonic()
+    summary = MergeSummary()
+    try:
+        inputs = _merge_inputs(store, layout)
+        wanted = (
+            sorted(set(days)) if days is not None else [d for d, i in inputs.items() if _changed(store, layout, d, i)]
+        )
+        summary.days = wanted
+        months: set[tuple[int, int]] = set()
+        with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
+            for day in wanted:
+                day_inputs = inputs.get(day, _DayInputs())
+                if not day_inputs.allocations and not day_inputs.units:
+                    summary.unchanged.append(day)
+                    continue
+                merged, rows, bad, stats = _merge_day(store, settings, layout, day, day_inputs, workdir=workdir)
+                summary.rows += rows
+                summary.bad_inputs.extend(k for k in bad if k not in summary.bad_inputs)
+                for name, count in stats.items():
+                    summary.stats[name] = summary.stats.get(name, 0) + count
+                if merged:
+                    summary.merged.append(day)
+                    summary.keys.append(layout.result_parquet_key(day))
+                    months.add((day.year, day.month))
+                else:
+                    summary.unchanged.append(day)
+            for year, month in sorted(months):
+                written = results.write_month_csv(store, layout, year, month, workdir=workdir)
+                if written is not None:
+                    summary.keys.append(written.key)
+    except Exception:
+        summary.seconds = time.monotonic() - started
+        health.record(
+            store,
+            layout,
+            increment=("merge_failures_total",),
+            last_merge_time=datetime.now(UTC).isoformat(),
+            last_merge_duration_seconds=summary.seconds,
+            last_merge_success=False,
+        )
+        raise
+    summary.seconds = time.monotonic() - started
+    increment: tuple[str, ...] = ("merges_total",) + (("bad_inputs_total",) if summary.bad_inputs else ())
+    health.record(
+        store,
+        layout,
+        increment=increment,
+        last_merge_time=datetime.now(UTC).isoformat(),
+        last_merge_duration_seconds=summary.seconds,
+        last_merge_success=True,
+        last_merge_rows=summary.rows,
+        last_merge_days=[d.isoformat() for d in summary.merged],
+        **({"last_bad_inputs": summary.bad_inputs} if summary.bad_inputs else {}),
+    )
+    if settings.pushgateway_url and summary.merged:
+        from kubebill.sinks import metrics
+
+        push = getattr(metrics, "push", None)
+        if push is not None:
+            try:
+                push(store, settings)
+            except Exception as exc:  # metrics are best effort: the merge itself succeeded
+                LOG_MERGE.warning("pushing metrics failed", extra={"reason": f"{type(exc).__name__}: {exc}"})
+    return summary
+
+
+def _changed(store: Store, layout: Layout, day: date, inputs: _DayInputs) -> bool:
+    state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
+    return bool(state.get("fingerprint") != inputs.fingerprint())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Reading (and, in the merge, writing) the consolidated results at the layout's keys."""
+"""Reading and (in the merge) writing the consolidated results at the layout's keys: a Parquet object per day,
+a CSV object per month, each written whole (a reader never sees half a day)."""
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable
 from datetime import date
 
@@ -11,7 +13,7 @@ import pyarrow.parquet as pq
 
 from kubebill.layout import Kind, Layout
 from kubebill.schema import RESULT, conform
-from kubebill.store.base import ObjectInfo, Store
+from kubebill.store.base import ObjectInfo, Store, copy_stream
 
 
 def result_objects(store: Store, layout: Layout) -> dict[date, ObjectInfo]:
@@ -39,3 +41,60 @@ def read_days(store: Store, layout: Layout, days: Iterable[date]) -> pa.Table:
     present = result_objects(store, layout)
     tables = [read_day(store, layout, day) for day in sorted(set(days)) if day in present]
     return pa.concat_tables(tables) if tables else RESULT.empty_table()
+
+
+# --- writing (the merge) ---
+
+
+def write_day(store: Store, layout: Layout, day: date, path: str, *, expected_etag: str | None) -> ObjectInfo:
+    """Put the day's Parquet file (one atomic object) only if the current object is still `expected_etag`
+    (None: only if absent); PreconditionFailed when another merge wrote it meanwhile."""
+    key = layout.result_parquet_key(day)
+    with open(path, "rb") as data:
+        if expected_etag is None:
+            return store.write(key, data, if_absent=True)
+        return store.write(key, data, if_match=expected_etag)
+
+
+def month_days(store: Store, layout: Layout, year: int, month: int) -> dict[date, ObjectInfo]:
+    """The result objects of one month's days."""
+    return {day: info for day, info in result_objects(store, layout).items() if (day.year, day.month) == (year, month)}
+
+
+def write_month_csv(store: Store, layout: Layout, year: int, month: int, *, workdir: str) -> ObjectInfo | None:
+    """Rewrite the month's CSV from its days' Parquet objects (one atomic object; None when no day has results).
+
+    The CSV is derived: it is rebuilt until the days it was built from are still the current ones, so two
+    merges of one month racing end with a CSV of the newest days.
+    """
+    import duckdb
+
+    key = layout.result_csv_key(year, month)
+    for _ in range(10):
+        days = month_days(store, layout, year, month)
+        if not days:
+            return None
+        paths = []
+        for day, info in days.items():
+            path = os.path.join(workdir, f"month-{day.isoformat()}.parquet")
+            with store.open(info.key) as src, open(path, "wb") as dst:
+                copy_stream(src, dst)
+            paths.append(path)
+        out = os.path.join(workdir, f"month-{year:04d}-{month:02d}.csv")
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet([{files}]) ORDER BY ChargePeriodStart, x_SourceKey, x_SourceRowId)"
+                f" TO '{out}' (FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%SZ')"
+            )
+        finally:
+            con.close()
+        with open(out, "rb") as data:
+            written = store.write(key, data)
+        if {d: i.etag for d, i in month_days(store, layout, year, month).items()} == {
+            d: i.etag for d, i in days.items()
+        }:
+            return written
+    return written
