@@ -222,7 +222,7 @@ def result_rows(day: date, shape: Shape) -> list[dict[str, Any]]:
 def result_table(day: date, *shapes: Shape) -> pa.Table:
     """A RESULT table for one day of the given clusters (default: one small cluster)."""
     rows = [row for shape in shapes or (Shape(),) for row in result_rows(day, shape)]
-    return conform(pa.Table.from_pylist(rows), RESULT)
+    return pa.Table.from_pylist([{name: row.get(name) for name in RESULT.names} for row in rows], schema=RESULT)
 
 
 def allocation_table(day: date, shape: Shape) -> pa.Table:
