@@ -197,7 +197,11 @@ def html_report(results: pa.Table, *, title: str = "kubebill cost report", hash_
 
 
 def write_html_report(
-    path: str | os.PathLike[str], results: pa.Table, *, title: str = "kubebill cost report", hash_pod_names: bool = False
+    path: str | os.PathLike[str],
+    results: pa.Table,
+    *,
+    title: str = "kubebill cost report",
+    hash_pod_names: bool = False,
 ) -> Path:
     """Write `html_report(results)` to `path` (UTF-8); returns the path."""
     target = Path(path)

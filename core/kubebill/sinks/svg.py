@@ -21,9 +21,7 @@ def _money(value: float) -> str:
 def _frame(chart_id: str, title: str, inner: list[str], *, height: int = HEIGHT) -> str:
     return (
         f'<svg class="chart" id="{escape(chart_id)}" role="img" aria-label="{escape(title)}" '
-        f'viewBox="0 0 {WIDTH} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">'
-        + "".join(inner)
-        + "</svg>"
+        f'viewBox="0 0 {WIDTH} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">' + "".join(inner) + "</svg>"
     )
 
 
@@ -58,7 +56,7 @@ def stacked_bars(chart_id: str, title: str, categories: list[str], series: dict[
     inner = _y_axis(top_value, plot_h)
     for i, category in enumerate(categories):
         x = LEFT + i * step + (step - bar_w) / 2
-        y = TOP + plot_h
+        y = float(TOP + plot_h)
         for index, (name, values) in enumerate(series.items()):
             height = plot_h * values[i] / top_value
             if height <= 0:
