@@ -1,0 +1,232 @@
+"""The reconcile engine over hand-built ALLOCATION and COST tables: every kind of line and every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from kubebill.errors import InputError, InvariantViolation
+from kubebill.reconcile import invariants
+from kubebill.reconcile.engine import Options, Reconciliation, reconcile
+from kubebill.schema import COST_COLUMNS, RESULT
+from tests.reconcile.tables import DAY, alloc_row, allocation, cost, idle_row, line
+
+D = DAY.date()
+
+
+def rows(table: pa.Table, **where: str) -> list[dict[str, object]]:
+    out = table.to_pylist()
+    return [r for r in out if all(r[k] == v for k, v in where.items())]
+
+
+def total(table: pa.Table, column: str = "BilledCost", **where: str) -> float:
+    return sum(float(r[column] or 0) for r in rows(table, **where))
+
+
+def ratios(table: pa.Table) -> list[float]:
+    return [
+        json.loads(r["AllocatedMethodDetails"])["Elements"][0]["AllocatedRatio"] if r["AllocatedMethodDetails"] else 1.0
+        for r in table.to_pylist()
+    ]
+
+
+def test_node_line_k_factor_and_idle() -> None:
+    a = allocation(
+        [alloc_row(namespace="web", cpu=1, ram=1), alloc_row(namespace="db", cpu=2, ram=0), idle_row(cpu=0.5, ram=0.5)]
+    )
+    result = reconcile(a, cost([line("i-0001", 10.0, effective=8.0)]), day=D)
+    assert result.schema == RESULT
+    # L = 5, a = 4, k = 10 / 5: each row gets its list cost × 2, idle gets B − k·a = 2
+    assert total(result, x_K8sNamespace="web") == pytest.approx(4.0)
+    assert total(result, x_K8sNamespace="db") == pytest.approx(4.0)
+    assert total(result, x_K8sAllocation="idle") == pytest.approx(2.0)
+    assert total(result, "EffectiveCost", x_K8sNamespace="db") == pytest.approx(3.2)
+    assert sum(ratios(result)) == pytest.approx(1.0, rel=1e-12)
+    web = rows(result, x_K8sNamespace="web")[0]
+    assert web["AllocatedMethodId"] == "opencost-list-cost"
+    assert web["x_K8sCostComponent"] == "compute"
+    assert web["x_K8sCpuRatio"] == pytest.approx(0.5)
+    assert web["AllocatedResourceId"] == "c1/web/web-pod/app"
+    assert web["x_SourceKey"] == "billing/aws/bill.csv" and web["x_SourceRowId"] == 0
+
+
+def test_allocated_above_node_cost_flags_and_idle_is_never_negative() -> None:
+    a = allocation([alloc_row(namespace="web", cpu=3, ram=0), idle_row(cpu=-1, ram=0)])
+    run = Reconciliation(a, cost([line("i-0001", 6.0)]), day=D)
+    result = run.table()
+    assert run.stats()["flagged_slices"] == 1
+    run.close()
+    assert total(result, x_K8sNamespace="web") == pytest.approx(6.0)  # k = B / max(L, a) = 6 / 3
+    idle = rows(result, x_K8sAllocation="idle")[0]
+    assert idle["BilledCost"] == 0.0
+    assert json.loads(idle["AllocatedMethodDetails"])["x_AllocatedExceedsNode"] is True
+
+
+def test_daily_line_against_hourly_steps_and_hourly_grain() -> None:
+    a = allocation(
+        [alloc_row(namespace="web", start=h, cpu=1, ram=0) for h in range(24)]
+        + [alloc_row(namespace="batch", start=h, cpu=1, ram=0) for h in range(12)]
+    )
+    daily = reconcile(a, cost([line("i-0001", 36.0, hours=24)]), day=D)
+    assert total(daily, x_K8sNamespace="web") == pytest.approx(24.0)
+    assert total(daily, x_K8sNamespace="batch") == pytest.approx(12.0)
+    assert daily.num_rows == 2  # one row per target, not per step
+    hourly = reconcile(a, cost([line("i-0001", 2.0, start=h, row=h) for h in range(24)]), day=D)
+    assert total(hourly, x_K8sNamespace="batch") == pytest.approx(12.0)
+    assert total(hourly, x_K8sNamespace="web") == pytest.approx(36.0)
+
+
+def test_volume_lb_shared_unallocated_and_pass_through() -> None:
+    pv = [{"name": "pv-1", "provider_id": "aws://us-east-1a/vol-0abc", "byte_hours": 1.0, "cost": 0.1}]
+    lb = [{"service": "web/front", "provider_id": "a1b2-elb", "hours": 1.0, "cost": 0.03}]
+    a = allocation(
+        [
+            alloc_row(namespace="web", pvs=pv, load_balancers=lb),
+            alloc_row(namespace="api", pvs=[{**pv[0], "cost": 0.3}]),
+            alloc_row(
+                namespace="__unmounted__",
+                provider_id=None,
+                node=None,
+                pvs=[{"name": "pv-2", "provider_id": "vol-0dead", "byte_hours": 1.0, "cost": 0.2}],
+            ),
+        ]
+    )
+    c = cost(
+        [
+            line("vol-0abc", 4.0, ServiceCategory="Storage"),
+            line("a1b2-elb", 1.5, ServiceCategory="Networking"),
+            line("vol-0dead", 0.7),
+            line("vol-osdisk", 0.9, hint="c1"),
+            line("nat-1", 0.4, hint="other-cluster"),
+            line("s3-bucket", 5.0),
+        ]
+    )
+    result = reconcile(a, c, day=D)
+    assert total(result, ResourceId="vol-0abc", x_K8sNamespace="api") == pytest.approx(3.0)
+    assert rows(result, ResourceId="vol-0abc", x_K8sNamespace="web")[0]["x_K8sCostComponent"] == "pv"
+    assert total(result, ResourceId="a1b2-elb", x_K8sNamespace="web") == pytest.approx(1.5)
+    assert rows(result, ResourceId="vol-0dead")[0]["x_K8sAllocation"] == "unmounted"
+    shared = rows(result, ResourceId="vol-osdisk")
+    assert [(r["x_K8sCluster"], r["x_K8sNamespace"], r["x_K8sAllocation"]) for r in shared] == [
+        ("c1", "__shared__", "shared")
+    ]
+    assert rows(result, ResourceId="nat-1")[0]["x_K8sAllocation"] == "unallocated"
+    passed = rows(result, ResourceId="s3-bucket")
+    assert len(passed) == 1 and passed[0]["x_K8sAllocation"] == "not_kubernetes"
+    assert passed[0]["AllocatedMethodId"] is None and passed[0]["BilledCost"] == 5.0
+
+
+def test_shared_spread_by_namespace_weight() -> None:
+    a = allocation([alloc_row(namespace="web", cpu=3, ram=0), alloc_row(namespace="db", cpu=1, ram=0)])
+    result = reconcile(
+        a, cost([line("eks-control-plane", 8.0, hint="C1")]), day=D, options=Options(shared_spread="weighted")
+    )
+    assert total(result, x_K8sNamespace="web", x_K8sAllocation="shared") == pytest.approx(6.0)
+    assert total(result, x_K8sNamespace="db", x_K8sAllocation="shared") == pytest.approx(2.0)
+    assert {r["x_K8sAllocation"] for r in rows(result, ResourceId="eks-control-plane")} == {"shared"}
+
+
+def test_allocation_without_bill_is_estimated_at_list_price() -> None:
+    a = allocation([alloc_row(namespace="web", start=h, cpu=1, ram=0.5) for h in range(3)] + [idle_row(cpu=0.5, ram=0)])
+    result = reconcile(a, cost([]), day=D)
+    assert {r["x_K8sAllocation"] for r in result.to_pylist()} == {"estimated"}
+    assert total(result, "ListCost", x_K8sNamespace="web") == pytest.approx(4.5)
+    assert total(result, "BilledCost") == 0.0 and total(result, "EffectiveCost") == 0.0
+    # hour 0 billed, hours 1-2 not yet: only those are estimated
+    partial = reconcile(a, cost([line("i-0001", 2.0)]), day=D)
+    assert total(partial, "ListCost", x_K8sAllocation="estimated") == pytest.approx(3.0)
+    assert total(partial, "BilledCost") == pytest.approx(2.0)
+
+
+def test_mixed_currencies_are_kept_apart_and_negative_lines_conserved() -> None:
+    a = allocation([alloc_row(namespace="web", cpu=1, ram=0), alloc_row(namespace="db", cpu=3, ram=0)])
+    c = cost([line("i-0001", 10.0, currency="USD"), line("i-0001", 9.0, currency="EUR"), line("i-0001", -4.0)])
+    result = reconcile(a, c, day=D)
+    usd = result.filter(pc.equal(result["BillingCurrency"], "USD"))
+    eur = result.filter(pc.equal(result["BillingCurrency"], "EUR"))
+    assert pc.sum(usd["BilledCost"]).as_py() == pytest.approx(6.0)
+    assert pc.sum(eur["BilledCost"]).as_py() == pytest.approx(9.0)
+    assert total(usd, x_K8sNamespace="db") == pytest.approx(4.5)  # (10 − 4) × 3/4: the credit split like the charge
+
+
+def test_node_with_rows_but_zero_list_cost_splits_by_minutes() -> None:
+    a = allocation([alloc_row(namespace="web", cpu=0, ram=0), alloc_row(namespace="db", cpu=0, ram=0, minutes=20.0)])
+    result = reconcile(a, cost([line("i-0001", 8.0)]), day=D)
+    assert total(result, x_K8sNamespace="web") == pytest.approx(6.0)
+    assert total(result, x_K8sNamespace="db") == pytest.approx(2.0)
+    assert "Minutes" in rows(result, x_K8sNamespace="db")[0]["AllocatedMethodDetails"]
+
+
+def test_same_node_in_two_clusters_names_both() -> None:
+    a = allocation([alloc_row(cluster="blue"), alloc_row(cluster="green", namespace="api")])
+    with pytest.raises(InputError, match=r"'blue' and 'green'"):
+        reconcile(a, cost([line("i-0001", 1.0)]), day=D)
+
+
+def test_aws_split_cost_weights_9_to_1() -> None:
+    gib = float(2**30)
+    kw = {"minutes": 60.0}
+    a = allocation(
+        [
+            alloc_row(
+                namespace="cpu-heavy",
+                cpu_core_request_average=2.0,
+                cpu_core_usage_average=1.0,
+                ram_byte_request_average=0.0,
+                ram_byte_usage_average=0.0,
+                **kw,
+            ),
+            alloc_row(
+                namespace="ram-heavy",
+                cpu_core_request_average=0.0,
+                cpu_core_usage_average=0.0,
+                ram_byte_request_average=4 * gib,
+                ram_byte_usage_average=gib,
+                **kw,
+            ),
+            idle_row(cpu_core_hours=2.0, ram_byte_hours=4 * gib),
+        ]
+    )
+    result = reconcile(a, cost([line("i-0001", 10.0)]), day=D, options=Options(method="aws-split-cost"))
+    # capacity 4 cores, 8 GiB: cpu-heavy 0.9 × 2/4, ram-heavy 0.1 × 4/8, idle the rest
+    assert total(result, x_K8sNamespace="cpu-heavy") == pytest.approx(4.5)
+    assert total(result, x_K8sNamespace="ram-heavy") == pytest.approx(0.5)
+    assert total(result, x_K8sAllocation="idle") == pytest.approx(5.0)
+    assert {r["AllocatedMethodId"] for r in result.to_pylist()} == {"aws-split-cost"}
+
+
+def test_vmss_instance_line_falls_back_to_the_vmss_split() -> None:
+    vmss = "/subscriptions/s/resourceGroups/MC_rg_aks_westus3/providers/Microsoft.Compute/virtualMachineScaleSets/vmss"
+    a = allocation(
+        [
+            alloc_row(source="aks", provider_id=vmss, node=None, namespace="web", fraction=0.75, split_bucket="usage"),
+            alloc_row(
+                source="aks", provider_id=vmss, node=None, namespace="kube-system", fraction=0.25, split_bucket="system"
+            ),
+        ]
+    )
+    defender = (vmss + "/virtualMachines/1").lower()
+    result = reconcile(a, cost([line(defender, 0.4)]), day=D)
+    assert total(result, x_K8sNamespace="web") == pytest.approx(0.3)
+    assert rows(result, x_K8sNamespace="kube-system")[0]["x_K8sAllocation"] == "system"
+    assert rows(result, x_K8sNamespace="web")[0]["AllocatedMethodId"] == "aks-cost-analysis-fraction"
+
+
+def test_invariant_violation_names_the_line() -> None:
+    a = allocation([alloc_row()])
+    run = Reconciliation(a, cost([line("i-0001", 1.0, row=7)]), day=D)
+    run.con.execute("UPDATE out SET BilledCost = BilledCost * 0.5")
+    with pytest.raises(InvariantViolation, match=r"bill\.csv row 7 .*BilledCost"):
+        invariants.check(run.con)
+    run.close()
+
+
+def test_every_cost_column_is_conserved() -> None:
+    a = allocation([alloc_row(namespace=f"ns{i}", cpu=0.1 * (i + 1), ram=0.07) for i in range(7)] + [idle_row()])
+    c = cost([line("i-0001", 1.2345, effective=0.98, list_cost=2.0, row=0), line("other", 3.0, row=1)])
+    result = reconcile(a, c, day=D)
+    for column in COST_COLUMNS:
+        assert pc.sum(result[column]).as_py() == pytest.approx(pc.sum(c[column]).as_py(), rel=1e-12)
