@@ -1,0 +1,268 @@
+"""AWS legacy CUR (``lineItem/UnblendedCost``) and CUR 2.0 / Data Exports (``line_item_unblended_cost``) → COST.
+
+Both name sets reduce to the same lookup key (``lineitemunblendedcost``), so one mapping reads both.
+
+Costs (the rules AWS's own FOCUS conversion and the CUDOS dashboards use):
+- BilledCost = ``unblended_cost`` for every line (covered usage + its SavingsPlanNegation net to zero; fees bill).
+- EffectiveCost = ``savings_plan_effective_cost`` on SavingsPlanCoveredUsage, ``reservation_effective_cost`` on
+  DiscountedUsage, 0 on SavingsPlanNegation and SavingsPlanUpfrontFee and on RI upfront ``Fee`` lines (they are
+  amortized into usage), the unused part on SavingsPlanRecurringFee (commitment − used) and RIFee (unused
+  amortized upfront + unused recurring), the unblended cost otherwise.
+- ListCost = ``pricing_public_on_demand_cost`` (0 on negation lines; BilledCost where AWS gives none).
+- ContractedCost = ``net_unblended_cost`` when exported, else ``unblended_cost``.
+Split cost allocation rows (``split_line_item_parent_resource_id`` set: one per pod, cost 0 of their own) are
+recognised and left out: their parent instance line already carries the bill, and kubebill does its own split.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kubebill.billing.common import Columns, coalesce, finish, map_unique
+from kubebill.reconcile.keys import aws_resource_key, cluster_hint
+
+ALIASES = frozenset(
+    {
+        "lineitemusagestartdate",
+        "lineitemusageenddate",
+        "billbillingperiodstartdate",
+        "billpayeraccountid",
+        "lineitemusageaccountid",
+        "lineitemproductcode",
+        "productproductname",
+        "productservicecode",
+        "productregioncode",
+        "productregion",
+        "lineitemavailabilityzone",
+        "lineitemresourceid",
+        "productsku",
+        "productinstancetype",
+        "lineitemusagetype",
+        "lineitemlineitemtype",
+        "lineitemlineitemdescription",
+        "lineitemcurrencycode",
+        "lineitemunblendedcost",
+        "lineitemnetunblendedcost",
+        "pricingpublicondemandcost",
+        "pricingterm",
+        "pricingunit",
+        "lineitemusageamount",
+        "reservationeffectivecost",
+        "reservationreservationarn",
+        "reservationunusedamortizedupfrontfeeforbillingperiod",
+        "reservationunusedrecurringfee",
+        "savingsplansavingsplaneffectivecost",
+        "savingsplansavingsplanarn",
+        "savingsplantotalcommitmenttodate",
+        "savingsplanusedcommitment",
+        "splitlineitemparentresourceid",
+        "resourcetags",
+        "product",
+    }
+)
+
+_CATEGORY = {
+    "usage": "Usage",
+    "discountedusage": "Usage",
+    "savingsplancoveredusage": "Usage",
+    "savingsplannegation": "Usage",
+    "fee": "Purchase",
+    "rifee": "Purchase",
+    "savingsplanrecurringfee": "Purchase",
+    "savingsplanupfrontfee": "Purchase",
+    "tax": "Tax",
+    "credit": "Credit",
+    "refund": "Credit",
+    "bundleddiscount": "Credit",
+    "discount": "Credit",
+    "edpdiscount": "Credit",
+    "privaterateddiscount": "Credit",
+    "distributordiscount": "Credit",
+}
+
+
+def is_tag_column(name: str) -> bool:
+    """Legacy CUR tag columns (``resourceTags/user:app``) and CUR 2.0's ``resource_tags_*`` flattening."""
+    low = name.lower()
+    return low.startswith(("resourcetags/", "resource_tags_"))
+
+
+def _f(cols: Columns, *aliases: str) -> pa.Array:
+    value = cols.number(*aliases)
+    return value if value is not None else pa.nulls(cols.n, pa.float64())
+
+
+def convert(cols: Columns, fmt: str) -> pa.RecordBatch | None:
+    """One CUR batch → COST (split cost allocation rows removed); None when every row was a split row."""
+    parent = cols.text("splitlineitemparentresourceid")
+    if parent is not None and parent.null_count < len(parent):
+        keep = pc.is_null(parent)
+        cols = Columns(cols.batch.filter(keep), cols.key, cols.row_offset)
+        if cols.n == 0:
+            return None
+        # row ids must stay the file's own: recompute from the kept positions
+        kept = pc.indices_nonzero(keep)
+        return _convert(cols, fmt, kept)
+    return _convert(cols, fmt, None)
+
+
+def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
+    n = cols.n
+    kind = cols.text("lineitemlineitemtype")
+    kind_low = pc.utf8_lower(kind) if kind is not None else pa.nulls(n, pa.string())
+    unblended = _f(cols, "lineitemunblendedcost")
+    net = cols.number("lineitemnetunblendedcost")
+    sp_effective = _f(cols, "savingsplansavingsplaneffectivecost")
+    ri_effective = _f(cols, "reservationeffectivecost")
+    ri_arn = cols.text("reservationreservationarn")
+    sp_arn = cols.text("savingsplansavingsplanarn")
+    zero = pa.scalar(0.0, pa.float64())
+
+    def is_kind(name: str) -> pa.Array:
+        return pc.fill_null(pc.equal(kind_low, name), False)
+
+    sp_unused = pc.subtract(
+        pc.fill_null(_f(cols, "savingsplantotalcommitmenttodate"), 0.0),
+        pc.fill_null(_f(cols, "savingsplanusedcommitment"), 0.0),
+    )
+    ri_unused = pc.add(
+        pc.fill_null(_f(cols, "reservationunusedamortizedupfrontfeeforbillingperiod"), 0.0),
+        pc.fill_null(_f(cols, "reservationunusedrecurringfee"), 0.0),
+    )
+    ri_fee_upfront = pc.and_(is_kind("fee"), pc.invert(pc.is_null(ri_arn)) if ri_arn is not None else pc.is_null(kind))
+    effective = pc.case_when(
+        pc.make_struct(
+            is_kind("savingsplancoveredusage"),
+            is_kind("discountedusage"),
+            pc.or_(is_kind("savingsplannegation"), is_kind("savingsplanupfrontfee")),
+            pc.fill_null(ri_fee_upfront, False),
+            is_kind("savingsplanrecurringfee"),
+            is_kind("rifee"),
+        ),
+        sp_effective,
+        ri_effective,
+        zero,
+        zero,
+        sp_unused,
+        ri_unused,
+        unblended,
+    )
+    public = cols.number("pricingpublicondemandcost")
+    listed = pc.if_else(is_kind("savingsplannegation"), zero, public if public is not None else unblended)
+    listed = pc.coalesce(listed, unblended)
+    contracted = net if net is not None else unblended
+
+    category = map_unique(lambda v: _CATEGORY.get(str(v).lower(), "Usage") if v else "Usage", kind_low, pa.string())
+    usage_type = cols.text("lineitemusagetype")
+    term = cols.text("pricingterm")
+    spot = (
+        pc.fill_null(pc.match_substring(usage_type, "SpotUsage"), False)
+        if usage_type is not None
+        else pa.repeat(pa.scalar(False), n)
+    )
+    committed = pc.or_(
+        pc.or_(is_kind("savingsplancoveredusage"), is_kind("discountedusage")),
+        pc.fill_null(pc.equal(term, "Reserved"), False) if term is not None else is_kind("__never__"),
+    )
+    pricing = pc.case_when(
+        pc.make_struct(spot, committed, pc.equal(category, "Usage")),
+        pa.scalar("Dynamic"),
+        pa.scalar("Committed"),
+        pa.scalar("Standard"),
+        pa.scalar(None, pa.string()),
+    )
+    commitment = coalesce(sp_arn, ri_arn)
+    commitment_type = None
+    if commitment is not None:
+        commitment_type = pc.case_when(
+            pc.make_struct(
+                pc.invert(pc.is_null(sp_arn)) if sp_arn is not None else pc.is_null(pa.repeat(pa.scalar(1), n)),
+                pc.invert(pc.is_null(ri_arn)) if ri_arn is not None else pc.is_null(pa.repeat(pa.scalar(1), n)),
+            ),
+            pa.scalar("Savings Plan"),
+            pa.scalar("Reservation"),
+            pa.scalar(None, pa.string()),
+        )
+
+    tags = _tags(cols)
+    resource = cols.text("lineitemresourceid")
+    keys = map_unique(aws_resource_key, resource, pa.string()) if resource is not None else None
+    hints = None
+    if tags is not None:
+        hints = map_unique(_hint_from_json, tags, pa.string())
+    region = cols.text("productregioncode", "productregion")
+    if region is None:
+        zone = cols.text("lineitemavailabilityzone")
+        region = None if zone is None else pc.utf8_rtrim(zone, characters="abcdefghijklmnopqrstuvwxyz")
+    batch = finish(
+        {
+            "ChargePeriodStart": cols.time("lineitemusagestartdate"),
+            "ChargePeriodEnd": cols.time("lineitemusageenddate"),
+            "BillingPeriodStart": cols.time("billbillingperiodstartdate"),
+            "BillingAccountId": cols.text("billpayeraccountid"),
+            "SubAccountId": cols.text("lineitemusageaccountid"),
+            "ProviderName": pa.repeat(pa.scalar("AWS"), n),
+            "ServiceName": coalesce(cols.text("productproductname"), cols.text("lineitemproductcode")),
+            "ServiceCategory": None,
+            "ResourceId": resource,
+            "ResourceName": None,
+            "ResourceType": cols.text("productinstancetype"),
+            "RegionId": region,
+            "SkuId": cols.text("productsku"),
+            "ChargeCategory": category,
+            "ChargeDescription": cols.text("lineitemlineitemdescription"),
+            "PricingCategory": pricing,
+            "CommitmentDiscountId": commitment,
+            "CommitmentDiscountType": commitment_type,
+            "BillingCurrency": cols.text("lineitemcurrencycode"),
+            "BilledCost": unblended,
+            "EffectiveCost": effective,
+            "ListCost": listed,
+            "ContractedCost": contracted,
+            "ConsumedQuantity": cols.number("lineitemusageamount"),
+            "ConsumedUnit": cols.text("pricingunit"),
+            "Tags": tags,
+            "x_ResourceKey": keys,
+            "x_ClusterHint": hints,
+        },
+        cols,
+        fmt,
+    )
+    if kept is not None:
+        ids = pc.add(pc.cast(kept, pa.int64()), pa.scalar(cols.row_offset, pa.int64()))
+        batch = batch.set_column(batch.schema.get_field_index("x_SourceRowId"), "x_SourceRowId", ids)
+    return batch
+
+
+def _hint_from_json(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        tags = json.loads(text)
+    except ValueError:
+        return None
+    return cluster_hint(tags) if isinstance(tags, dict) else None
+
+
+def _tags(cols: Columns) -> pa.Array | None:
+    """CUR 2.0 ``resource_tags`` map → JSON text; legacy ``resourceTags/*`` columns → one JSON object per row."""
+    mapped = cols.get("resourcetags")
+    if mapped is not None:
+        return cols.text("resourcetags")
+    names = [name for name in cols.batch.schema.names if name.lower().startswith(("resourcetags/", "resource_tags_"))]
+    if not names:
+        return None
+    tag_names = [name.split("/", 1)[1] if "/" in name else name[len("resource_tags_") :] for name in names]
+    columns = [cols.batch.column(name) for name in names]
+    # one JSON per distinct combination: join the tag values (rows repeat per resource)
+    joined = pc.binary_join_element_wise(*[pc.fill_null(pc.cast(c, pa.string()), "") for c in columns], "\x1f")
+
+    def build(value: str | None) -> str:
+        parts = (value or "").split("\x1f")
+        tags = {k: v for k, v in zip(tag_names, parts, strict=False) if v != ""}
+        return json.dumps(tags, separators=(",", ":"), sort_keys=True)
+
+    return map_unique(build, joined, pa.string())
