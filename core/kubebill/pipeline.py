@@ -162,36 +162,52 @@ class _DayInputs:
         return hashlib.sha256(json.dumps(items).encode()).hexdigest()
 
 
-def _unit_objects(store: Store, unit: Any) -> list[tuple[str, str]]:
-    """(key, etag) of every object a billing unit reads (its manifest and data files)."""
-    objects = getattr(unit, "objects", None)
-    if objects:
-        return [(o.key, o.etag) for o in objects]
-    keys = getattr(unit, "keys", None) or [getattr(unit, "key", None)]
-    found = []
-    for key in keys:
-        if key:
-            try:
-                found.append((key, store.head(key).etag))
-            except FileNotFoundError:
-                continue
-    return found
+def _unit_objects(unit: Any) -> list[tuple[str, str]]:
+    """(key, etag) of every object a billing unit reads (its data files and manifest)."""
+    return list(zip(unit.keys, unit.etags, strict=True))
 
 
-def _merge_inputs(store: Store, layout: Layout) -> dict[date, _DayInputs]:
-    """Every day some input covers, with the allocation objects and billing units covering it."""
+def _unit_days(store: Store, unit: Any) -> tuple[date, ...]:
+    """The UTC days a unit's lines start in: from its manifest, else from its data."""
+    if unit.days:
+        return tuple(unit.days)
+    import pyarrow.compute as pc
+
+    from kubebill import billing
+
+    found: set[date] = set()
+    for batch in billing.read(store, unit):
+        starts = batch.column("ChargePeriodStart")
+        found.update(d for d in pc.unique(pc.cast(starts, "date32")).to_pylist() if d is not None)
+    return tuple(sorted(found))
+
+
+def _merge_inputs(store: Store, layout: Layout, bad: list[str]) -> dict[date, _DayInputs]:
+    """Every day some input covers, with the allocation objects and billing units covering it.
+
+    Billing files the scan rejects, and units that cannot be read, are appended to `bad`.
+    """
     from kubebill import billing
     from kubebill.sources import stored
 
     days: dict[date, _DayInputs] = {}
     for day, objects in stored.by_day(store, layout).items():
         days.setdefault(day, _DayInputs()).allocations.extend(objects)
-    for unit in billing.scan(store, layout):
-        unit_objects = _unit_objects(store, unit)
-        for day in getattr(unit, "days", ()) or ():
+    found = billing.scan(store, layout)
+    for rejected in found.rejected:
+        LOG_MERGE.warning("billing file rejected", extra={"key": rejected.key, "reason": rejected.reason})
+        bad.append(rejected.key)
+    for unit in found.units:
+        try:
+            unit_days = _unit_days(store, unit)
+        except InputError as exc:
+            LOG_MERGE.warning("billing input unreadable", extra={"keys": list(unit.keys), "reason": str(exc)})
+            bad.extend(unit.keys)
+            continue
+        for day in unit_days:
             inputs = days.setdefault(day, _DayInputs())
             inputs.units.append(unit)
-            inputs.billing.extend(unit_objects)
+            inputs.billing.extend(_unit_objects(unit))
     return dict(sorted(days.items()))
 
 
@@ -227,7 +243,7 @@ def _stage_billing(
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                     writer.write_table(conform(table, COST))
         except InputError as exc:
-            keys = [k for k, _ in _unit_objects(store, unit)] or [str(unit)]
+            keys = list(unit.keys)
             LOG_MERGE.warning("bad billing input left out of the merge", extra={"keys": keys, "reason": str(exc)})
             bad.extend(k for k in keys if k not in bad)
             os.remove(path)
@@ -262,7 +278,7 @@ def _merge_day(
     )
     for attempt in range(_MERGE_ATTEMPTS):
         if attempt:
-            inputs = _merge_inputs(store, layout).get(day, _DayInputs())
+            inputs = _merge_inputs(store, layout, []).get(day, _DayInputs())
         state, state_etag = _read_state(store, state_key)
         try:
             current: str | None = store.head(layout.result_parquet_key(day)).etag
@@ -324,7 +340,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     started = time.monotonic()
     summary = MergeSummary()
     try:
-        inputs = _merge_inputs(store, layout)
+        inputs = _merge_inputs(store, layout, summary.bad_inputs)
         wanted = (
             sorted(set(days)) if days is not None else [d for d, i in inputs.items() if _changed(store, layout, d, i)]
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from kubebill import log, pipeline
 from kubebill.commands import common
-from kubebill.errors import InputError
 from kubebill.settings import Settings
+from kubebill.store import open_store
 
 HELP = "reconcile the given days (default: the days whose inputs changed since the last merge)"
 
@@ -16,5 +17,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_store(parser)
 
 
+def describe(summary: pipeline.MergeSummary) -> str:
+    """One line a person reads after a merge."""
+    if not summary.days:
+        return "merge: no day has changed inputs; nothing to do"
+    parts = [
+        f"merged {len(summary.merged)} day(s)",
+        f"{len(summary.unchanged)} unchanged",
+        f"{summary.rows} result rows",
+        f"{summary.seconds:.1f}s",
+    ]
+    if summary.bad_inputs:
+        parts.append(f"{len(summary.bad_inputs)} bad input(s) left out: {', '.join(summary.bad_inputs)}")
+    return "merge: " + ", ".join(parts)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise InputError("not built yet")
+    store = open_store(common.store_url(args, settings))
+    days = common.selected_days(args)
+    summary = pipeline.merge(store, settings, days=days)
+    log.get("merge").info(
+        "merge done",
+        extra={
+            "days": [d.isoformat() for d in summary.days],
+            "merged": [d.isoformat() for d in summary.merged],
+            "rows": summary.rows,
+            "bad_inputs": summary.bad_inputs,
+        },
+    )
+    print(describe(summary))
+    for key in summary.keys:
+        print(f"  {store.url.rstrip('/')}/{key}")
+    return 0

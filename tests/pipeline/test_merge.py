@@ -1,0 +1,134 @@
+"""pipeline.merge on a real local store: results at the layout keys, state, idempotence, bad inputs, health."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from kubebill import health, pipeline
+from kubebill.errors import InputError
+from kubebill.settings import Settings
+from kubebill.sinks import results
+from tests.pipeline.merge_inputs import DAY, LAYOUT, focus_csv, make_store, parquet_bytes
+from tests.reconcile.tables import alloc_row, allocation
+
+SETTINGS = Settings()
+
+
+def test_merge_writes_the_day_and_month_and_sums_to_the_bill(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    summary = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert summary.merged == [DAY] and not summary.bad_inputs
+    table = results.read_day(store, LAYOUT, DAY)
+    assert summary.rows == table.num_rows
+    assert pc.sum(table["BilledCost"]).as_py() == pytest.approx(24 * 0.5 + 3.0, rel=1e-12)
+    web = table.filter(pc.equal(table["x_K8sNamespace"], "web"))
+    assert pc.sum(web["BilledCost"]).as_py() == pytest.approx(24 * 0.5 * 2 / 5)
+    month = list(csv.DictReader(io.StringIO(store.read_bytes(LAYOUT.result_csv_key(2025, 6)).decode())))
+    assert len(month) == table.num_rows
+    assert sum(float(r["BilledCost"]) for r in month) == pytest.approx(15.0)
+    state = json.loads(store.read_bytes(LAYOUT.state_key("merge/2025-06-17.json")))
+    assert {k for k, _ in state["inputs"]} == {
+        LAYOUT.allocation_key("c1", DAY, "opencost"),
+        "billing/focus/2025-06.csv",
+    }
+    record = health.read(store, LAYOUT)
+    assert record["last_merge_success"] is True and record["merges_total"] == 1
+    assert record["last_merge_rows"] == table.num_rows
+
+
+def test_remerge_with_unchanged_inputs_writes_nothing(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    before = {i.key: i.etag for i in store.list(LAYOUT.results_prefix + "/") if "health" not in i.key}
+    again = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert again.merged == [] and again.unchanged == [DAY]
+    after = {i.key: i.etag for i in store.list(LAYOUT.results_prefix + "/") if "health" not in i.key}
+    assert after == before
+    assert pipeline.merge(store, SETTINGS).days == []  # default: only days whose inputs changed
+
+
+def test_changed_bill_remerges_only_its_day(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    store.write("billing/focus/2025-06.csv", focus_csv([("i-0001", 2.0, 3)]))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.merged == [DAY]
+    table = results.read_day(store, LAYOUT, DAY)
+    assert pc.sum(table["BilledCost"]).as_py() == pytest.approx(2.0)
+    assert set(table["x_K8sAllocation"].to_pylist()) == {"workload", "idle", "estimated"}
+
+
+def test_day_without_bill_is_estimated_then_replaced(tmp_path: Path) -> None:
+    store = make_store(tmp_path, bill=False)
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.merged == [DAY]
+    table = results.read_day(store, LAYOUT, DAY)
+    assert set(table["x_K8sAllocation"].to_pylist()) == {"estimated"}
+    assert pc.sum(table["ListCost"]).as_py() == pytest.approx(24 * 5.0)
+    assert pc.sum(table["BilledCost"]).as_py() == 0
+    store.write("billing/focus/2025-06.csv", focus_csv([("i-0001", 0.5, h) for h in range(24)]))
+    pipeline.merge(store, SETTINGS)
+    table = results.read_day(store, LAYOUT, DAY)
+    assert "estimated" not in set(table["x_K8sAllocation"].to_pylist())
+
+
+def test_bad_billing_file_is_recorded_and_the_rest_merged(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    store.write("billing/focus/broken.csv", b"BilledCost,ChargePeriodStart,EffectiveCost\nnot-a-number,2025-06-17,1\n")
+    summary = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert "billing/focus/broken.csv" in summary.bad_inputs
+    assert summary.merged == [DAY]
+    table = results.read_day(store, LAYOUT, DAY)
+    assert pc.sum(table["BilledCost"]).as_py() == pytest.approx(15.0)
+    record = health.read(store, LAYOUT)
+    assert record["bad_inputs_total"] >= 1 and record["last_merge_success"] is True
+
+
+def test_older_allocation_schema_is_read_when_it_can_be(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    old = allocation([alloc_row(namespace="web", cluster="c2", node="n9", provider_id="i-0009")])
+    old = old.drop_columns(["fraction", "split_bucket", "load_balancers", "cpu_efficiency"])
+    store.write(LAYOUT.allocation_key("c2", DAY, "opencost"), parquet_bytes(old))
+    assert pipeline.merge(store, SETTINGS, days=[DAY]).merged == [DAY]
+    assert "c2" in set(results.read_day(store, LAYOUT, DAY)["x_K8sCluster"].to_pylist())
+
+
+def test_incompatible_allocation_schema_names_the_column(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    old = allocation([alloc_row(cluster="c2", node="n9", provider_id="i-0009")])
+    old = old.drop_columns(["window_start"]).append_column("start", old["window_start"])
+    key = LAYOUT.allocation_key("c2", DAY, "opencost")
+    store.write(key, parquet_bytes(old))
+    with pytest.raises(InputError, match=r"missing column 'window_start'") as caught:
+        pipeline.merge(store, SETTINGS, days=[DAY])
+    assert key in str(caught.value)
+    labels = allocation([alloc_row(cluster="c2", node="n9", provider_id="i-0009")])
+    labels = labels.set_column(labels.schema.get_field_index("labels"), "labels", pa.array([{"a": "b"}]))
+    store.write(key, parquet_bytes(labels))
+    with pytest.raises(InputError, match=r"column 'labels' is struct"):
+        pipeline.merge(store, SETTINGS, days=[DAY])
+    assert health.read(store, LAYOUT)["last_merge_success"] is False
+
+
+def test_same_node_in_two_clusters_exports_fails_naming_both(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    store.write(LAYOUT.allocation_key("c9", DAY, "opencost"), parquet_bytes(allocation([alloc_row(cluster="c9")])))
+    with pytest.raises(InputError, match=r"'c1' and 'c9'.*cluster=c1.*cluster=c9"):
+        pipeline.merge(store, SETTINGS, days=[DAY])
+    assert not list(store.list(LAYOUT.results_parquet_root()))
+
+
+def test_result_parquet_is_the_declared_schema(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    raw = pq.read_table(io.BytesIO(store.read_bytes(LAYOUT.result_parquet_key(DAY))))
+    assert raw.schema.names == results.RESULT.names
+    assert raw.schema.field("ChargePeriodStart").type == pa.timestamp("us", tz="UTC")
