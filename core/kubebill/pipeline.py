@@ -239,7 +239,7 @@ def _stage_billing(
         path = os.path.join(workdir, f"billing-{number:05d}.parquet")
         try:
             with pq.ParquetWriter(path, COST) as writer:
-                for batch in billing.read(store, unit, days=[day]):
+                for batch in billing.read(store, unit, days={day}):
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                     writer.write_table(conform(table, COST))
         except InputError as exc:
