@@ -1,0 +1,48 @@
+output "bucket" {
+  description = "Name of the kubebill bucket."
+  value       = google_storage_bucket.store.name
+}
+
+output "store_url" {
+  description = "KUBEBILL_STORE for the CLI and in-cluster exporters (gs://bucket)."
+  value       = local.settings.KUBEBILL_STORE
+}
+
+output "function_names" {
+  description = "Cloud Functions by role."
+  value = {
+    merge    = google_cloudfunctions2_function.on_object_finalized.name
+    schedule = google_cloudfunctions2_function.on_schedule.name
+    metrics  = google_cloudfunctions2_function.metrics.name
+  }
+}
+
+output "runtime_service_account" {
+  description = "Service account the functions run as (roles on the bucket and the token secret only)."
+  value       = google_service_account.runtime.email
+}
+
+output "metrics_url" {
+  description = "Prometheus scrape URL of the metrics function (send `Authorization: Bearer <metrics_token>`)."
+  value       = google_cloudfunctions2_function.metrics.service_config[0].uri
+}
+
+output "schedule_topic" {
+  description = "Pub/Sub topic of the export and catch-up jobs (publish {\"job\": \"catch-up\"} to run one now)."
+  value       = google_pubsub_topic.schedule.id
+}
+
+output "billing_extract_prefix" {
+  description = "Where the scheduled query writes the billing export extracts (null until billing_export_table is set)."
+  value       = local.billing_extract == null ? null : "${local.billing_extract_uri}/"
+}
+
+output "billing_extract_transfer" {
+  description = "Resource name of the BigQuery scheduled query, or null."
+  value       = one(google_bigquery_data_transfer_config.billing_extract[*].name)
+}
+
+output "results_table" {
+  description = "BigQuery external table over the results (project.dataset.table)."
+  value       = "${var.project_id}.${google_bigquery_dataset.results.dataset_id}.${google_bigquery_table.results.table_id}"
+}
