@@ -175,17 +175,18 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
         pa.scalar(None, pa.string()),
     )
     commitment = coalesce(sp_arn, ri_arn)
-    commitment_type = None
-    if commitment is not None:
-        commitment_type = pc.case_when(
-            pc.make_struct(
-                pc.invert(pc.is_null(sp_arn)) if sp_arn is not None else pc.is_null(pa.repeat(pa.scalar(1), n)),
-                pc.invert(pc.is_null(ri_arn)) if ri_arn is not None else pc.is_null(pa.repeat(pa.scalar(1), n)),
-            ),
-            pa.scalar("Savings Plan"),
-            pa.scalar("Reservation"),
-            pa.scalar(None, pa.string()),
-        )
+    has_sp = pc.fill_null(pc.starts_with(kind_low, "savingsplan"), False)
+    has_ri = pc.or_(is_kind("discountedusage"), is_kind("rifee"))
+    if sp_arn is not None:
+        has_sp = pc.or_(has_sp, pc.is_valid(sp_arn))
+    if ri_arn is not None:
+        has_ri = pc.or_(has_ri, pc.is_valid(ri_arn))
+    commitment_type = pc.case_when(
+        pc.make_struct(has_sp, has_ri),
+        pa.scalar("Savings Plan"),
+        pa.scalar("Reservation"),
+        pa.scalar(None, pa.string()),
+    )
 
     tags = _tags(cols)
     resource = cols.text("lineitemresourceid")

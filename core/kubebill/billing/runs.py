@@ -181,15 +181,25 @@ def parse_manifest(info: ObjectInfo, body: bytes) -> _Run | None:
     return None
 
 
-def _resolve(ref: str, keys: set[str], root: str) -> str | None:
-    """The store key a manifest's reference names (S3 URI, bucket-relative key, blob name, URL)."""
+def _suffix_index(keys: Iterable[str]) -> dict[str, str | None]:
+    """Every `/`-suffix of every key → that key (None when two keys share the suffix)."""
+    index: dict[str, str | None] = {}
+    for key in keys:
+        parts = key.split("/")
+        for i in range(len(parts)):
+            suffix = "/".join(parts[i:])
+            index[suffix] = key if index.get(suffix, key) == key else None
+    return index
+
+
+def _resolve(ref: str, index: dict[str, str | None]) -> str | None:
+    """The store key a manifest's reference names (S3 URI, bucket-relative key, blob name, URL): longest suffix."""
     text = re.sub(r"^[a-z0-9]+://[^/]+/", "", ref.strip()).lstrip("/")
     parts = text.split("/")
     for i in range(len(parts)):
-        candidate = "/".join(parts[i:])
-        for key in (candidate, root + candidate):
-            if key in keys:
-                return key
+        found = index.get("/".join(parts[i:]))
+        if found:
+            return found
     return None
 
 
@@ -212,13 +222,14 @@ def scan(store: Store, layout: Layout) -> Scan:
             group[run.run_id].manifests.append(info)
         else:
             group[run.run_id] = run
+    index = _suffix_index(k for k in objects if not _is_manifest_name(k))
     claimed: dict[str, str] = {}
     superseded: dict[str, str] = {}
     azure_units: list[tuple[Unit, _Run | None]] = []
     for (_kind, export, period), group in sorted(runs.items()):
         chosen: _Run | None = None
         for run in sorted(group.values(), key=lambda r: (r.modified, r.run_id), reverse=True):
-            resolved = [_resolve(ref, set(objects), root) for ref in run.refs]
+            resolved = [_resolve(ref, index) for ref in run.refs]
             if chosen is None and run.refs and all(resolved):
                 chosen = run
                 unit = _run_unit(store, run, [objects[k] for k in resolved if k], result)
