@@ -152,14 +152,17 @@ def render_html(results: pa.Table, *, title: str = "kubebill cost report", hash_
     others = ", ".join(c for c, _ in currencies[1:])
     note = f" Charts show {escape(currency)}; also billed in {escape(others)} (see the table)." if others else ""
     table = _table(group_costs(results, "namespace", hash_pod_names=hash_pod_names))
+    charts = (
+        ("Daily cost by category", daily, bool(days)),
+        ("Top namespaces", top_chart, bool(top)),
+        ("Idle and unallocated share", share_chart, bool(share_days)),
+        ("Savings", savings_chart, bool(savings)),
+    )
     cards = "".join(
-        f'<div class="card"><h2>{escape(heading)}</h2>{chart}</div>'
-        for heading, chart in (
-            ("Daily cost by category", daily),
-            ("Top namespaces", top_chart),
-            ("Idle and unallocated share", share_chart),
-            ("Savings", savings_chart),
-        )
+        f'<div class="card"><h2>{escape(heading)}</h2>'
+        + (chart if has_data else f"<p class='sub'>Nothing to chart in this window ({escape(heading.lower())}).</p>")
+        + "</div>"
+        for heading, chart, has_data in charts
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
