@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from kubebill.billing.detect import detect
 from kubebill.billing.common import read_header
+from kubebill.billing.detect import detect
 from kubebill.store.local import LocalStore
 from tests.billing.conftest import raw_rows, raw_sum, read_table
 

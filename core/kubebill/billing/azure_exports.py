@@ -213,10 +213,8 @@ def pair(actual: pa.Table, amortized: pa.Table) -> pa.Table:
     try:
         con.register("actual_lines", actual)
         con.register("amortized_lines", amortized)
-        key = ", ".join(f'lower(CAST("{c}" AS VARCHAR))' for c in _PAIR_KEY)
         match = " AND ".join(f"a.k{i} IS NOT DISTINCT FROM m.k{i}" for i in range(len(_PAIR_KEY)))
         keys = ", ".join(f'lower(CAST("{c}" AS VARCHAR)) AS k{i}' for i, c in enumerate(_PAIR_KEY))
-        del key
         columns = []
         for field in COST:
             name = f'"{field.name}"'
@@ -237,7 +235,7 @@ def pair(actual: pa.Table, amortized: pa.Table) -> pa.Table:
             FROM a FULL OUTER JOIN m ON {match} AND a.occurrence = m.occurrence
             ORDER BY coalesce(a.x_SourceKey, m.x_SourceKey), coalesce(a."x_SourceRowId", m."x_SourceRowId")
         """
-        result = con.execute(sql).fetch_arrow_table()
+        result = con.sql(sql).to_arrow_table()
     finally:
         con.close()
     return result.cast(COST)

@@ -197,8 +197,33 @@ def csv_batches(store: Store, key: str, names: Sequence[str], include: Sequence[
         raise
     except (OSError, EOFError, pa.ArrowException, ValueError) as exc:
         if problems:
-            raise BillingFormatError(f"{key}: {problems[0]}") from None
+            raise BillingFormatError(f"{key}: {_locate_bad_row(store, key, len(names)) or problems[0]}") from None
         raise wrap_io_error(key, exc) from None
+
+
+def _locate_bad_row(store: Store, key: str, expected: int) -> str | None:
+    """On the error path only: stream the file with the csv module to name the first row of the wrong width."""
+    import codecs
+
+    with text_stream(store, key) as stream:
+        decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+
+        def lines() -> Iterator[str]:
+            pending = ""
+            while chunk := stream.read(1024 * 1024):
+                pending += decoder.decode(chunk)
+                *complete, pending = pending.split("\n")
+                for line in complete:
+                    yield line + "\n"
+            if pending:
+                yield pending
+
+        reader = csv.reader(lines())
+        next(reader, None)
+        for index, row in enumerate(reader):
+            if len(row) != expected:
+                return f"row {index} (line {reader.line_num}): expected {expected} columns, found {len(row)}"
+    return None
 
 
 def parquet_batches(store: Store, key: str, include: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
