@@ -1,0 +1,70 @@
+"""Write a whole scenario: allocations, native bills per provider, and ground_truth.parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow.parquet as pq
+
+from kubebill.layout import Layout
+from kubebill.simulate.allocation import ClusterDay, allocation_table, cluster_day
+from kubebill.simulate.aws import AwsExport
+from kubebill.simulate.azure import AzureExport
+from kubebill.simulate.gcp import GcpExport
+from kubebill.simulate.lines import Lines
+from kubebill.simulate.model import Cluster, Scenario, build_clusters
+from kubebill.simulate.native import Written
+from kubebill.simulate.truth import Truth
+
+GROUND_TRUTH_KEY = "ground_truth.parquet"
+
+
+class Export(Protocol):
+    provider: str
+
+    def cluster_lines(self, cd: ClusterDay) -> list[Lines]: ...
+
+    def account_lines(
+        self, day: object, day_index: int, days: list[ClusterDay], blocks: list[Lines]
+    ) -> list[Lines]: ...
+
+    def write(self, day: object, blocks: list[Lines]) -> None: ...
+
+    def close(self) -> list[Written]: ...
+
+
+EXPORTS: dict[str, type] = {"aws": AwsExport, "azure": AzureExport, "gcp": GcpExport}
+
+
+def simulate(out: Path, scenario: Scenario, *, layout: Layout | None = None) -> list[Written]:
+    """Write every file of `scenario` under the store folder `out`; returns what was written (key, rows)."""
+    layout = layout or Layout()
+    truth = Truth()
+    written: list[Written] = []
+    for provider in scenario.providers:
+        clusters: list[Cluster] = build_clusters(scenario, provider)
+        export: Export = EXPORTS[provider](out, scenario, clusters)
+        for day_index, day in enumerate(scenario.day_list):
+            day_blocks: list[Lines] = []
+            days: list[ClusterDay] = []
+            for cluster in clusters:
+                cd = cluster_day(scenario, cluster, day_index)
+                table = allocation_table(cd)
+                key = layout.allocation_key(cluster.name, day, "opencost")
+                (out / key).parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(table, out / key, compression="snappy")
+                written.append(Written(key, table.num_rows))
+                blocks = export.cluster_lines(cd)
+                truth.add(provider, blocks)
+                export.write(day, blocks)
+                day_blocks += blocks
+                days.append(cd)
+            account = export.account_lines(day, day_index, days, day_blocks)
+            truth.add(provider, account)
+            export.write(day, account)
+        written += export.close()
+    table = truth.table()
+    pq.write_table(table, out / GROUND_TRUTH_KEY, compression="snappy")
+    written.append(Written(GROUND_TRUTH_KEY, table.num_rows))
+    return written
