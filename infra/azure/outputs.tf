@@ -1,0 +1,39 @@
+output "storage_account" {
+  description = "Name of the data storage account (AZURE_STORAGE_ACCOUNT_NAME for the CLI)."
+  value       = azurerm_storage_account.data.name
+}
+
+output "store_url" {
+  description = "KUBEBILL_STORE for the CLI and in-cluster exporters (az://container)."
+  value       = local.settings.KUBEBILL_STORE
+}
+
+output "function_app_name" {
+  description = "Name of the Function App (export_timer, merge_blob, catch_up_timer, metrics_http)."
+  value       = azurerm_function_app_flex_consumption.kubebill.name
+}
+
+output "identity_client_id" {
+  description = "Client id of the user-assigned identity the functions run as."
+  value       = azurerm_user_assigned_identity.functions.client_id
+}
+
+output "metrics_url" {
+  description = "Prometheus scrape URL: add ?code=<function key> (az functionapp function keys list -n <app> -g <rg> --function-name metrics_http) and `Authorization: Bearer <metrics_token>`."
+  value       = "https://${azurerm_function_app_flex_consumption.kubebill.default_hostname}/api/metrics"
+}
+
+output "application_insights_id" {
+  description = "Application Insights resource of the functions (logs, failures)."
+  value       = azurerm_application_insights.kubebill.id
+}
+
+output "billing_export_names" {
+  description = "Cost Management exports writing into <billing_prefix>/azure/."
+  value       = [for export in azurerm_subscription_cost_management_export.kubebill : export.name]
+}
+
+output "deploy_command" {
+  description = "Redeploys the function code (what apply runs when deploy_code is true)."
+  value       = "az functionapp deployment source config-zip --resource-group '${var.resource_group_name}' --name '${local.app_name}' --src '${data.archive_file.package.output_path}' --build-remote true"
+}
