@@ -139,7 +139,7 @@ def estimate_from_allocations(allocations: pa.Table) -> pa.Table:
                 NULL::DOUBLE AS x_K8sCpuRatio, NULL::DOUBLE AS x_K8sRamRatio, NULL::DOUBLE AS x_K8sGpuRatio
                 FROM a WHERE coalesce({column}, 0) <> 0"""
         )
-    return conform(con.execute(" UNION ALL ".join(parts)).to_arrow_table(), RESULT)
+    return conform(con.sql(" UNION ALL ".join(parts)).to_arrow_table(), RESULT)
 
 
 def _day_totals(store: Store, layout: Layout, day: date, info: ObjectInfo) -> list[tuple[str, str, Money]]:
