@@ -162,9 +162,9 @@ def object_created(runtime: Runtime, event: ObjectEvent, *, source: str) -> dict
     return fields
 
 
-def export(runtime: Runtime, *, day: str | None = None, source: str) -> dict[str, Any]:
-    """The daily export timer: `day` (YYYY-MM-DD) or yesterday (UTC)."""
-    fields: dict[str, Any] = {"event": "export", "source": source}
+def export(runtime: Runtime, *, day: str | None = None, source: str, **context: Any) -> dict[str, Any]:
+    """The daily export timer: `day` (YYYY-MM-DD) or yesterday (UTC); `context` goes into the log line."""
+    fields: dict[str, Any] = {"event": "export", "source": source, **context}
     try:
         chosen = parse_day(day) if day else utc_today() - timedelta(days=1)
     except ValueError as exc:
@@ -181,9 +181,9 @@ def export(runtime: Runtime, *, day: str | None = None, source: str) -> dict[str
     return fields
 
 
-def catch_up(runtime: Runtime, *, source: str, today: date | None = None) -> dict[str, Any]:
-    """The catch-up timer: re-merge the restated days."""
-    fields: dict[str, Any] = {"event": "catch-up", "source": source}
+def catch_up(runtime: Runtime, *, source: str, today: date | None = None, **context: Any) -> dict[str, Any]:
+    """The catch-up timer: re-merge the restated days; `context` goes into the log line."""
+    fields: dict[str, Any] = {"event": "catch-up", "source": source, **context}
     summary = _timed(fields, lambda: pipeline.catch_up(runtime.store, runtime.settings, today=today))
     fields.update(
         decision="merged" if summary.merged else "unchanged",

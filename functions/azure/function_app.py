@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import azure.functions as func
 
 from kubebill import events, runtime
@@ -26,9 +24,7 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 @app.timer_trigger(arg_name="timer", schedule="%KUBEBILL_EXPORT_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def export_timer(timer: func.TimerRequest) -> None:
-    if timer.past_due:
-        logging.getLogger("kubebill.events").info("export timer is past due; exporting yesterday now")
-    runtime.export(runtime.current(), source=SOURCE)
+    runtime.export(runtime.current(), source=SOURCE, past_due=timer.past_due)
 
 
 @app.event_grid_trigger(arg_name="event")
@@ -44,7 +40,7 @@ def merge_blob(event: func.EventGridEvent) -> None:
 
 @app.timer_trigger(arg_name="timer", schedule="%KUBEBILL_CATCH_UP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def catch_up_timer(timer: func.TimerRequest) -> None:
-    runtime.catch_up(runtime.current(), source=SOURCE)
+    runtime.catch_up(runtime.current(), source=SOURCE, past_due=timer.past_due)
 
 
 @app.route(route="metrics", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

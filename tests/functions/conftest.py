@@ -59,3 +59,52 @@ def local_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalStore:
 @pytest.fixture(params=sorted(CLOUDS), scope="module")
 def cloud(request: pytest.FixtureRequest) -> Any:
     return CLOUDS[request.param]()
+
+
+@pytest.fixture(scope="session")
+def aks_allocation(external: Path) -> bytes:
+    """The real AKS cost-analysis agent sample (2025-06-17) as the allocation export Parquet kubebill writes."""
+    import io
+    from datetime import date
+
+    import pyarrow.parquet as pq
+
+    from kubebill.sources import aks_agent
+
+    table = aks_agent.parse(
+        [(external / "aks" / "cost-analysis.json").read_bytes()], day=date(2025, 6, 17), cluster="aks-demo"
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def aks_api(external: Path) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 answering like the AKS cost-analysis agent (`/resources/v1`)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = (external / "aks" / "cost-analysis.json").read_bytes()
+
+    class Agent(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status = 200 if self.path.startswith("/resources/v1") else 404
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) if status == 200 else 0))
+            self.end_headers()
+            if status == 200:
+                self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Agent)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

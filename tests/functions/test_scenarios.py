@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import threading
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +12,7 @@ import pytest
 
 from kubebill import health
 from kubebill.layout import Layout
+from kubebill.sinks import results
 from kubebill.store import LocalStore
 from tests.functions.conftest import BUCKET, TOKEN, Lines
 
@@ -108,3 +112,116 @@ def test_a_store_that_cannot_be_used_raises_so_the_platform_retries(
     [line] = lines.take()
     assert line["decision"] == "error"
     assert "StoreError" in line["reason"]
+
+
+AKS_KEY = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
+AZURE_BILL = "billing/azure/cost-management/cost-management-export.csv"
+CUR_BASE = "billing/aws/cur/koku-local/20180801-20180901/"
+CUR_PART = CUR_BASE + "16e57707-f9e3-49be-8be6-b84e684b5194/koku-local-1.csv.gz"
+CUR_MANIFEST = CUR_BASE + "koku-local-Manifest.json"
+
+
+def _snapshot(store: LocalStore) -> set[tuple[str, str]]:
+    """Every object and its version, but the health record (the merge stamps each run there)."""
+    return {(info.key, info.etag) for info in store.list() if not info.key.endswith("_state/health.json")}
+
+
+def test_allocation_and_billing_events_merge_and_the_same_event_again_writes_nothing(
+    cloud: Any, local_store: LocalStore, lines: Lines, external: Path, aks_allocation: bytes
+):
+    layout = Layout()
+    local_store.write(AKS_KEY, aks_allocation)
+    cloud.created(BUCKET, AKS_KEY)
+    [line] = lines.take()
+    assert (line["decision"], line["days"]) == ("merged", ["2025-06-17"])
+    assert local_store.head(layout.result_parquet_key(date(2025, 6, 17))).size > 0
+
+    local_store.write(AZURE_BILL, (external / "aks" / "cost-management-export.csv").read_bytes())
+    cloud.created(BUCKET, AZURE_BILL)
+    [line] = lines.take()
+    assert (line["decision"], line["days"]) == ("merged", ["2025-06-16", "2025-06-17"])
+    assert line["rows"] > 0
+    assert {d.isoformat() for d in results.available_days(local_store, layout)} == {"2025-06-16", "2025-06-17"}
+
+    before = _snapshot(local_store)
+    cloud.created(BUCKET, AZURE_BILL)  # a duplicate delivery
+    cloud.created(BUCKET, AKS_KEY)  # a late, out-of-order one
+    assert [line["decision"] for line in lines.take()] == ["unchanged", "unchanged"]
+    assert _snapshot(local_store) == before
+
+
+def test_data_part_waits_for_its_manifest(cloud: Any, local_store: LocalStore, lines: Lines, external: Path):
+    local_store.write(CUR_PART, gzip.compress((external / "aws" / "koku_legacy-cur_test_cur.csv").read_bytes()))
+    cloud.created(BUCKET, CUR_PART)
+    [line] = lines.take()
+    assert line["decision"] == "waiting-for-manifest"
+    assert not [key for key, _ in _snapshot(local_store) if key.startswith("results/")]
+
+    local_store.write(CUR_MANIFEST, (external / "aws" / "koku_legacy-cur_koku-local-Manifest.json").read_bytes())
+    cloud.created(BUCKET, CUR_MANIFEST)
+    [line] = lines.take()
+    assert line["decision"] == "merged"
+    assert (line["days"][0], line["days"][-1], len(line["days"])) == ("2018-08-01", "2018-08-31", 31)
+
+
+def test_two_events_for_one_day_at_once_end_in_one_consistent_result(
+    cloud: Any, local_store: LocalStore, lines: Lines, external: Path, aks_allocation: bytes
+):
+    local_store.write(AKS_KEY, aks_allocation)
+    local_store.write(AZURE_BILL, (external / "aks" / "cost-management-export.csv").read_bytes())
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def deliver(key: str) -> None:
+        start.wait()
+        try:
+            cloud.created(BUCKET, key)
+        except BaseException as exc:  # surfaced below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(key,)) for key in (AKS_KEY, AZURE_BILL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert {line["decision"] for line in lines.take()} <= {"merged", "unchanged"}
+    layout = Layout()
+    day = results.read_day(local_store, layout, date(2025, 6, 17))
+    # One consistent result: every origin bill line of the day is there once, with all its split rows.
+    before = _snapshot(local_store)
+    cloud.created(BUCKET, AKS_KEY)
+    assert [line["decision"] for line in lines.take()] == ["unchanged"]
+    assert _snapshot(local_store) == before
+    assert day.num_rows > 0
+    assert results.read_day(local_store, layout, date(2025, 6, 17)).equals(day)
+
+
+def test_poison_input_is_logged_recorded_and_acknowledged(cloud: Any, local_store: LocalStore, lines: Lines):
+    local_store.write(ALLOCATION, b"PAR1 not a parquet file at all")
+    cloud.created(BUCKET, ALLOCATION)  # no exception: acknowledged, never retried forever
+    [line] = lines.take()
+    assert line["decision"] == "poison"
+    assert ALLOCATION in line["reason"]
+    assert health.read(local_store, Layout())["bad_events_total"] == 1
+
+
+def test_catch_up_timer_re_merges_the_restated_days(cloud: Any, local_store: LocalStore, lines: Lines):
+    cloud.catch_up()
+    [line] = lines.take()
+    assert line["event"] == "catch-up"
+    today = datetime.now(UTC).date()
+    assert line["days"] == [(today - timedelta(days=n)).isoformat() for n in (3, 2, 1)] or today.day <= 3
+
+
+def test_export_timer_writes_yesterdays_allocations(
+    cloud: Any, local_store: LocalStore, lines: Lines, aks_api: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("KUBEBILL_SOURCE", "aks")
+    monkeypatch.setenv("KUBEBILL_SOURCE_URL", aks_api)
+    monkeypatch.setenv("KUBEBILL_CLUSTER", "aks-demo")
+    cloud.export()
+    [line] = lines.take()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert (line["decision"], line["days"], line["cluster"]) == ("exported", [yesterday.isoformat()], "aks-demo")
+    assert local_store.head(Layout().allocation_key("aks-demo", yesterday, "aks")).size > 0
