@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -54,6 +55,7 @@ class Emulator:
     endpoint: str
     env: dict[str, str]
     process: subprocess.Popen[bytes] = field(repr=False)
+    log: IO[bytes] = field(repr=False)
 
 
 @dataclass
@@ -82,7 +84,7 @@ def _start(name: str, command: list[str], port: int, install: str, env: dict[str
     """Run `command` until it listens on `port`; fail the test with `install` if it cannot."""
     if not Path(command[0]).exists():
         pytest.fail(f"{name} is not installed ({command[0]} missing): {install}", pytrace=False)
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's output, open while it runs (closed by _stop)
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
     deadline = time.monotonic() + 60
     while not _listening(port):
@@ -91,9 +93,10 @@ def _start(name: str, command: list[str], port: int, install: str, env: dict[str
             process.wait()
             log.seek(0)
             output = log.read().decode(errors="replace")[-2000:]
+            log.close()
             pytest.fail(f"{name} did not start on 127.0.0.1:{port} ({install}); output:\n{output}", pytrace=False)
         time.sleep(0.05)
-    return Emulator(name, f"http://127.0.0.1:{port}", env, process)
+    return Emulator(name, f"http://127.0.0.1:{port}", env, process, log)
 
 
 def _stop(emulator: Emulator) -> None:
@@ -103,6 +106,25 @@ def _stop(emulator: Emulator) -> None:
     except subprocess.TimeoutExpired:
         emulator.process.kill()
         emulator.process.wait()
+    emulator.log.close()
+
+
+# moto_server's own app and request handler, with one lock around mutating requests: moto checks
+# If-None-Match and then writes without a lock (worst on CompleteMultipartUpload), so two racing
+# conditional writers could both win where S3 lets exactly one. Reads stay concurrent.
+MOTO_ATOMIC = """
+import sys, threading
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+app = DomainDispatcherApplication(create_backend_app)
+lock = threading.Lock()
+def atomic(environ, start_response):
+    if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+        return app(environ, start_response)
+    with lock:
+        return list(app(environ, start_response))
+run_simple("127.0.0.1", int(sys.argv[1]), atomic, threaded=True, request_handler=MotoRequestHandler)
+"""
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +137,7 @@ def moto_server() -> Iterator[Emulator]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    command = [str(BIN / "python"), "-c", MOTO_ATOMIC, str(port)]
     emulator = _start("moto server", command, port, "install it with: .venv/bin/pip install 'moto[server]'", env)
     yield emulator
     _stop(emulator)

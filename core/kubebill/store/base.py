@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from kubebill.errors import PreconditionFailed
+
 Data = bytes | BinaryIO
 
 CHUNK = 8 * 1024 * 1024  # read/write piece: S3 part, Azure block, GCS resumable chunk (a multiple of 256 KiB)
@@ -181,8 +183,29 @@ class RemoteStore:
     def _missing(self, key: str) -> FileNotFoundError:
         return FileNotFoundError(f"{self.url.rstrip('/')}/{key}")
 
+    def head(self, key: str) -> ObjectInfo:
+        raise NotImplementedError
+
     def open(self, key: str) -> BinaryIO:
         raise NotImplementedError
+
+    def _precheck(self, key: str, *, if_absent: bool, if_match: str | None) -> None:
+        """Fail before a multi-piece upload when its condition already fails, instead of after sending it all.
+
+        The final request still carries the condition, which the service applies atomically; this early
+        check is also what holds the condition on emulators that ignore it there (moto's If-Match on
+        CompleteMultipartUpload, fake-gcs-server's resumable uploads).
+        """
+        if not if_absent and if_match is None:
+            return
+        try:
+            current: str | None = self.head(key).etag
+        except FileNotFoundError:
+            current = None
+        if if_absent and current is not None:
+            raise PreconditionFailed(key, "object already exists")
+        if if_match is not None and current != if_match:
+            raise PreconditionFailed(key, f"etag is {current}, expected {if_match}")
 
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as stream:

@@ -94,11 +94,14 @@ class GcsStore(RemoteStore):
             if isinstance(body, bytes):
                 blob.upload_from_string(body, content_type=_CONTENT_TYPE, **condition)
             else:
+                self._precheck(key, if_absent=if_absent, if_match=if_match)
                 blob.chunk_size = CHUNK  # a resumable upload, one CHUNK per request
                 blob.upload_from_file(stream_of(body), content_type=_CONTENT_TYPE, **condition)
         return self._info(key, blob)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         condition = {"if_generation_match": self._generation(key, if_match)} if if_match is not None else {}
+        if if_match is not None and self.head(key).etag != if_match:  # fake-gcs-server ignores delete conditions
+            raise PreconditionFailed(key, f"etag changed from {if_match}")
         with self._errors(key):
             self.bucket.blob(self._name(key)).delete(**condition)

@@ -102,6 +102,7 @@ class S3Store(RemoteStore):
                 size = len(body)
                 response = self.client.put_object(Bucket=self.bucket, Key=name, Body=body, **condition)
             else:
+                self._precheck(key, if_absent=if_absent, if_match=if_match)
                 size, response = self._multipart(name, body, condition)
         return ObjectInfo(key, size, str(response["ETag"]), _response_time(response))
 
