@@ -12,6 +12,7 @@ ListCost = ``paygCostInBillingCurrency``, else ``PayGPrice × Quantity``; Contra
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import duckdb
 import pyarrow as pa
@@ -89,7 +90,7 @@ def is_header(names: set[str]) -> bool:
     return bool(names & set(DATE)) and bool(names & set(COST_ALIASES)) and bool(names & set(RESOURCE))
 
 
-def _lookup(table: dict[str, str]) -> object:
+def _lookup(table: dict[str, str]) -> Callable[[object], str | None]:
     return lambda v: None if v is None else table.get(re.sub(r"[^a-z]", "", str(v).lower()))
 
 

@@ -291,7 +291,7 @@ class Columns:
 
     @property
     def n(self) -> int:
-        return self.batch.num_rows
+        return int(self.batch.num_rows)
 
     def name(self, *aliases: str) -> str | None:
         for alias in aliases:

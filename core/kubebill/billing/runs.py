@@ -241,9 +241,9 @@ def scan(store: Store, layout: Layout) -> Scan:
                     else:
                         result.units.append(unit)
             else:
-                for key in resolved:
-                    if key:
-                        superseded.setdefault(key, f"superseded by the newer run of {export} {period}")
+                for found in resolved:
+                    if found:
+                        superseded.setdefault(found, f"superseded by the newer run of {export} {period}")
                 if chosen is None:
                     missing = [ref for ref, key in zip(run.refs, resolved, strict=True) if key is None]
                     for m in run.manifests:
