@@ -1,0 +1,160 @@
+"""`kubebill report` over a real local store: groups, windows, formats, privacy and bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from kubebill.cli import main
+from kubebill.sinks import report
+from kubebill.store import LocalStore
+from tests.sinks.conftest import COLD, DAYS, HOT
+from tests.sinks.factory import fill_store, pod_name, result_table
+
+JUNE = [date(2025, 5, 31), *DAYS]  # one day of May, to tell the month window from 7d
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
+    store = LocalStore(tmp_path_factory.mktemp("report"))
+    fill_store(store, JUNE, HOT, COLD, allocations=False)
+    return store
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["report", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def as_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_csv_by_namespace_sums_to_the_bill(store: LocalStore, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--store", str(store.root), "--by", "namespace", "--window", "7d", "--format", "csv")
+    assert code == 0
+    rows = as_rows(out)
+    expected = sum(pc.sum(result_table(day, HOT, COLD)["BilledCost"]).as_py() for day in DAYS)
+    assert sum(float(r["billed"]) for r in rows) == pytest.approx(expected)  # 06-11..06-17: not 05-31
+    groups = {(r["group"], r["currency"]) for r in rows}
+    assert {("checkout", "USD"), ("web", "EUR"), ("__idle__", "USD"), ("__not_kubernetes__", "USD")} <= groups
+    idle = next(r for r in rows if r["group"] == "__idle__" and r["currency"] == "USD")
+    assert float(idle["idle_share"]) == 1.0
+    assert float(idle["savings"]) == pytest.approx(float(idle["list"]) - float(idle["effective"]))
+
+
+def test_windows_are_relative_to_the_newest_result_day(store: LocalStore, capsys: pytest.CaptureFixture[str]) -> None:
+    def billed(window: str) -> float:
+        code, out, _ = run(capsys, "--store", str(store.root), "--window", window, "--format", "json")
+        assert code == 0
+        document = json.loads(out)
+        return sum(r["billed"] for r in document["rows"] if r["currency"] == "USD")
+
+    one_day = pc.sum(result_table(DAYS[-1], HOT)["BilledCost"]).as_py()
+    assert billed("24h") == pytest.approx(one_day)
+    assert billed("30d") == pytest.approx(4 * one_day)
+    assert billed("2025-06") == pytest.approx(3 * one_day)
+    assert billed("2025-05") == pytest.approx(one_day)
+
+
+@pytest.mark.parametrize("by", ["cluster", "controller", "pod", "label:team", "label:app"])
+def test_every_grouping_keeps_the_total(store: LocalStore, by: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--store", str(store.root), "--by", by, "--window", "24h", "--format", "csv")
+    assert code == 0
+    rows = as_rows(out)
+    assert sum(float(r["billed"]) for r in rows) == pytest.approx(
+        pc.sum(result_table(DAYS[-1], HOT, COLD)["BilledCost"]).as_py()
+    )
+    groups = {r["group"] for r in rows}
+    expected = {
+        "cluster": {"prod-eks", "dev-aks", "__not_kubernetes__"},
+        "controller": {"checkout/deployment:checkout-api", "web/deployment:web-api"},
+        "pod": {f"checkout/{pod_name('checkout', 2)}"},
+        "label:team": {"team-0", "team-1", "__unallocated__"},
+        "label:app": {"search-api", "web-api", "__unallocated__"},
+    }[by]
+    assert expected <= groups
+
+
+def test_table_has_totals_per_currency(store: LocalStore, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--store", str(store.root), "--by", "cluster", "--window", "24h")
+    assert code == 0
+    assert "CLUSTER" in out.splitlines()[2] and "IDLE" in out
+    totals = [line for line in out.splitlines() if line.startswith("TOTAL")]
+    assert [line.split()[1] for line in totals] == ["EUR", "USD"]
+    assert re.search(r"^prod-eks\s+USD\s+[\d.]+", out, re.MULTILINE)
+
+
+def test_hashed_pod_names_in_reports(
+    store: LocalStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBEBILL_HASH_POD_NAMES", "true")
+    for fmt in ("csv", "json", "table", "html"):
+        code, out, _ = run(capsys, "--store", str(store.root), "--by", "pod", "--window", "7d", "--format", fmt)
+        assert code == 0
+        assert "-api-7d9f8-" not in out, fmt
+    code, out, _ = run(capsys, "--store", str(store.root), "--by", "pod", "--format", "csv")
+    assert any(re.fullmatch(r"checkout/h-[0-9a-f]{12}", r["group"]) for r in as_rows(out))
+
+
+def test_html_to_a_file_is_self_contained(
+    store: LocalStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out" / "report.html"
+    code, out, _ = run(capsys, "--store", str(store.root), "--format", "html", "--out", str(target))
+    assert code == 0 and out.strip() == str(target)
+    html = target.read_text()
+    assert html.startswith("<!doctype html>")
+    assert not re.search(r"""(src|href)\s*=|@import|url\(""", html)
+    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * 4
+    for chart in ("daily-cost", "top-namespaces", "idle-share", "savings"):
+        assert f'id="{chart}"' in html
+
+
+def test_nothing_in_the_window_says_so_and_exits_0(store: LocalStore, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--store", str(store.root), "--window", "2024-01")
+    assert code == 0 and "no results for window 2024-01" in out
+    empty = store.root.parent / "no-results-here"
+    code, out, _ = run(capsys, "--store", str(empty), "--window", "7d", "--format", "html")
+    assert code == 0 and "nothing to report" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--by", "team"], "namespace, cluster, controller, pod, label:KEY"),
+        (["--by", "label:"], "label:KEY"),
+        (["--by", "label:a'b"], "label:KEY"),
+        (["--window", "1w"], "24h, 7d, 30d, YYYY-MM"),
+        (["--window", "2025-13"], "24h, 7d, 30d, YYYY-MM"),
+    ],
+)
+def test_bad_by_or_window_exits_2_naming_the_choices(store: LocalStore, args: list[str], named: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kubebill.cli", "report", "--store", str(store.root), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert named in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_html_report_api_for_the_demo(tmp_path: Path) -> None:
+    table = result_table(DAYS[-1], HOT)
+    html = report.html_report(table, title="demo <report>")
+    assert "<title>demo &lt;report&gt;</title>" in html
+    path = report.write_html_report(tmp_path / "demo" / "report.html", table)
+    assert path.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert "No results" in report.html_report(table.slice(0, 0))
