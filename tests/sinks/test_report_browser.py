@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from kubebill.sinks import report
@@ -55,8 +56,6 @@ def check_page(page: Path, tmp_path: Path) -> tuple[str, list[str]]:
 def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("html")
     tables = [result_table(day, HOT, COLD) for day in DAYS]
-    import pyarrow as pa
-
     return report.write_html_report(folder / "report.html", pa.concat_tables(tables), title="kubebill test report")
 
 
