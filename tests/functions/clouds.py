@@ -102,8 +102,9 @@ class Azure:
     def __init__(self) -> None:
         module = load_module(ROOT / "functions" / "azure" / "function_app.py", "kubebill_test_azure_app")
         self.app: func.FunctionApp = module.app
+        self.registered = self.app.get_functions()  # builds them once; a second call would refuse the names
         self.functions: dict[str, Callable[..., Any]] = {
-            fn.get_function_name(): fn.get_user_function() for fn in self.app.get_functions()
+            fn.get_function_name(): fn.get_user_function() for fn in self.registered
         }
 
     def _grid(self, event: dict[str, Any]) -> func.EventGridEvent:

@@ -57,3 +57,21 @@ def test_export_with_a_bad_date_is_a_bad_event(aws: Aws, local_store: LocalStore
     aws.handler.export_handler({"date": "yesterday"}, None)
     aws.handler.export_handler({"date": 20250617}, None)
     assert [line["decision"] for line in lines.take()] == ["bad-event", "bad-event"]
+
+
+@pytest.mark.parametrize("via", ["eventbridge", "sqs"])
+def test_eventbridge_and_sqs_deliveries_merge(
+    aws: Aws, local_store: LocalStore, lines: Lines, aks_allocation: bytes, via: str
+):
+    key = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
+    local_store.write(key, aks_allocation)
+    reply = aws.created(BUCKET, key, via=via)
+    if via == "sqs":
+        assert reply == {"batchItemFailures": []}
+    [line] = lines.take()
+    assert (line["decision"], line["key"], line["days"]) == ("merged", key, ["2025-06-17"])
+
+
+def test_scheduled_event_to_the_merge_function_is_the_catch_up(aws: Aws, local_store: LocalStore, lines: Lines):
+    aws.handler.merge_handler(payload("eventbridge-scheduled-event.json"), None)
+    assert lines.take()[0]["event"] == "catch-up"
