@@ -12,6 +12,7 @@ import copy
 import importlib.util
 import json
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -209,3 +210,23 @@ class Gcp:
 
 
 CLOUDS: dict[str, type[Aws] | type[Azure] | type[Gcp]] = {"aws": Aws, "azure": Azure, "gcp": Gcp}
+
+
+def race(deliver: Callable[[str], Any], keys: list[str], *, timeout: float = 300) -> list[BaseException]:
+    """Deliver one event per key from as many threads, released together; returns what they raised."""
+    start = threading.Barrier(len(keys))
+    failures: list[BaseException] = []
+
+    def run(key: str) -> None:
+        start.wait()
+        try:
+            deliver(key)
+        except BaseException as exc:  # returned to the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return failures

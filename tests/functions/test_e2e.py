@@ -7,7 +7,6 @@ AWS on moto_server (S3), Azure on Azurite (Blob), GCP on fake-gcs-server (GCS); 
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 from kubebill.layout import Layout
 from kubebill.sinks import results
 from tests.emulators import Backend
-from tests.functions.clouds import CLOUDS
+from tests.functions.clouds import CLOUDS, race
 
 EMULATOR = {"aws": "s3_env", "azure": "azure_env", "gcp": "gcs_env"}
 AKS_KEY = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
@@ -45,21 +44,7 @@ def test_events_on_the_emulated_bucket_produce_the_result(
 
     backend.store.write(AKS_KEY, aks_allocation)
     backend.store.write(AZURE_BILL, (external / "aks" / "cost-management-export.csv").read_bytes())
-    failures: list[BaseException] = []
-    start = threading.Barrier(2)
-
-    def racing(key: str) -> None:
-        start.wait()
-        try:
-            deliver(key)
-        except BaseException as exc:  # surfaced below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=racing, args=(key,)) for key in (AKS_KEY, AZURE_BILL)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    failures = race(deliver, [AKS_KEY, AZURE_BILL])
     assert failures == []
 
     assert [d.isoformat() for d in results.available_days(backend.store, layout)] == ["2025-06-16", "2025-06-17"]

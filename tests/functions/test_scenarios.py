@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from kubebill import health
 from kubebill.layout import Layout
 from kubebill.sinks import results
 from kubebill.store import LocalStore
+from tests.functions.clouds import race
 from tests.functions.conftest import BUCKET, TOKEN, Lines
 
 ALLOCATION = "allocations/cluster=demo/year=2025/month=06/day=17/opencost.parquet"
@@ -169,21 +169,7 @@ def test_two_events_for_one_day_at_once_end_in_one_consistent_result(
 ):
     local_store.write(AKS_KEY, aks_allocation)
     local_store.write(AZURE_BILL, (external / "aks" / "cost-management-export.csv").read_bytes())
-    start = threading.Barrier(2)
-    failures: list[BaseException] = []
-
-    def deliver(key: str) -> None:
-        start.wait()
-        try:
-            cloud.created(BUCKET, key)
-        except BaseException as exc:  # surfaced below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=deliver, args=(key,)) for key in (AKS_KEY, AZURE_BILL)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    failures = race(lambda key: cloud.created(BUCKET, key), [AKS_KEY, AZURE_BILL], timeout=120)
     assert failures == []
     assert {line["decision"] for line in lines.take()} <= {"merged", "unchanged"}
     layout = Layout()
