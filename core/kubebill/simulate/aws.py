@@ -5,7 +5,7 @@ Keys: ``billing/aws/<export>/data/BILLING_PERIOD=YYYY-MM/<export>-00001.snappy.p
 Cost columns: BilledCost = line_item_unblended_cost; EffectiveCost = reservation_effective_cost
 (DiscountedUsage), savings_plan_savings_plan_effective_cost (SavingsPlanCoveredUsage), 0 for
 SavingsPlanNegation / RIFee / SavingsPlanRecurringFee (commitments fully used), else unblended;
-ListCost = ContractedCost = pricing_public_on_demand_cost.
+ListCost = pricing_public_on_demand_cost; ContractedCost = line_item_unblended_cost (no private pricing).
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ class AwsExport:
         )
         nat = Resource(f"arn:aws:ec2:{c.region}:{c.account}:natgateway/nat-0{hex_of(c.name, 16)}", "", dict(base_tags))
         blocks.append(_flat("nat", "shared", [nat], day0, 0.045, cd))
-        return blocks
+        return _contracted_is_unblended(blocks)
 
     def account_lines(self, day: date, day_index: int, days: list[ClusterDay], blocks: list[Lines]) -> list[Lines]:
         day0 = day_us(day)
@@ -308,7 +308,7 @@ class AwsExport:
                         days=month_days,
                     )
                 )
-        return out
+        return _contracted_is_unblended(out)
 
     # --- the native file ---
     def write(self, day: date, blocks: list[Lines]) -> None:
@@ -394,7 +394,7 @@ class AwsExport:
             "identity_time_interval": intervals,
             "line_item_availability_zone": strings([a["zone"] for a in attrs], b.r),
             "line_item_blended_cost": b.billed,
-            "line_item_blended_rate": pa.array(np.char.mod("%.10g", rate).astype(object), S),
+            "line_item_blended_rate": pa.array(rate, F).cast(S),
             "line_item_currency_code": const("USD", n),
             "line_item_legal_entity": const("Amazon Web Services, Inc.", n),
             "line_item_line_item_description": strings([a["description"] for a in attrs], b.r),
@@ -407,7 +407,7 @@ class AwsExport:
             "line_item_resource_id": strings([res.id for res in b.resources], b.r),
             "line_item_tax_type": const("" if item != "Tax" else "Sales", n),
             "line_item_unblended_cost": b.billed,
-            "line_item_unblended_rate": pa.array(np.char.mod("%.10g", rate).astype(object), S),
+            "line_item_unblended_rate": pa.array(rate, F).cast(S),
             "line_item_usage_account_id": const(self.account, n),
             "line_item_usage_account_name": const("kubebill-sim", n),
             "line_item_usage_amount": qty,
@@ -418,7 +418,7 @@ class AwsExport:
             "pricing_lease_contract_length": const("1yr" if b.kind in ("ri", "sp") else "", n),
             "pricing_offering_class": const("standard" if b.kind == "ri" else "", n),
             "pricing_public_on_demand_cost": b.list_,
-            "pricing_public_on_demand_rate": pa.array(np.char.mod("%.10g", od_rate).astype(object), S),
+            "pricing_public_on_demand_rate": pa.array(od_rate, F).cast(S),
             "pricing_purchase_option": const("No Upfront" if b.kind in ("ri", "sp") else "", n),
             "pricing_term": const({"ri": "Reserved", "spot": "Spot", "sp": "OnDemand"}.get(b.kind, "OnDemand"), n),
             "pricing_unit": strings([a["unit"] for a in attrs], b.r),
@@ -566,6 +566,12 @@ class AwsExport:
             "family": family,
             "product": product,
         }
+
+
+def _contracted_is_unblended(blocks: list[Lines]) -> list[Lines]:
+    for block in blocks:
+        block.contracted = block.billed
+    return blocks
 
 
 def _data_key(period: str, n: int) -> str:

@@ -91,7 +91,7 @@ def key_values(values: Sequence[dict[str, str]], index: np.ndarray) -> pa.Array:
 
 def timestamps(us: np.ndarray, unit: str = "us") -> pa.Array:
     factor = {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
-    return pa.array(us // factor, pa.timestamp(unit, tz="UTC"))
+    return pa.array(np.asarray(us, dtype=np.int64) // factor, pa.int64()).view(pa.timestamp(unit, tz="UTC"))
 
 
 @dataclass
