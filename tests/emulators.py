@@ -218,7 +218,7 @@ def s3_env(moto_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Backend:
 
     _apply(monkeypatch, moto_server.env)
     bucket = _fresh("bucket")
-    boto3.client("s3").create_bucket(Bucket=bucket)
+    boto3.session.Session().client("s3").create_bucket(Bucket=bucket)
     url = f"s3://{bucket}/{PREFIX}"
     return Backend("s3", url, dict(moto_server.env), open_store(url))
 

@@ -223,7 +223,7 @@ def _assert_no_leftovers(backend: Backend) -> None:
         import boto3
 
         bucket = backend.url.removeprefix("s3://").split("/")[0]
-        assert boto3.client("s3").list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        assert boto3.session.Session().client("s3").list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def test_rejects_keys_that_escape_the_root(any_store: Backend) -> None:

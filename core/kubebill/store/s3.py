@@ -42,7 +42,8 @@ class S3Store(RemoteStore):
             max_pool_connections=32,
         )
         try:
-            client = boto3.client("s3", config=config)
+            # A new session resolves credentials and endpoint now; boto3's default session caches them forever.
+            client = boto3.session.Session().client("s3", config=config)
             client.head_bucket(Bucket=bucket)
         except NoCredentialsError:
             raise StoreError(url, "no AWS credentials found by the default credential chain") from None
