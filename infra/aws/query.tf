@@ -78,7 +78,6 @@ resource "aws_glue_catalog_table" "results" {
     "projection.day.range"      = "1,31"
     "projection.day.digits"     = "2"
     "storage.location.template" = "${local.results_parquet}/year=$${year}/month=$${month}/day=$${day}"
-    "parquet.compression"       = "ZSTD"
     "has_encrypted_data"        = var.kms_key_arn == null ? "false" : "true"
   }
 

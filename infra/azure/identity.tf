@@ -10,6 +10,11 @@ resource "azurerm_user_assigned_identity" "functions" {
 
 locals {
   container_scope = "${azurerm_storage_account.data.id}/blobServices/default/containers/${azurerm_storage_container.store.name}"
+}
+
+# The ABAC condition: any read; write, add, delete and move only where the blob path starts with a writable
+# prefix. Self-contained on purpose: tests/infra renders this block with Terraform itself.
+locals {
   writable_prefixes = concat(
     [local.results_key_prefix],
     var.source_url == null ? [] : [local.input_prefixes.allocations],

@@ -1,0 +1,210 @@
+"""Wiring of infra/aws: triggers, the one role's scopes, schedules, the bill export, the query table."""
+
+from __future__ import annotations
+
+import re
+
+from tests.infra.hcl import dynamic, module, one
+from tests.infra.wiring import FUNCTIONS, WRITE_ACTIONS, default_schedules, entry_points
+
+AWS = module("aws")
+RESULTS_OBJECTS = "${aws_s3_bucket.store.arn}/${local.results_key_prefix}*"
+
+
+def statements() -> tuple[list[dict], list[dict]]:
+    """(static statements, dynamic statement blocks) of the functions' policy."""
+    policy = AWS.resource("aws_iam_policy_document", "functions", "data")
+    return policy["statement"], [entry["statement"] for entry in policy.get("dynamic", [])]
+
+
+def test_handlers_exist_in_the_lambda_code() -> None:
+    handlers = {name: spec["handler"] for name, spec in AWS.locals()["functions"].items()}
+    assert handlers == {
+        "export": "handler.export_handler",
+        "merge": "handler.merge_handler",
+        "metrics": "handler.metrics_handler",
+    }
+    defined = entry_points(FUNCTIONS / "aws" / "handler.py")
+    for handler in handlers.values():
+        assert handler.split(".", 1)[1] in defined, f"{handler} is not defined in functions/aws/handler.py"
+
+
+def test_functions_run_from_the_package_zip_on_arm64_by_default() -> None:
+    fn = AWS.resource("aws_lambda_function", "this")
+    assert fn["for_each"] == "${local.functions}"
+    assert fn["filename"] == "${var.package_zip}"
+    assert fn["source_code_hash"] == "${filebase64sha256(var.package_zip)}"
+    assert fn["architectures"] == ["${var.architecture}"]
+    assert AWS.default("architecture") == "arm64"
+    assert fn["role"] == "${aws_iam_role.functions.arn}"
+    assert len(AWS.resources("aws_iam_role")) == 2  # the functions' role and Scheduler's invoke-only role
+
+
+def test_s3_notifications_fire_merge_only_under_the_input_prefixes() -> None:
+    notification = AWS.resource("aws_s3_bucket_notification", "merge")
+    assert "lambda_function" not in notification, "a static notification would bypass the prefix filter"
+    block = dynamic(notification, "lambda_function")
+    assert block["for_each"] == "${local.input_prefixes}"
+    content = one(block["content"])
+    assert content["filter_prefix"] == "${lambda_function.value}"
+    assert content["events"] == ["s3:ObjectCreated:*"]
+    assert content["lambda_function_arn"] == '${aws_lambda_function.this["merge"].arn}'
+    assert set(AWS.locals()["input_prefixes"]) == {"allocations", "billing"}
+    permission = AWS.resource("aws_lambda_permission", "s3_merge")
+    assert permission["principal"] == "s3.amazonaws.com"
+    assert permission["source_arn"] == "${aws_s3_bucket.store.arn}"
+
+
+def test_the_role_writes_only_under_the_results_prefix() -> None:
+    static, dynamics = statements()
+    for statement in static:
+        if any(WRITE_ACTIONS.search(action) for action in statement["actions"]):
+            assert statement["resources"] == [RESULTS_OBJECTS], statement["sid"]
+            assert set(statement["actions"]) == {"s3:PutObject", "s3:DeleteObject"}
+    writes = [s for s in static if "s3:PutObject" in s["actions"]]
+    assert len(writes) == 1
+    # The one other write: allocation files, only when the export function pulls from a cluster API.
+    exports = [d for d in dynamics if one(d["content"])["sid"] == "ExportWritesAllocations"]
+    assert len(exports) == 1
+    assert exports[0]["for_each"] == "${var.source_url == null ? [] : [local.input_prefixes.allocations]}"
+    assert one(exports[0]["content"])["actions"] == ["s3:PutObject"]
+    for block in dynamics:
+        actions = one(block["content"])["actions"]
+        assert not any(a.startswith("s3:Delete") for a in actions)
+
+
+def test_the_role_reads_inputs_and_results_and_nothing_is_a_wildcard() -> None:
+    static, _ = statements()
+    by_sid = {s["sid"]: s for s in static}
+    assert by_sid["ReadInputsAndResults"]["resources"] == [
+        "${aws_s3_bucket.store.arn}/${local.input_prefixes.allocations}*",
+        "${aws_s3_bucket.store.arn}/${local.input_prefixes.billing}*",
+        RESULTS_OBJECTS,
+    ]
+    listing = one(by_sid["ListKubebillPrefixes"]["condition"])
+    assert listing["variable"] == "s3:prefix"
+    assert listing["values"] == [
+        "${local.input_prefixes.allocations}*",
+        "${local.input_prefixes.billing}*",
+        "${local.results_key_prefix}*",
+    ]
+    for statement in static:
+        assert not any(a.endswith(":*") or a == "*" for a in statement["actions"]), statement["sid"]
+        assert statement["resources"] != ["*"], statement["sid"]
+
+
+def test_schedules_run_export_and_catch_up_at_kubebill_defaults() -> None:
+    schedules = AWS.resources("aws_scheduler_schedule")
+    assert set(schedules) == {"export", "catch_up"}
+    defaults = default_schedules()
+    targets = {
+        "export": '${aws_lambda_function.this["export"].arn}',
+        "catch_up": '${aws_lambda_function.this["merge"].arn}',
+    }
+    for name, schedule in schedules.items():
+        expression = AWS.default(f"{name}_schedule")
+        minute, hour = re.fullmatch(r"cron\((\S+) (\S+) \* \* \? \*\)", expression).groups()
+        assert (minute, hour) == defaults[name], name
+        assert schedule["schedule_expression"] == f"${{var.{name}_schedule}}"
+        assert schedule["schedule_expression_timezone"] == "UTC"
+        target = one(schedule["target"])
+        assert target["arn"] == targets[name]
+        assert one(target["dead_letter_config"])["arn"] == "${aws_sqs_queue.failures.arn}"
+    assert '"catch-up"' in one(schedules["catch_up"]["target"])["input"]
+    assert schedules["export"]["state"] == '${var.source_url == null ? "DISABLED" : "ENABLED"}'
+
+
+def test_async_failures_go_to_the_encrypted_queue() -> None:
+    config = AWS.resource("aws_lambda_function_event_invoke_config", "async")
+    assert config["for_each"] == '${toset(["export", "merge"])}'
+    failure = one(one(config["destination_config"])["on_failure"])
+    assert failure["destination"] == "${aws_sqs_queue.failures.arn}"
+    queue = AWS.resource("aws_sqs_queue", "failures")
+    assert queue["sqs_managed_sse_enabled"] == "${var.kms_key_arn == null ? true : null}"
+    assert queue["kms_master_key_id"] == "${var.kms_key_arn}"
+
+
+def test_metrics_url_and_token_reach_only_the_metrics_function() -> None:
+    url = AWS.resource("aws_lambda_function_url", "metrics")
+    assert url["function_name"] == '${aws_lambda_function.this["metrics"].function_name}'
+    assert url["authorization_type"] == "NONE"  # the handler checks the bearer token
+    environment = one(AWS.resource("aws_lambda_function", "this")["environment"])["variables"]
+    assert environment.startswith('${each.key == "metrics" && var.metrics_token != null ? merge(local.environment')
+    assert "KUBEBILL_METRICS_TOKEN" not in AWS.locals()["settings"]
+    assert AWS.named("variable")["metrics_token"]["sensitive"] is True
+
+
+def test_log_groups_belong_to_the_functions_and_expire() -> None:
+    groups = AWS.resource("aws_cloudwatch_log_group", "functions")
+    fn = AWS.resource("aws_lambda_function", "this")
+    assert groups["name"] == "/aws/lambda/${var.name}-${each.key}"
+    assert fn["function_name"] == "${var.name}-${each.key}"
+    assert groups["retention_in_days"] == "${var.log_retention_days}"
+    assert one(fn["logging_config"])["log_group"] == "${aws_cloudwatch_log_group.functions[each.key].name}"
+
+
+def test_bucket_is_private_encrypted_versioned_and_expires_state_versions() -> None:
+    block = AWS.resource("aws_s3_bucket_public_access_block", "store")
+    assert all(
+        block[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
+    assert one(AWS.resource("aws_s3_bucket_versioning", "store")["versioning_configuration"])["status"] == "Enabled"
+    assert (
+        one(AWS.resource("aws_s3_bucket_ownership_controls", "store")["rule"])["object_ownership"]
+        == "BucketOwnerEnforced"
+    )
+    sse = one(
+        one(AWS.resource("aws_s3_bucket_server_side_encryption_configuration", "store")["rule"])[
+            "apply_server_side_encryption_by_default"
+        ]
+    )
+    assert sse["sse_algorithm"] == '${var.kms_key_arn == null ? "AES256" : "aws:kms"}'
+    rules = {rule["id"]: rule for rule in AWS.resource("aws_s3_bucket_lifecycle_configuration", "store")["rule"]}
+    assert one(rules["expire-state-versions"]["filter"])["prefix"] == "${local.results_key_prefix}_state/"
+    assert rules["abort-incomplete-uploads"]["abort_incomplete_multipart_upload"]
+
+
+def test_cur2_export_writes_parquet_under_the_billing_prefix() -> None:
+    export = AWS.resource("aws_bcmdataexports_export", "cur2")
+    assert export["provider"] == "${aws.billing}"
+    body = one(export["export"])
+    destination = one(one(body["destination_configurations"])["s3_destination"])
+    assert destination["s3_prefix"] == "${var.billing_prefix}/aws"
+    assert destination["s3_bucket"] == "${aws_s3_bucket.store.bucket}"
+    output = one(destination["s3_output_configurations"])
+    assert (output["format"], output["compression"], output["overwrite"]) == ("PARQUET", "PARQUET", "OVERWRITE_REPORT")
+    query = one(body["data_query"])
+    assert query["query_statement"] == "${local.cur2_query}"
+    table = query["table_configurations"]["COST_AND_USAGE_REPORT"]
+    assert table["TIME_GRANULARITY"] == "HOURLY"
+    assert table["INCLUDE_RESOURCES"] == "TRUE"  # node lines are matched by instance id
+    columns = AWS.locals()["cur2_columns"]
+    for needed in (
+        "line_item_resource_id",
+        "line_item_usage_start_date",
+        "line_item_unblended_cost",
+        "identity_line_item_id",
+    ):
+        assert needed in columns
+
+
+def test_bucket_policy_lets_only_the_billing_services_write_billing_objects() -> None:
+    policy = AWS.resource("aws_iam_policy_document", "bucket", "data")
+    by_sid = {s["sid"]: s for s in policy["statement"]}
+    billing = by_sid["BillingExportsWrite"]
+    assert "${aws_s3_bucket.store.arn}/${local.input_prefixes.billing}*" in billing["resources"]
+    assert not any(r.endswith("/*") and "billing" not in r for r in billing["resources"])
+    principals = one(billing["principals"])
+    assert set(principals["identifiers"]) == {"bcm-data-exports.amazonaws.com", "billingreports.amazonaws.com"}
+    assert {c["variable"] for c in billing["condition"]} == {"aws:SourceArn", "aws:SourceAccount"}
+    deny = by_sid["DenyInsecureTransport"]
+    assert deny["effect"] == "Deny"
+
+
+def test_example_root_passes_the_us_east_1_billing_provider() -> None:
+    example = module("examples/aws")
+    call = example.named("module")["kubebill"]
+    assert call["providers"] == {"aws": "aws", "${aws.billing}": "${aws.billing}"}  # as python-hcl2 renders them
+    billing = [p["aws"] for p in example.blocks["provider"] if p["aws"].get("alias") == "billing"]
+    assert one(billing)["region"] == "us-east-1"

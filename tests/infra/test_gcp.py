@@ -1,0 +1,136 @@
+"""Wiring of infra/gcp: Eventarc and Scheduler triggers, bucket-scoped roles, the billing extract, BigQuery."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from tests.infra.hcl import module, one
+from tests.infra.render import evaluate
+from tests.infra.wiring import FUNCTIONS, default_schedules, entry_points
+
+GCP = module("gcp")
+FUNCTIONS_BY_ENTRY = {
+    "on_object_finalized": "on_object_finalized",
+    "on_schedule": "on_schedule",
+    "metrics": "metrics",
+}
+RESULTS_ONLY = 'resource.name.startsWith("projects/_/buckets/${local.bucket}/objects/${local.results_key_prefix}")'
+
+
+def test_entry_points_exist_in_the_function_code() -> None:
+    defined = entry_points(FUNCTIONS / "gcp" / "main.py")
+    functions = GCP.resources("google_cloudfunctions2_function")
+    assert set(functions) == set(FUNCTIONS_BY_ENTRY)
+    for name, body in functions.items():
+        build = one(body["build_config"])
+        assert build["entry_point"] == FUNCTIONS_BY_ENTRY[name]
+        assert build["entry_point"] in defined
+        source = one(one(build["source"])["storage_source"])
+        assert source["object"] == "${google_storage_bucket_object.source.name}"
+        service = one(body["service_config"])
+        assert service["service_account_email"] == "${google_service_account.runtime.email}"
+        assert service["environment_variables"] == "${local.environment}"
+
+
+def test_object_finalized_on_the_bucket_fires_the_merge() -> None:
+    trigger = one(GCP.resource("google_cloudfunctions2_function", "on_object_finalized")["event_trigger"])
+    assert trigger["event_type"] == "google.cloud.storage.object.v1.finalized"
+    assert one(trigger["event_filters"]) == {"attribute": "bucket", "value": "${google_storage_bucket.store.name}"}
+    assert trigger["retry_policy"] == "RETRY_POLICY_RETRY"
+    assert trigger["service_account_email"] == "${google_service_account.trigger.email}"
+
+
+def test_scheduler_jobs_publish_export_and_catch_up_to_the_schedule_function() -> None:
+    trigger = one(GCP.resource("google_cloudfunctions2_function", "on_schedule")["event_trigger"])
+    assert trigger["event_type"] == "google.cloud.pubsub.topic.v1.messagePublished"
+    assert trigger["pubsub_topic"] == "${google_pubsub_topic.schedule.id}"
+    jobs = GCP.resources("google_cloud_scheduler_job")
+    assert set(jobs) == {"export", "catch_up"}
+    defaults = default_schedules()
+    for name, job in jobs.items():
+        target = one(job["pubsub_target"])
+        assert target["topic_name"] == "${google_pubsub_topic.schedule.id}"
+        minute, hour = GCP.default(f"{name}_schedule").split()[:2]
+        assert (minute, hour) == defaults[name]
+        assert job["time_zone"] == "Etc/UTC"
+    assert jobs["export"]["pubsub_target"][0]["data"] == '${base64encode(jsonencode({job = "export"}))}'
+    assert jobs["catch_up"]["pubsub_target"][0]["data"] == '${base64encode(jsonencode({job = "catch-up"}))}'
+    assert jobs["export"]["paused"] == "${var.source_url == null}"
+
+
+def test_scheduler_payload_as_terraform_renders_it(tmp_path: Path) -> None:
+    data = evaluate(tmp_path, "", 'base64encode(jsonencode({ job = "catch-up" }))')
+    assert json.loads(base64.b64decode(data)) == {"job": "catch-up"}
+
+
+def test_metrics_is_http_with_the_token_from_secret_manager() -> None:
+    metrics = GCP.resource("google_cloudfunctions2_function", "metrics")
+    assert "event_trigger" not in metrics
+    secret = one(one(metrics["service_config"])["secret_environment_variables"])
+    assert secret["key"] == "KUBEBILL_METRICS_TOKEN"
+    assert secret["secret"] == "${google_secret_manager_secret.metrics_token.secret_id}"
+    token = GCP.named("variable")["metrics_token"]
+    assert token["ephemeral"] is True and token["sensitive"] is True
+    version = GCP.resource("google_secret_manager_secret_version", "metrics_token")
+    assert version["secret_data_wo"] == "${var.metrics_token}"
+    assert "secret_data" not in version  # write-only: the token never reaches the state
+    assert "KUBEBILL_METRICS_TOKEN" not in GCP.locals()["settings"]
+
+
+def test_runtime_account_holds_only_bucket_scoped_roles_and_writes_only_results() -> None:
+    runtime = "serviceAccount:${google_service_account.runtime.email}"
+    for rtype in ("google_project_iam_member", "google_project_iam_binding", "google_project_iam_policy"):
+        for name, body in GCP.resources(rtype).items():
+            assert body.get("member") != runtime, f"{rtype}.{name} gives the runtime account a project role"
+    roles = {n: b for n, b in GCP.resources("google_storage_bucket_iam_member").items() if b["member"] == runtime}
+    assert set(roles) == {"runtime_read", "runtime_write_results", "runtime_write_allocations"}
+    assert roles["runtime_read"]["role"] == "roles/storage.objectViewer"
+    for name in ("runtime_write_results", "runtime_write_allocations"):
+        assert roles[name]["bucket"] == "${google_storage_bucket.store.name}"
+        assert roles[name]["role"] in {"roles/storage.objectUser", "roles/storage.objectCreator"}
+    assert one(roles["runtime_write_results"]["condition"])["expression"] == RESULTS_ONLY
+    allocations = roles["runtime_write_allocations"]
+    assert allocations["count"] == "${var.source_url == null ? 0 : 1}"
+    assert allocations["role"] == "roles/storage.objectCreator"  # create only: never overwrite or delete inputs
+    assert "${local.allocations_key_prefix}" in one(allocations["condition"])["expression"]
+
+
+def test_bucket_is_uniform_private_and_versioned() -> None:
+    for name in ("store", "sources"):
+        bucket = GCP.resource("google_storage_bucket", name)
+        assert bucket["uniform_bucket_level_access"] is True
+        assert bucket["public_access_prevention"] == "enforced"
+    store = GCP.resource("google_storage_bucket", "store")
+    assert one(store["versioning"])["enabled"] is True
+    state_rule = [r for r in store["lifecycle_rule"] if "matches_prefix" in one(r["condition"])]
+    assert one(one(state_rule)["condition"])["matches_prefix"] == ["${local.results_key_prefix}_state/"]
+
+
+def test_billing_extract_exports_parquet_per_day_under_the_billing_prefix(tmp_path: Path) -> None:
+    transfer = GCP.resource("google_bigquery_data_transfer_config", "billing_extract")
+    assert transfer["data_source_id"] == "scheduled_query"
+    assert transfer["params"] == {"query": "${local.billing_extract_query}"}
+    assert GCP.locals()["billing_extract_uri"].startswith("gs://${local.bucket}/${local.billing_key_prefix}gcp/")
+    template = (GCP.path / "billing_extract.sql.tftpl").read_text()
+    sql = evaluate(
+        tmp_path,
+        "",
+        f"templatefile({json.dumps(str(GCP.path / 'billing_extract.sql.tftpl'))}, "
+        '{ restate_days = 3, uri = "gs://b/billing/gcp/t", table = "p.d.gcp_billing_export_resource_v1_0_0_0" })',
+    )
+    assert "${" not in sql and "${" in template
+    assert "uri = 'gs://b/billing/gcp/t/usage_date=%s/part-*.parquet'" in sql
+    assert "format = 'PARQUET'" in sql and "overwrite = true" in sql
+    assert "FROM `p.d.gcp_billing_export_resource_v1_0_0_0`" in sql
+    assert "INTERVAL 3 DAY" in sql and "@run_date" in sql
+    writer = GCP.resource("google_storage_bucket_iam_member", "billing_extract_writes")
+    assert "${local.billing_key_prefix}gcp/" in one(writer["condition"])["expression"]
+
+
+def test_results_table_is_external_over_the_results_parquet() -> None:
+    table = GCP.resource("google_bigquery_table", "results")
+    external = one(table["external_data_configuration"])
+    assert external["source_format"] == "PARQUET"
+    assert external["source_uris"] == ["gs://${local.bucket}/${local.results_key_prefix}parquet/*"]
