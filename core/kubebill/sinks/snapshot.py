@@ -19,7 +19,7 @@ from kubebill.layout import Kind, Layout
 from kubebill.model import SENTINELS
 from kubebill.schema import RESULT, conform
 from kubebill.sinks import costs
-from kubebill.sinks.results import read_day
+from kubebill.sinks.results import day_batches
 from kubebill.store.base import ObjectInfo, Store
 
 BUDGET_LABEL = "kubebill.io/monthly-budget"
@@ -94,9 +94,9 @@ def read_allocations(store: Store, prefixes: tuple[str, ...]) -> tuple[pa.Table 
         for info in store.list(prefix):
             if not info.key.endswith(".parquet"):
                 continue
-            data = pq.read_table(io.BytesIO(store.read_bytes(info.key)))
-            columns = [name for name in _ALLOCATION_COLUMNS if name in data.column_names]
-            tables.append(data.select(columns))
+            parquet = pq.ParquetFile(io.BytesIO(store.read_bytes(info.key)))
+            columns = [name for name in _ALLOCATION_COLUMNS if name in parquet.schema_arrow.names]
+            tables.append(parquet.read(columns=columns))
             seen.append((info.key, info.etag))
     if not tables:
         return None, tuple(seen)
@@ -147,9 +147,8 @@ def _day_totals(store: Store, layout: Layout, day: date, info: ObjectInfo) -> li
     cached = _DAY_TOTALS.get(cache_key)
     if cached and cached[0] == info.etag:
         return cached[1]
-    table = read_day(store, layout, day).select(["x_K8sCluster", "BillingCurrency", *costs.COST_TYPES.values()])
     con = duckdb.connect(config={"threads": 1})
-    con.register("r", table)
+    con.register("r", day_batches(store, layout, day, ["x_K8sCluster", "BillingCurrency", *costs.COST_TYPES.values()]))
     rows = con.execute(
         """SELECT x_K8sCluster, BillingCurrency, sum(BilledCost), sum(EffectiveCost), sum(ListCost)
            FROM r WHERE x_K8sCluster IS NOT NULL GROUP BY ALL"""
@@ -178,7 +177,7 @@ def build(store: Store, layout: Layout, results: dict[date, ObjectInfo], *, top_
     snap = Snapshot(result_days=len(results))
     if results:
         snap.source, snap.day = "results", max(results)
-        _aggregate(snap, read_day(store, layout, snap.day).select(list(costs.PART_COLUMNS)), top_pods=top_pods)
+        _aggregate(snap, day_batches(store, layout, snap.day, costs.PART_COLUMNS), top_pods=top_pods)
         snap.month_to_date = _month_to_date(store, layout, snap.day, results)
         clusters = sorted({row[0] for row in snap.cluster})
         snap.allocation_prefixes = tuple(allocation_prefix(layout, cluster, snap.day) for cluster in clusters)
@@ -194,17 +193,17 @@ def build(store: Store, layout: Layout, results: dict[date, ObjectInfo], *, top_
         allocations, _ = read_allocations(store, prefixes)
         if allocations is None:
             return snap
-        _aggregate(snap, estimate_from_allocations(allocations).select(list(costs.PART_COLUMNS)), top_pods=top_pods)
+        _aggregate(snap, estimate_from_allocations(allocations), top_pods=top_pods)
     if allocations is not None:
         snap.efficiency = efficiencies(allocations)
     return snap
 
 
-def _aggregate(snap: Snapshot, table: pa.Table, *, top_pods: int) -> None:
+def _aggregate(snap: Snapshot, source: pa.Table | pa.RecordBatchReader, *, top_pods: int) -> None:
     assert snap.day is not None
-    con = costs.connect(table)
+    con = costs.connect_compact(source)
     in_cluster = "x_K8sCluster IS NOT NULL"
-    end = con.execute(f"SELECT max(ChargePeriodEnd) FROM results WHERE {in_cluster}").fetchone()
+    end = con.execute(f"SELECT max(ChargePeriodEnd) FROM parts WHERE {in_cluster}").fetchone()
     day_start = _day_start(snap.day)
     if end and end[0] is not None:
         covered = (min(end[0], day_start + timedelta(days=1)) - day_start).total_seconds() / 3600
@@ -216,11 +215,11 @@ def _aggregate(snap: Snapshot, table: pa.Table, *, top_pods: int) -> None:
         (r[0], r[1] or "", r[2] or "", r[3], _money(r))
         for r in costs.by_component(con, ("x_K8sCluster", "x_K8sNamespace"), where=in_cluster)
     ]
-    sums = "sum(BilledCost), sum(EffectiveCost), sum(ListCost)"
+    sums = "sum(billed), sum(effective), sum(list)"
     snap.allocation = [
         (r[0], r[1] or "", r[2] or "", _money(r))
         for r in con.execute(
-            f"""SELECT x_K8sCluster, BillingCurrency, x_K8sAllocation, {sums} FROM results
+            f"""SELECT x_K8sCluster, BillingCurrency, x_K8sAllocation, {sums} FROM parts
                 WHERE {in_cluster} GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
     ]
@@ -228,24 +227,23 @@ def _aggregate(snap: Snapshot, table: pa.Table, *, top_pods: int) -> None:
         (r[0], r[1], r[2] or "", bool(r[3]), _money(r))
         for r in con.execute(
             f"""SELECT x_K8sCluster, x_K8sNode, BillingCurrency, bool_or(PricingCategory = 'Dynamic'), {sums}
-                FROM results WHERE {in_cluster} AND x_K8sNode IS NOT NULL AND x_K8sCostComponent = 'compute'
+                FROM parts WHERE {in_cluster} AND x_K8sNode IS NOT NULL AND x_K8sCostComponent = 'compute'
                 GROUP BY x_K8sCluster, x_K8sNode, BillingCurrency ORDER BY ALL"""
         ).fetchall()
     ]
     snap.pv = [
         (r[0], r[1] or "", r[2] or "", r[3] or "", _money(r))
         for r in con.execute(
-            f"""SELECT x_K8sCluster, x_K8sNamespace, coalesce(ResourceName, ResourceId), BillingCurrency, {sums}
-                FROM results WHERE {in_cluster} AND x_K8sCostComponent = 'pv' GROUP BY ALL ORDER BY ALL"""
+            f"""SELECT x_K8sCluster, x_K8sNamespace, pv, BillingCurrency, {sums}
+                FROM parts WHERE {in_cluster} AND x_K8sCostComponent = 'pv' GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
     ]
     con.execute(
         f"""CREATE TEMP TABLE top_pods AS
-            SELECT x_K8sCluster || '/' || x_K8sNamespace || '/' || x_K8sPod AS id,
-                   arg_max(x_K8sNode, BilledCost) AS node
-            FROM results WHERE {in_cluster} AND x_K8sPod IS NOT NULL AND x_K8sPod NOT IN ({_SENTINEL_SQL})
+            SELECT x_K8sCluster || '/' || x_K8sNamespace || '/' || x_K8sPod AS id, arg_max(x_K8sNode, billed) AS node
+            FROM parts WHERE {in_cluster} AND x_K8sPod IS NOT NULL AND x_K8sPod NOT IN ({_SENTINEL_SQL})
               AND x_K8sNamespace IS NOT NULL
-            GROUP BY id ORDER BY sum(BilledCost) DESC, sum(ListCost) DESC, id LIMIT {int(top_pods)}"""
+            GROUP BY id ORDER BY sum(billed) DESC, sum(list) DESC, id LIMIT {int(top_pods)}"""
     )
     nodes = dict(con.execute("SELECT id, node FROM top_pods").fetchall())
     where = f"{in_cluster} AND x_K8sCluster || '/' || x_K8sNamespace || '/' || x_K8sPod IN (SELECT id FROM top_pods)"
@@ -256,9 +254,8 @@ def _aggregate(snap: Snapshot, table: pa.Table, *, top_pods: int) -> None:
     snap.savings = [
         (r[0], r[1] or "", r[2] or "", costs.pricing_category(r[3]), float(r[4] or 0.0))
         for r in con.execute(
-            f"""SELECT x_K8sCluster, x_K8sNamespace, BillingCurrency, PricingCategory,
-                       sum(ListCost - EffectiveCost)
-                FROM results WHERE {in_cluster} GROUP BY ALL ORDER BY ALL"""
+            f"""SELECT x_K8sCluster, x_K8sNamespace, BillingCurrency, PricingCategory, sum(list - effective)
+                FROM parts WHERE {in_cluster} GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
     ]
     label = f'$."{BUDGET_LABEL}"'
@@ -268,10 +265,11 @@ def _aggregate(snap: Snapshot, table: pa.Table, *, top_pods: int) -> None:
             f"""SELECT x_K8sCluster, x_K8sNamespace, BillingCurrency,
                        max(TRY_CAST(CASE WHEN json_valid(x_K8sLabels)
                                     THEN json_extract_string(x_K8sLabels, '{label}') END AS DOUBLE)) AS budget
-                FROM results WHERE {in_cluster} AND x_K8sLabels LIKE '%{BUDGET_LABEL}%'
+                FROM parts WHERE {in_cluster} AND x_K8sLabels LIKE '%{BUDGET_LABEL}%'
                 GROUP BY ALL HAVING budget IS NOT NULL ORDER BY ALL"""
         ).fetchall()
     ]
+    con.close()
 
 
 def efficiencies(allocations: pa.Table) -> list[tuple[str, str | None, str, float]]:
