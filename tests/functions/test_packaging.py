@@ -82,7 +82,7 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_aws_zips_for_both_architectures(tmp_path: Path, wheel_cache: Path):
+def test_aws_zips_for_both_architectures(tmp_path: Path, wheel_cache: Path, external: Path, aks_allocation: bytes):
     built = {a.path.name: a for a in packaging.build("aws", tmp_path, wheel_cache=wheel_cache)}
     assert set(built) == {"kubebill-aws-x86_64.zip", "kubebill-aws-arm64.zip"}
     for arch, machine in (("x86_64", "x86_64"), ("arm64", "aarch64")):
@@ -98,20 +98,31 @@ def test_aws_zips_for_both_architectures(tmp_path: Path, wheel_cache: Path):
         assert not any(n.startswith("pandas/") for n in names)
         assert not any("__pycache__" in n for n in names)
 
-    # The x86_64 zip runs here: import it with no site-packages at all and route one event.
+    # The x86_64 zip runs here: with no site-packages at all, merge a real allocation and bill through the handler.
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(built["kubebill-aws-x86_64.zip"].path) as archive:
         archive.extractall(unpacked)
     store = tmp_path / "kubebill-test"
-    store.mkdir()
+    (store / "billing" / "azure").mkdir(parents=True)
+    (store / "billing" / "azure" / "export.csv").write_bytes(
+        (external / "aks" / "cost-management-export.csv").read_bytes()
+    )
+    allocation = store / "allocations" / "cluster=aks-demo" / "year=2025" / "month=06" / "day=17" / "aks.parquet"
+    allocation.parent.mkdir(parents=True)
+    allocation.write_bytes(aks_allocation)
     out = _run(
         "import json, os\n"
         f"os.environ['KUBEBILL_STORE'] = {str(store)!r}\n"
-        "import handler, duckdb, pyarrow.parquet\n"
-        "event = json.load(open(" + repr(str(Path(__file__).parents[1] / "events" / "s3-object-created.json")) + "))\n"
-        "event['Records'][0]['s3']['object']['key'] = 'results/_state/health.json'\n"
-        "print(json.dumps(handler.merge_handler(event, None)['events'][0]))",
+        "import handler\n"
+        f"event = json.loads({(Path(__file__).parents[1] / 'events' / 's3-object-created.json').read_text()!r})\n"
+        "for key in ('allocations/cluster%3Daks-demo/year%3D2025/month%3D06/day%3D17/aks.parquet',\n"
+        "            'billing/azure/export.csv'):\n"
+        "    event['Records'][0]['s3']['object']['key'] = key\n"
+        "    print(json.dumps(handler.merge_handler(event, None)['events'][0]))\n"
+        "print(json.dumps(sorted(m for m in ('pandas', 'numpy') if m in __import__('sys').modules)))",
         unpacked,
         isolated=True,
     )
-    assert json.loads(out.strip().splitlines()[-1])["decision"] == "ignored"
+    *handled, loaded = [json.loads(line) for line in out.strip().splitlines() if line.startswith(("{", "["))][-3:]
+    assert [h["decision"] for h in handled] == ["merged", "merged"], handled
+    assert "pandas" not in loaded
