@@ -17,6 +17,8 @@ Public API (used by the merge and the blob-created handler):
 from __future__ import annotations
 
 import contextlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -37,6 +39,7 @@ from kubebill.billing.common import (
     flatten_batch,
     json_batches,
     parquet_batches,
+    prefetch,
     read_header,
     unique_names,
 )
@@ -95,17 +98,30 @@ def read_file(
         batches = parquet_batches(store, key, projection)
     else:
         batches = json_batches(store, key)
-    for raw in batches:
-        if raw.num_rows == 0:
-            continue
-        batch = flatten_batch(raw) if fmt.startswith(("gcp", "focus", "azure-focus")) else raw
-        converted = reader.convert(Columns(batch, key, offset), fmt)
-        offset += raw.num_rows
-        if converted is None:
-            continue
-        converted = _day_filter(converted, wanted_days)
-        if converted.num_rows:
-            yield converted
+    nested = fmt.startswith(("gcp", "focus", "azure-focus"))
+    clean = container in ("csv", "parquet")
+
+    def convert(raw: pa.RecordBatch, offset: int) -> pa.RecordBatch | None:
+        batch = flatten_batch(raw) if nested else raw
+        converted = reader.convert(Columns(batch, key, offset, nulls_done=clean), fmt)
+        return None if converted is None else _day_filter(converted, wanted_days)
+
+    # two batches convert at once (Arrow kernels release the GIL); results come back in file order
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kubebill-bill") as pool:
+        pending: deque[Future[pa.RecordBatch | None]] = deque()
+        for raw in prefetch(batches):
+            if raw.num_rows == 0:
+                continue
+            pending.append(pool.submit(convert, raw, offset))
+            offset += raw.num_rows
+            if len(pending) >= 3:
+                done = pending.popleft().result()
+                if done is not None and done.num_rows:
+                    yield done
+        while pending:
+            done = pending.popleft().result()
+            if done is not None and done.num_rows:
+                yield done
 
 
 def read(store: Store, unit: Unit, *, days: set[date] | frozenset[date] | None = None) -> Iterator[pa.RecordBatch]:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kubebill.billing.common import Columns, coalesce, finish, map_unique
+from kubebill.billing.common import Columns, MapEntries, coalesce, finish, map_unique
 from kubebill.reconcile.keys import aws_resource_key, cluster_hint
 
 ALIASES = frozenset(
@@ -100,7 +101,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch | None:
     parent = cols.text("splitlineitemparentresourceid")
     if parent is not None and parent.null_count < len(parent):
         keep = pc.is_null(parent)
-        cols = Columns(cols.batch.filter(keep), cols.key, cols.row_offset)
+        cols = Columns(cols.batch.filter(keep), cols.key, cols.row_offset, cols.nulls_done)
         if cols.n == 0:
             return None
         # row ids must stay the file's own: recompute from the kept positions
@@ -111,8 +112,13 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch | None:
 
 def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
     n = cols.n
-    kind = cols.text("lineitemlineitemtype")
-    kind_low = pc.utf8_lower(kind) if kind is not None else pa.nulls(n, pa.string())
+    kind = cols.codes("lineitemlineitemtype")
+    kinds = sorted(set(_CATEGORY) | {"__other__"})
+    kind_code = (
+        map_unique(lambda v: kinds.index(_kind(v)), kind, pa.int8())
+        if kind is not None
+        else pa.array(np.full(n, kinds.index("__other__"), dtype=np.int8))
+    )
     unblended = _f(cols, "lineitemunblendedcost")
     net = cols.number("lineitemnetunblendedcost")
     sp_effective = _f(cols, "savingsplansavingsplaneffectivecost")
@@ -122,7 +128,7 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
     zero = pa.scalar(0.0, pa.float64())
 
     def is_kind(name: str) -> pa.Array:
-        return pc.fill_null(pc.equal(kind_low, name), False)
+        return pc.equal(kind_code, pa.scalar(kinds.index(name), pa.int8()))
 
     sp_unused = pc.subtract(
         pc.fill_null(_f(cols, "savingsplantotalcommitmenttodate"), 0.0),
@@ -132,7 +138,7 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
         pc.fill_null(_f(cols, "reservationunusedamortizedupfrontfeeforbillingperiod"), 0.0),
         pc.fill_null(_f(cols, "reservationunusedrecurringfee"), 0.0),
     )
-    ri_fee_upfront = pc.and_(is_kind("fee"), pc.invert(pc.is_null(ri_arn)) if ri_arn is not None else pc.is_null(kind))
+    ri_fee_upfront = pc.and_(is_kind("fee"), pc.is_valid(ri_arn) if ri_arn is not None else is_kind("__other__"))
     effective = pc.case_when(
         pc.make_struct(
             is_kind("savingsplancoveredusage"),
@@ -155,17 +161,17 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
     listed = pc.coalesce(listed, unblended)
     contracted = net if net is not None else unblended
 
-    category = map_unique(lambda v: _CATEGORY.get(str(v).lower(), "Usage") if v else "Usage", kind_low, pa.string())
-    usage_type = cols.text("lineitemusagetype")
-    term = cols.text("pricingterm")
+    category = pa.array([_CATEGORY.get(k, "Usage") for k in kinds], pa.string()).take(kind_code)
+    usage_type = cols.codes("lineitemusagetype")
+    term = cols.codes("pricingterm")
     spot = (
-        pc.fill_null(pc.match_substring(usage_type, "SpotUsage"), False)
+        map_unique(lambda v: v is not None and "SpotUsage" in v, usage_type, pa.bool_())
         if usage_type is not None
         else pa.repeat(pa.scalar(False), n)
     )
     committed = pc.or_(
         pc.or_(is_kind("savingsplancoveredusage"), is_kind("discountedusage")),
-        pc.fill_null(pc.equal(term, "Reserved"), False) if term is not None else is_kind("__never__"),
+        map_unique(lambda v: v == "Reserved", term, pa.bool_()) if term is not None else pa.repeat(pa.scalar(False), n),
     )
     pricing = pc.case_when(
         pc.make_struct(spot, committed, pc.equal(category, "Usage")),
@@ -175,7 +181,10 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
         pa.scalar(None, pa.string()),
     )
     commitment = coalesce(sp_arn, ri_arn)
-    has_sp = pc.fill_null(pc.starts_with(kind_low, "savingsplan"), False)
+    has_sp = pc.or_(
+        pc.or_(is_kind("savingsplancoveredusage"), is_kind("savingsplannegation")),
+        pc.or_(is_kind("savingsplanrecurringfee"), is_kind("savingsplanupfrontfee")),
+    )
     has_ri = pc.or_(is_kind("discountedusage"), is_kind("rifee"))
     if sp_arn is not None:
         has_sp = pc.or_(has_sp, pc.is_valid(sp_arn))
@@ -188,11 +197,16 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
         pa.scalar(None, pa.string()),
     )
 
-    tags = _tags(cols)
+    mapped = cols.get("resourcetags")
+    entries = MapEntries.of(mapped) if mapped is not None and pa.types.is_map(mapped.type) else None
+    tags = entries.json() if entries is not None else _tags(cols)
     resource = cols.text("lineitemresourceid")
-    keys = map_unique(aws_resource_key, resource, pa.string()) if resource is not None else None
+    resource_codes = cols.codes("lineitemresourceid")
+    keys = map_unique(aws_resource_key, resource_codes, pa.string()) if resource_codes is not None else None
     hints = None
-    if tags is not None:
+    if entries is not None:
+        hints = entries.per_row_first(lambda k, v: cluster_hint({k: v}))
+    elif tags is not None:
         hints = map_unique(_hint_from_json, tags, pa.string())
     region = cols.text("productregioncode", "productregion")
     if region is None:
@@ -236,6 +250,11 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
         ids = pc.add(pc.cast(kept, pa.int64()), pa.scalar(cols.row_offset, pa.int64()))
         batch = batch.set_column(batch.schema.get_field_index("x_SourceRowId"), "x_SourceRowId", ids)
     return batch
+
+
+def _kind(value: object) -> str:
+    low = str(value).lower() if value else ""
+    return low if low in _CATEGORY else "__other__"
 
 
 def _hint_from_json(text: str | None) -> str | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -210,6 +209,8 @@ def pair(actual: pa.Table, amortized: pa.Table) -> pa.Table:
     amortized usage lines. Lines only in the amortized export (unused reservation/savings plan) get BilledCost 0.
     Each cost column therefore sums to its own export's total, and no line is counted twice.
     """
+    import duckdb
+
     con = duckdb.connect()
     try:
         con.register("actual_lines", actual)

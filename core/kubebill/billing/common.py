@@ -185,8 +185,9 @@ def csv_batches(store: Store, key: str, names: Sequence[str], include: Sequence[
     convert = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in include},
         include_columns=list(include),
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
+        null_values=list(_NULLS),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
     )
     try:
         with text_stream(store, key) as stream:
@@ -230,8 +231,17 @@ def parquet_batches(store: Store, key: str, include: Sequence[str] | None) -> It
     """Row groups of a parquet object, column-projected, in bounded batches (a temp copy if the store cannot seek)."""
     try:
         with seekable(store, key) as raw:
-            handle = pq.ParquetFile(raw)
+            schema = pq.read_schema(raw)
+            raw.seek(0)
             columns = list(include) if include is not None else None
+            text = [
+                f.name
+                for f in schema
+                if (columns is None or f.name in columns)
+                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            ]
+            # text columns stay dictionary-encoded as parquet stores them: per-value work runs on the dictionary
+            handle = pq.ParquetFile(raw, read_dictionary=text)
             yield from handle.iter_batches(batch_size=BATCH_ROWS, columns=columns)
     except BillingFormatError:
         raise
@@ -268,6 +278,46 @@ def flatten_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     return batch
 
 
+def prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Read the next batches on a background thread while the caller converts this one (overlaps IO/decoding)."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        box.put(("batch", batch), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="kubebill-bill-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.1)
+
+
 def _slices(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
     for start in range(0, batch.num_rows, BATCH_ROWS):
         yield batch.slice(start, BATCH_ROWS)
@@ -283,6 +333,7 @@ class Columns:
     batch: pa.RecordBatch
     key: str
     row_offset: int
+    nulls_done: bool = False  # the CSV reader already made blank/NULL text null
 
     def __post_init__(self) -> None:
         self.index: dict[str, int] = {}
@@ -308,7 +359,20 @@ class Columns:
 
     def text(self, *aliases: str) -> pa.Array | None:
         column = self.get(*aliases)
-        return None if column is None else as_text(column)
+        if column is None:
+            return None
+        if self.nulls_done and pa.types.is_dictionary(column.type):
+            return column.dictionary_decode()
+        if self.nulls_done and pa.types.is_string(column.type):
+            return column
+        return as_text(column)
+
+    def codes(self, *aliases: str) -> pa.Array | None:
+        """Text for `map_unique`: the dictionary column as read when there is one (cheapest), else `text`."""
+        column = self.get(*aliases)
+        if column is not None and self.nulls_done and pa.types.is_dictionary(column.type):
+            return column
+        return self.text(*aliases)
 
     def number(self, *aliases: str) -> pa.Array | None:
         column = self.get(*aliases)
@@ -324,20 +388,28 @@ class Columns:
 
 
 def as_text(column: pa.Array) -> pa.Array:
-    """Text with the empty string and literal NULL as null."""
+    """Text; CSV readers already turned blank and literal NULL into null, other sources get the same here."""
     if pa.types.is_map(column.type):
         return map_to_json(column)
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        if pa.types.is_nested(column.type):
-            return pa.array(
-                [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string()
-            )
+    if pa.types.is_string(column.type):
+        if column.null_count == len(column) or not _has_null_text(column):
+            return column
+    elif pa.types.is_nested(column.type):
+        return pa.array([None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string())
+    else:
         column = pc.cast(column, pa.string())
-    column = pc.cast(column, pa.string())
     blank = pc.is_in(column, value_set=pa.array(_NULLS, pa.string()))
     return pc.if_else(blank, pa.scalar(None, pa.string()), column)
+
+
+def _has_null_text(column: pa.Array) -> bool:
+    """Whether a string column holds '', 'NULL' or the like (cheap: checked on the distinct short values)."""
+    short = pc.filter(column, pc.less_equal(pc.utf8_length(column), 4))
+    if len(short) == 0:
+        return False
+    return bool(pc.any(pc.is_in(pc.unique(short), value_set=pa.array(_NULLS, pa.string()))).as_py())
 
 
 def as_number(column: pa.Array, key: str, name: str, row_offset: int) -> pa.Array:
@@ -390,10 +462,10 @@ def as_time(column: pa.Array, key: str, name: str, row_offset: int) -> pa.Array:
     """UTC timestamps from timestamp/date/text columns; unreadable text raises naming row and column."""
     if pa.types.is_timestamp(column.type):
         if column.type.tz is None:
-            column = pc.assume_timezone(column, "UTC")
+            return column.cast(pa.timestamp(column.type.unit, tz="UTC")).cast(TS)  # naive = UTC
         return pc.cast(column, TS)
     if pa.types.is_date(column.type):
-        return pc.assume_timezone(pc.cast(column, pa.timestamp("us")), "UTC").cast(TS)
+        return pc.cast(column, pa.timestamp("us")).cast(TS)
     text = as_text(column)
 
     def parse(value: object) -> datetime | None:
@@ -409,9 +481,18 @@ def as_time(column: pa.Array, key: str, name: str, row_offset: int) -> pa.Array:
 
 
 def map_unique(func: Callable[[Any], Any], column: pa.Array, out_type: pa.DataType) -> pa.Array:
-    """`func` applied once per distinct value of `column`, spread back to every row."""
+    """`func` applied once per distinct value of `column`, spread back to every row.
+
+    A dictionary column (parquet/CSV text read as dictionary) maps its dictionary: no hashing at all.
+    """
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        values = pa.array([func(value) for value in column.dictionary.to_pylist()], out_type)
+        result = values.take(column.indices)
+        if column.null_count:
+            result = pc.fill_null(result, pa.scalar(func(None), out_type))
+        return result
     distinct = pc.unique(column)
     mapped = pa.array([func(value) for value in distinct.to_pylist()], out_type)
     return mapped.take(pc.index_in(column, value_set=distinct))
@@ -431,28 +512,75 @@ def split_pair(value: str) -> tuple[str | None, str | None]:
     return (None if left == "\x00" else left, None if right == "\x00" else right)
 
 
-def _json_escape(column: pa.Array) -> pa.Array:
-    column = pc.replace_substring(column, "\\", "\\\\")
-    return pc.replace_substring(column, '"', '\\"')
+@dataclass
+class MapEntries:
+    """The entries of a map<string,string> column as codes of their distinct (key, value) pairs."""
+
+    column: pa.Array  # the map column, unsliced
+    pairs: list[tuple[str, str | None]]  # the distinct (key, value) pairs
+    inverse: np.ndarray  # per entry: its index in `pairs`
+
+    @classmethod
+    def of(cls, column: pa.Array) -> MapEntries:
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if column.offset != 0:
+            column = column.take(pa.array(np.arange(len(column), dtype=np.int64)))
+        keys = pc.dictionary_encode(pc.cast(column.keys, pa.string()))
+        values = pc.dictionary_encode(pc.cast(column.items, pa.string()))
+        width = len(values.dictionary) + 1
+        key_codes = keys.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        value_codes = pc.fill_null(values.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+        distinct, inverse = _distinct(key_codes * width + value_codes, len(keys.dictionary) * width)
+        key_names = keys.dictionary.to_pylist()
+        value_names = values.dictionary.to_pylist()
+        pairs = [
+            (str(key_names[code // width]), None if code % width == 0 else value_names[code % width - 1])
+            for code in distinct.tolist()
+        ]
+        return cls(column, pairs, inverse.reshape(-1))
+
+    def per_row_first(self, func: Callable[[str, str | None], str | None]) -> pa.Array:
+        """Per row: `func` of its first entry for which it is not None (evaluated once per distinct pair)."""
+        mapped = [func(k, v) for k, v in self.pairs]
+        valid = np.array([v is not None for v in mapped], dtype=bool)
+        out = np.full(len(self.column), None, dtype=object)
+        if not valid.any():
+            return pa.array(out, pa.string())
+        offsets = self.column.offsets.to_numpy(zero_copy_only=False)
+        inverse = self.inverse[offsets[0] : offsets[-1]]
+        parents = np.repeat(np.arange(len(self.column), dtype=np.int64), np.diff(offsets))
+        hit = valid[inverse]
+        rows, codes = parents[hit], inverse[hit]
+        values = np.array(mapped, dtype=object)[codes]
+        out[rows[::-1]] = values[::-1]
+        return pa.array(out, pa.string())
+
+    def json(self) -> pa.Array:
+        """Per row: the map as JSON object text (null map → null); each distinct entry formatted once."""
+        texts = [f"{json.dumps(k)}:{json.dumps(v)}" for k, v in self.pairs]
+        formatted = pa.array(texts, pa.string()).take(pa.array(self.inverse))
+        joined = pc.binary_join(pa.ListArray.from_arrays(self.column.offsets, formatted), ",")
+        text = pc.binary_join_element_wise("{", joined, "}", "")
+        return pc.if_else(pc.is_null(self.column), pa.scalar(None, pa.string()), text)
+
+
+def _distinct(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(codes, return_inverse=True), in linear time when the code space is small."""
+    if space > 8 * 1024 * 1024:
+        distinct, inverse = np.unique(codes, return_inverse=True)
+        return distinct, inverse.reshape(-1)
+    seen = np.zeros(space, dtype=bool)
+    seen[codes] = True
+    distinct = np.flatnonzero(seen)
+    remap = np.full(space, -1, dtype=np.int64)
+    remap[distinct] = np.arange(len(distinct), dtype=np.int64)
+    return distinct, remap[codes]
 
 
 def map_to_json(column: pa.Array) -> pa.Array:
-    """A map<string,string> column as JSON object text per row, vectorized (null map → null)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    keys = _json_escape(pc.cast(column.keys, pa.string()))
-    values = pc.cast(column.items, pa.string())
-    quoted = pc.if_else(
-        pc.is_null(values),
-        pa.scalar("null", pa.string()),
-        pc.binary_join_element_wise('"', _json_escape(pc.fill_null(values, "")), '"', ""),
-    )
-    entries = pc.binary_join_element_wise('"', keys, '":', quoted, "")
-    offsets = column.offsets
-    lists = pa.ListArray.from_arrays(offsets, entries)
-    joined = pc.binary_join(lists, ",")
-    text = pc.binary_join_element_wise("{", joined, "}", "")
-    return pc.if_else(pc.is_null(column), pa.scalar(None, pa.string()), text)
+    """A map<string,string> column as JSON object text per row (null map → null)."""
+    return MapEntries.of(column).json()
 
 
 def tags_json(value: object) -> str | None:
