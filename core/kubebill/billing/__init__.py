@@ -17,11 +17,11 @@ Public API (used by the merge and the blob-created handler):
 from __future__ import annotations
 
 import contextlib
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
