@@ -1,9 +1,9 @@
 """The self-contained HTML report: inline CSS, inline SVG charts, one inline script; nothing from the network.
 
-Charts (billed cost in the report's main currency): daily cost by component, top namespaces, idle and
-unallocated share per day, savings (list − effective) by pricing category; then the namespace table.
-The inline script checks every chart drew at least one mark and records the outcome in
-`<body data-charts="ok|empty:…">` and the title, so a headless browser can verify the page.
+Charts (billed cost in the report's main currency): daily cost by component (and outside clusters), top
+namespaces, idle and unallocated share of cluster cost per day, savings (list − effective) by pricing
+category; then the namespace table. The inline script checks every chart drew at least one mark and
+records the outcome in `<body data-charts="ok|empty:…">` and the title, so a headless browser can verify.
 """
 
 from __future__ import annotations
@@ -84,11 +84,12 @@ def render_html(results: pa.Table, *, title: str = "kubebill cost report", hash_
     currency = currencies[0][0]
     cur = f"coalesce(BillingCurrency, '') = '{currency.replace(chr(39), '')}'"
     day_rows = con.execute(
-        f"SELECT strftime(ChargePeriodStart, '%Y-%m-%d') AS d, component, sum(billed) FROM parts "
+        "SELECT strftime(ChargePeriodStart, '%Y-%m-%d') AS d, "
+        "CASE WHEN x_K8sCluster IS NULL THEN 'not_kubernetes' ELSE component END, sum(billed) FROM parts "
         f"WHERE {cur} AND ChargePeriodStart IS NOT NULL GROUP BY ALL ORDER BY 1"
     ).fetchall()
     days = sorted({row[0] for row in day_rows})
-    components = [c for c in costs.COMPONENTS if any(row[1] == c for row in day_rows)]
+    components = [c for c in (*costs.COMPONENTS, "not_kubernetes") if any(row[1] == c for row in day_rows)]
     by_day = {(d, c): float(v or 0) for d, c, v in day_rows}
     daily = svg.stacked_bars(
         "daily-cost",
@@ -104,8 +105,8 @@ def render_html(results: pa.Table, *, title: str = "kubebill cost report", hash_
     top_chart = svg.horizontal_bars("top-namespaces", "Top namespaces by billed cost", [(n, float(v)) for n, v in top])
     shares = con.execute(
         f"""SELECT strftime(ChargePeriodStart, '%Y-%m-%d'),
-                   sum(BilledCost) FILTER (WHERE x_K8sAllocation = 'idle') / nullif(sum(BilledCost), 0),
-                   sum(BilledCost) FILTER (WHERE x_K8sAllocation IN ('unallocated', 'unmounted'))
+                   coalesce(sum(BilledCost) FILTER (WHERE x_K8sAllocation = 'idle'), 0) / nullif(sum(BilledCost), 0),
+                   coalesce(sum(BilledCost) FILTER (WHERE x_K8sAllocation IN ('unallocated', 'unmounted')), 0)
                      / nullif(sum(BilledCost), 0)
             FROM results WHERE {cur} AND x_K8sCluster IS NOT NULL AND ChargePeriodStart IS NOT NULL
             GROUP BY 1 ORDER BY 1"""
@@ -117,7 +118,7 @@ def render_html(results: pa.Table, *, title: str = "kubebill cost report", hash_
         share_days,
         {
             "idle": [None if r[1] is None else float(r[1]) for r in shares],
-            "unallocated": [None if r[2] is None else float(r[2] or 0.0) for r in shares],
+            "unallocated": [None if r[2] is None else float(r[2]) for r in shares],
         },
     )
     savings = con.execute(
@@ -131,24 +132,25 @@ def render_html(results: pa.Table, *, title: str = "kubebill cost report", hash_
     )
     total = con.execute(
         f"""SELECT sum(BilledCost), sum(EffectiveCost), sum(ListCost),
+                   sum(BilledCost) FILTER (WHERE x_K8sCluster IS NOT NULL),
                    sum(BilledCost) FILTER (WHERE x_K8sAllocation = 'idle'),
                    sum(BilledCost) FILTER (WHERE x_K8sAllocation IN ('unallocated', 'unmounted'))
             FROM results WHERE {cur}"""
     ).fetchone()
     assert total is not None
-    billed, effective, list_cost, idle, unallocated = (float(v or 0) for v in total)
+    billed, effective, list_cost, in_clusters, idle, unallocated = (float(v or 0) for v in total)
     tiles = "".join(
         [
             _tile(f"billed ({currency})", f"{billed:,.2f}"),
             _tile("effective", f"{effective:,.2f}"),
             _tile("list", f"{list_cost:,.2f}"),
             _tile("savings", f"{list_cost - effective:,.2f}"),
-            _tile("idle share", f"{idle / billed * 100:.1f}%" if billed else "–"),
-            _tile("unallocated share", f"{unallocated / billed * 100:.1f}%" if billed else "–"),
-            _tile("days", str(len(days))),
+            _tile("in clusters", f"{in_clusters:,.2f}"),
+            _tile("idle share", f"{idle / in_clusters * 100:.1f}%" if in_clusters else "–"),
+            _tile("unallocated share", f"{unallocated / in_clusters * 100:.1f}%" if in_clusters else "–"),
         ]
     )
-    period = f"{days[0]} to {days[-1]}" if days else ""
+    period = f"{len(days)} day(s) of results, {days[0]} to {days[-1]}" if days else ""
     others = ", ".join(c for c, _ in currencies[1:])
     note = f" Charts show {escape(currency)}; also billed in {escape(others)} (see the table)." if others else ""
     table = _table(group_costs(results, "namespace", hash_pod_names=hash_pod_names))
