@@ -52,8 +52,9 @@ def setup_logging(*, propagate: bool = False) -> None:
 
 
 def emit(fields: Mapping[str, Any], *, level: int = logging.INFO) -> None:
-    """The one log line of an event; `severity` is what Cloud Logging reads, `level` the others."""
-    line = {"severity": logging.getLevelName(level), **fields}
+    """The one log line of an event; Cloud Logging reads `severity` and shows `message`, the others parse JSON."""
+    summary = " ".join(str(fields[k]) for k in ("event", "decision", "key") if fields.get(k))
+    line = {"severity": logging.getLevelName(level), "message": summary, **fields}
     EVENTS.log(level, json.dumps(line, default=str, sort_keys=False))
 
 
@@ -126,13 +127,18 @@ def _timed(fields: dict[str, Any], job: Callable[[], T]) -> T:
         fields.setdefault("duration_ms", round((time.monotonic() - started) * 1000, 1))
 
 
+def _count(runtime: Runtime, fields: dict[str, Any], counter: str, **record: Any) -> None:
+    """Add one to a health counter; the event is acknowledged either way, so a failure is only noted."""
+    try:
+        health.record(runtime.store, runtime.layout, increment=(counter,), **record)
+    except Exception as exc:
+        fields["health"] = f"not recorded: {type(exc).__name__}: {exc}"
+
+
 def bad_event(runtime: Runtime, what: str, reason: str, **context: Any) -> dict[str, Any]:
     """Log, count (health `bad_events_total`) and acknowledge an event kubebill cannot use."""
     fields: dict[str, Any] = {"event": what, "decision": "bad-event", "reason": reason, **context}
-    try:
-        health.record(runtime.store, runtime.layout, increment=("bad_events_total",), last_bad_event=reason)
-    except Exception as exc:  # the event is acknowledged either way; say why it was not counted
-        fields["health"] = f"not recorded: {type(exc).__name__}: {exc}"
+    _count(runtime, fields, "bad_events_total", last_bad_event=reason)
     emit(fields, level=logging.WARNING)
     return fields
 
@@ -147,6 +153,7 @@ def object_created(runtime: Runtime, event: ObjectEvent, *, source: str) -> dict
     key, why = runtime.relative_key(event)
     if key is None:
         fields.update(decision="ignored", reason=why, duration_ms=0.0)
+        _count(runtime, fields, "ignored_events_total")
         emit(fields)
         return fields
     outcome = _timed(fields, lambda: pipeline.handle_object_created(runtime.store, runtime.settings, key))

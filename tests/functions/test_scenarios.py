@@ -35,12 +35,14 @@ def test_keys_under_results_are_ignored_and_write_nothing(cloud: Any, local_stor
     assert _keys(local_store) == []  # no health write either: that would be an event under results/ again
 
 
-def test_other_bucket_is_ignored_and_writes_nothing(cloud: Any, local_store: LocalStore, lines: Lines):
+def test_other_bucket_is_ignored_and_counted(cloud: Any, local_store: LocalStore, lines: Lines):
+    local_store.write(ALLOCATION, b"an input of the same name in our bucket is not merged")
     cloud.created("someone-elses-bucket", ALLOCATION)
     [line] = lines.take()
     assert line["decision"] == "ignored"
     assert "someone-elses-bucket" in line["reason"]
-    assert _keys(local_store) == []
+    assert _keys(local_store) == [ALLOCATION, "results/_state/health.json"]
+    assert health.read(local_store, Layout())["ignored_events_total"] == 1
 
 
 def test_keys_outside_the_input_prefixes_are_ignored_and_counted(cloud: Any, local_store: LocalStore, lines: Lines):
