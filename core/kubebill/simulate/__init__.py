@@ -29,9 +29,17 @@ Truth definition (what a perfect merge reproduces):
 So Σ truth per provider, day and cost column equals Σ of that provider's bill lines starting that day.
 """
 
-from kubebill.simulate.model import Scenario
+from kubebill.simulate.model import Scenario, cluster_names
 from kubebill.simulate.native import Written
 from kubebill.simulate.opencost import compute_response, serve_opencost
 from kubebill.simulate.run import GROUND_TRUTH_KEY, simulate
 
-__all__ = ["GROUND_TRUTH_KEY", "Scenario", "Written", "compute_response", "serve_opencost", "simulate"]
+__all__ = [
+    "GROUND_TRUTH_KEY",
+    "Scenario",
+    "Written",
+    "cluster_names",
+    "compute_response",
+    "serve_opencost",
+    "simulate",
+]

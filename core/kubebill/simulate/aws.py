@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kubebill.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
-from kubebill.simulate.lines import Lines, Resource, daily, hourly
+from kubebill.simulate.allocation import ClusterDay
+from kubebill.simulate.lines import DayTotals, Lines, Resource, daily, hourly
 from kubebill.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
 from kubebill.simulate.native import (
     ParquetParts,
@@ -253,7 +253,7 @@ class AwsExport:
         blocks.append(_flat("nat", "shared", [nat], day0, 0.045, cd))
         return _contracted_is_unblended(blocks)
 
-    def account_lines(self, day: date, day_index: int, days: list[ClusterDay], blocks: list[Lines]) -> list[Lines]:
+    def account_lines(self, day: date, day_index: int, totals: DayTotals) -> list[Lines]:
         day0 = day_us(day)
         out = [
             _flat("rds", "external", [Resource(self.rds, "orders-db", {"team": "orders"})], day0, 0.171, None),
@@ -267,11 +267,8 @@ class AwsExport:
                 quantity=np.array([512 / 30]),
             ),
         ]
-        covered = [b for b in blocks if b.kind == "sp"]
-        commitment = np.zeros(HOURS)
-        for b in covered:
-            np.add.at(commitment, (b.start_us - day0) // US_PER_HOUR, b.effective)
-        if covered:
+        commitment = totals.effective_by_hour.get("sp")  # the plan is sized to be fully used
+        if commitment is not None:
             res = [Resource(self.sp_arn, "", {})]
             zero = np.zeros(1)
             block = hourly("sp_fee", "external", res, day0, billed=zero, effective=zero, list_=zero)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kubebill.simulate.allocation import ClusterDay
-from kubebill.simulate.lines import Lines, Resource, daily
+from kubebill.simulate.lines import DayTotals, Lines, Resource, daily
 from kubebill.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
 from kubebill.simulate.native import CsvParts, Written, day_us, next_month, uuid_of
 
@@ -314,7 +314,7 @@ class AzureExport:
         blocks.append(self._flat("uptime", "shared", [managed], day0, 0.10, 24.0, cd))
         return blocks
 
-    def account_lines(self, day: date, day_index: int, days: list[ClusterDay], blocks: list[Lines]) -> list[Lines]:
+    def account_lines(self, day: date, day_index: int, totals: DayTotals) -> list[Lines]:
         day0 = day_us(day)
         sql = Resource(
             f"/subscriptions/{self.sub}/resourceGroups/rg-orders/providers/Microsoft.Sql/servers/"

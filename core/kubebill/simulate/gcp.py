@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from kubebill.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
-from kubebill.simulate.lines import Lines, Resource, daily, hourly
+from kubebill.simulate.lines import DayTotals, Lines, Resource, daily, hourly
 from kubebill.simulate.model import COMMIT_DISCOUNT, GIB, SUSTAINED_USE_DISCOUNT, Cluster, Scenario
 from kubebill.simulate.native import ParquetParts, Written, const, day_us, hex_of, key_values, strings, timestamps
 
@@ -179,7 +179,7 @@ class GcpExport:
         blocks.append(self._flat("gke_fee", "shared", [Resource(c.name, c.name, dict(labels))], day0, 0.10, cd, 3600.0))
         return blocks
 
-    def account_lines(self, day: date, day_index: int, days: list[ClusterDay], blocks: list[Lines]) -> list[Lines]:
+    def account_lines(self, day: date, day_index: int, totals: DayTotals) -> list[Lines]:
         day0 = day_us(day)
         commit = sum(n.hourly * (1 - COMMIT_DISCOUNT) for c in self.clusters for n in c.nodes if n.pricing == "commit")
         out = [
@@ -208,7 +208,7 @@ class GcpExport:
         out[-1].extra["cost"] = gcs
         if commit:
             out.append(self._flat("cud_fee", "external", [Resource("", "", {})], day0, commit, None, 3600.0))
-        usage = sum(float(b.billed.sum()) for b in blocks) + sum(float(b.billed.sum()) for b in out)
+        usage = totals.billed + sum(float(b.billed.sum()) for b in out)
         tax = np.array([round(usage * 0.05, 6)])
         out.append(
             daily(

@@ -103,5 +103,17 @@ def daily(
     )
 
 
-def concat_count(blocks: list[Lines]) -> int:
-    return sum(len(b) for b in blocks)
+@dataclass
+class DayTotals:
+    """What account-level lines need from a day's cluster lines, without keeping the lines in memory."""
+
+    day_start_us: int
+    billed: float = 0.0
+    effective_by_hour: dict[str, np.ndarray] = field(default_factory=dict)  # kind -> (24,)
+
+    def add(self, blocks: list[Lines]) -> None:
+        for block in blocks:
+            self.billed += float(block.billed.sum())
+            hours = np.clip((block.start_us - self.day_start_us) // US_PER_HOUR, 0, HOURS - 1)
+            acc = self.effective_by_hour.setdefault(block.kind, np.zeros(HOURS))
+            np.add.at(acc, hours, block.effective)

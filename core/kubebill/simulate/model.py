@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 PROVIDERS = ("aws", "azure", "gcp")
+CLUSTER_PREFIX = {"aws": "eks", "azure": "aks", "gcp": "gke"}
 GIB = 1024**3
 
 # OpenCost's default prices (per core-hour, per GiB-hour): used to split a node's price into CPU and RAM.
@@ -211,8 +212,7 @@ def account_of(provider: str, seed: int) -> str:
 
 def build_cluster(scenario: Scenario, provider: str, index: int) -> Cluster:
     rng = random.Random(f"{scenario.seed}:{provider}:{index}")
-    prefix = {"aws": "eks", "azure": "aks", "gcp": "gke"}[provider]
-    name = f"{prefix}-prod-{index + 1}"
+    name = cluster_name(provider, index)
     region, zone = REGIONS[provider]
     account = account_of(provider, scenario.seed)
     cluster = Cluster(provider, index, name, account, region, zone, [], [], [], [])
@@ -422,6 +422,24 @@ def _volume(cluster: Cluster, rng: random.Random, index: int, pod: Pod | None, h
     return Volume(
         index, pv, claim, "payments", provider_id, size, size * hourly_per_gib, pod.index if pod is not None else None
     )
+
+
+def cluster_name(provider: str, index: int) -> str:
+    return f"{CLUSTER_PREFIX[provider]}-prod-{index + 1}"
+
+
+def cluster_names(scenario: Scenario) -> list[str]:
+    """Every cluster `simulate` writes for `scenario`, provider by provider."""
+    return [cluster_name(p, i) for p in scenario.providers for i in range(scenario.clusters)]
+
+
+def parse_cluster_name(scenario: Scenario, name: str) -> tuple[str, int]:
+    """(provider, index) of a simulated cluster name; ValueError naming the known ones otherwise."""
+    for provider in scenario.providers:
+        for index in range(scenario.clusters):
+            if cluster_name(provider, index) == name:
+                return provider, index
+    raise ValueError(f"no simulated cluster {name!r}; expected one of {', '.join(cluster_names(scenario))}")
 
 
 def build_clusters(scenario: Scenario, provider: str) -> list[Cluster]:

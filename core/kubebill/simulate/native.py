@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-BUFFER_ROWS = 262_144
+BUFFER_ROWS = 131_072
 US_PER_DAY = 86_400_000_000
 
 

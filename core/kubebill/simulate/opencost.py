@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from kubebill.model import IDLE, Window
 from kubebill.simulate.allocation import allocation_table, cluster_day
-from kubebill.simulate.model import Cluster, Scenario, build_cluster
+from kubebill.simulate.model import Cluster, Scenario, build_cluster, parse_cluster_name
 
 _FMT = "%Y-%m-%dT%H:%M:%SZ"
 _PROPERTIES = ("cluster", "node", "namespace", "controllerKind", "controller", "pod", "container")
@@ -317,9 +317,14 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve_opencost(scenario: Scenario, *, provider: str = "aws", cluster_index: int = 0) -> Iterator[str]:
-    """Run an OpenCost-compatible API for one simulated cluster on 127.0.0.1 (free port); yields its base URL."""
-    server = _Server(scenario, build_cluster(scenario, provider, cluster_index))
+def serve_opencost(scenario: Scenario, cluster: str) -> Iterator[str]:
+    """Run an OpenCost-compatible API for one simulated cluster on 127.0.0.1 (free port); yields its base URL.
+
+    `cluster` is one of `cluster_names(scenario)` (e.g. ``eks-prod-1``); the server computes each requested
+    day from the model, so it answers exactly what `simulate` wrote for that cluster.
+    """
+    provider, index = parse_cluster_name(scenario, cluster)
+    server = _Server(scenario, build_cluster(scenario, provider, index))
     thread = threading.Thread(target=server.serve_forever, name="simulated-opencost", daemon=True)
     thread.start()
     try:

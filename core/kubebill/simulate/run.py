@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -12,9 +13,9 @@ from kubebill.simulate.allocation import ClusterDay, allocation_table, cluster_d
 from kubebill.simulate.aws import AwsExport
 from kubebill.simulate.azure import AzureExport
 from kubebill.simulate.gcp import GcpExport
-from kubebill.simulate.lines import Lines
+from kubebill.simulate.lines import DayTotals, Lines
 from kubebill.simulate.model import Cluster, Scenario, build_clusters
-from kubebill.simulate.native import Written
+from kubebill.simulate.native import Written, day_us
 from kubebill.simulate.truth import Truth
 
 GROUND_TRUTH_KEY = "ground_truth.parquet"
@@ -25,11 +26,9 @@ class Export(Protocol):
 
     def cluster_lines(self, cd: ClusterDay) -> list[Lines]: ...
 
-    def account_lines(
-        self, day: object, day_index: int, days: list[ClusterDay], blocks: list[Lines]
-    ) -> list[Lines]: ...
+    def account_lines(self, day: date, day_index: int, totals: DayTotals) -> list[Lines]: ...
 
-    def write(self, day: object, blocks: list[Lines]) -> None: ...
+    def write(self, day: date, blocks: list[Lines]) -> None: ...
 
     def close(self) -> list[Written]: ...
 
@@ -46,8 +45,7 @@ def simulate(out: Path, scenario: Scenario, *, layout: Layout | None = None) -> 
         clusters: list[Cluster] = build_clusters(scenario, provider)
         export: Export = EXPORTS[provider](out, scenario, clusters)
         for day_index, day in enumerate(scenario.day_list):
-            day_blocks: list[Lines] = []
-            days: list[ClusterDay] = []
+            totals = DayTotals(day_us(day))
             for cluster in clusters:
                 cd = cluster_day(scenario, cluster, day_index)
                 table = allocation_table(cd)
@@ -58,9 +56,8 @@ def simulate(out: Path, scenario: Scenario, *, layout: Layout | None = None) -> 
                 blocks = export.cluster_lines(cd)
                 truth.add(provider, blocks)
                 export.write(day, blocks)
-                day_blocks += blocks
-                days.append(cd)
-            account = export.account_lines(day, day_index, days, day_blocks)
+                totals.add(blocks)
+            account = export.account_lines(day, day_index, totals)
             truth.add(provider, account)
             export.write(day, account)
         written += export.close()
