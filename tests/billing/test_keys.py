@@ -82,3 +82,9 @@ def test_vmss_key_from_real_aks_export(external: Path) -> None:
         if r["InstanceId"].endswith("-vmss") and azure_vm_name(r["AdditionalInfo"])
     }
     assert rebuilt and instance_keys and rebuilt == instance_keys
+
+
+def test_cluster_hint_flattened_tag_names() -> None:
+    assert cluster_hint({"user_eks_cluster_name": "E"}) == "e"
+    assert cluster_hint({"aws_eks_cluster_name": "f"}) == "f"
+    assert cluster_hint({"user_team": "x"}) is None

@@ -168,3 +168,71 @@ def test_days_filter(external: Path) -> None:
     full = read_table(store, AKS)
     assert table.num_rows < full.num_rows
     assert pc.sum(table["x_SourceRowId"]).as_py() >= 0
+
+
+def test_gcp_parquet_nested(tmp_path: Path) -> None:
+    """The same detailed-export row as nested parquet (structs, label and credit lists) reads the same."""
+    rows = [
+        {
+            "billing_account_id": "01-AA",
+            "service": {"id": "6F81", "description": "Compute Engine"},
+            "sku": {"id": "CP-1", "description": "E2 Instance Core"},
+            "usage_start_time": pa.scalar(1750122000_000000, pa.timestamp("us", tz="UTC")).as_py(),
+            "usage_end_time": pa.scalar(1750125600_000000, pa.timestamp("us", tz="UTC")).as_py(),
+            "project": {"id": "proj-1"},
+            "labels": [{"key": "goog-k8s-cluster-name", "value": "gke-1"}],
+            "system_labels": [],
+            "cost": 2.0,
+            "currency": "USD",
+            "credits": [{"name": "SUD", "amount": -0.5, "type": "SUSTAINED_USAGE_DISCOUNT"}],
+            "resource": {"name": "gke-gke-1-pool-xyz", "global_name": None},
+        }
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "gcp.parquet")
+    row = read_table(LocalStore(tmp_path), "gcp.parquet").to_pylist()[0]
+    assert row["BilledCost"] == 1.5 and row["ListCost"] == 2.0 and row["PricingCategory"] == "Standard"
+    assert row["x_ResourceKey"] == "gke-gke-1-pool-xyz" and row["x_ClusterHint"] == "gke-1"
+    assert row["ChargePeriodStart"].isoformat() == "2025-06-17T01:00:00+00:00"
+
+
+def test_azure_focus_export_vmname_in_sku_details(external: Path, tmp_path: Path) -> None:
+    """An Azure FocusCost export: x_SkuDetails.VMName turns the VMSS line into the instance key."""
+    source = pacsv.read_csv(external / FOCUS, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    table = source.cast(pa.schema([pa.field(f.name, pa.string()) for f in source.schema]))
+    details = [
+        '{"VMName":"aks-secretagent-37798712-vmss_3","VCPUs":2}' if "vmss" in r.lower() else ""
+        for r in table["ResourceId"].to_pylist()
+    ]
+    table = table.append_column("x_SkuDetails", pa.array(details)).append_column(
+        "x_ResourceGroupName", pa.array([""] * table.num_rows)
+    )
+    pacsv.write_csv(table, tmp_path / "focus-cost.csv")
+    got = read_table(LocalStore(tmp_path), "focus-cost.csv")
+    assert set(got["x_BillingFormat"].to_pylist()) == {"azure-focus"}
+    keys = [k for k in got["x_ResourceKey"].to_pylist() if k and "vmss" in k]
+    assert keys == [
+        "/subscriptions/9ec51cfd-5ca7-4d76-8101-dd0a4abc5674/resourcegroups/mc_analyticsengine_analyticsengine_eastus"
+        "/providers/microsoft.compute/virtualmachinescalesets/aks-secretagent-37798712-vmss/virtualmachines/3"
+    ]
+    row = got.to_pylist()[[k is not None and "vmss" in k for k in got["x_ResourceKey"].to_pylist()].index(True)]
+    assert row["x_ClusterHint"] == "analyticsengine"
+
+
+def test_legacy_cur_parquet_column_names(external: Path, tmp_path: Path) -> None:
+    """Legacy CUR in parquet uses snake_case names with one resource_tags_user_* column per tag."""
+    text = pacsv.read_csv(external / CUR, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
+    table = text.cast(pa.schema([pa.field(f.name, pa.string()) for f in text.schema]))
+    import re
+
+    def snake(name: str) -> str:
+        category, _, field = name.partition("/")
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", category).lower() + "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()
+
+    renamed = table.rename_columns([snake(n) for n in table.column_names]).append_column(
+        "resource_tags_user_eks_cluster_name", pa.array(["eks-9"] * table.num_rows)
+    )
+    pq.write_table(renamed, tmp_path / "legacy.parquet")
+    got = read_table(LocalStore(tmp_path), "legacy.parquet")
+    assert set(got["x_BillingFormat"].to_pylist()) == {"aws-cur"}
+    assert got.num_rows == 3 and pc.sum(got["BilledCost"]).as_py() == 30.0
+    assert set(got["x_ClusterHint"].to_pylist()) == {"eks-9"}

@@ -40,7 +40,10 @@ def detect(header: Sequence[str], key: str, *, azure_type: str | None = None) ->
     if focus.is_header(names):
         return "azure-focus" if names & {"xskudetails", "xresourcegroupname", "xbillingprofileid"} else "focus"
     if {"lineitemunblendedcost", "lineitemusagestartdate"} <= names:
-        legacy = any("/" in name for name in header if norm(name) == "lineitemunblendedcost")
+        # legacy CUR: `lineItem/…` names, or in parquet snake_case with one `resource_tags_user_…` column per tag
+        legacy = any("/" in name for name in header if norm(name) == "lineitemunblendedcost") or (
+            "resource_tags" not in header and any(name.startswith("resource_tags_") for name in header)
+        )
         return "aws-cur" if legacy else "aws-cur2"
     if gcp_export.is_header(names):
         return "gcp-detailed" if names & {"resourcename", "resourceglobalname"} else "gcp-standard"

@@ -286,6 +286,8 @@ def _run_unit(store: Store, run: _Run, infos: list[ObjectInfo], result: Scan) ->
         for info in infos:
             result.rejected.append(Skipped(info.key, str(exc)))
         return None
+    if run.kind == "cur" and fmt == "aws-cur2":
+        fmt = "aws-cur"  # a legacy CUR report delivered as parquet
     if run.kind == "azure" and fmt.startswith("azure-") and fmt != "azure-focus":
         fmt = azure_kind(first.key, run.azure_type or None)
     manifest = max(run.manifests, key=lambda m: (m.modified, m.key))

@@ -134,6 +134,8 @@ def parse_json_object(value: object) -> dict[str, object]:
 _AWS_CLUSTER_TAGS = ("aws:eks:cluster-name", "eks:cluster-name", "alpha.eksctl.io/cluster-name")
 _CLUSTER_PREFIXES = ("kubernetes.io/cluster/",)
 _OTHER_CLUSTER_TAGS = ("goog-k8s-cluster-name", "aks-managed-cluster-name")
+# the same tag keys as CUR 2.0 / legacy CUR parquet spell them (``user_eks_cluster_name``): letters and digits only
+_FLAT_CLUSTER_TAGS = frozenset(re.sub(r"[^a-z0-9]", "", t) for t in (*_AWS_CLUSTER_TAGS, *_OTHER_CLUSTER_TAGS))
 
 
 def _tag_name(key: str) -> str:
@@ -161,7 +163,8 @@ def cluster_hint(
     """
     for key, value in (tags or {}).items():
         name = _tag_name(key)
-        if name in _AWS_CLUSTER_TAGS or name in _OTHER_CLUSTER_TAGS:
+        flat = re.sub(r"[^a-z0-9]", "", name)
+        if name in _AWS_CLUSTER_TAGS or name in _OTHER_CLUSTER_TAGS or flat.removeprefix("user") in _FLAT_CLUSTER_TAGS:
             hint = _clean(value)
             if hint:
                 return hint.lower()
