@@ -16,6 +16,7 @@ import pytest
 
 from kubebill.cli import main
 from kubebill.sinks import report
+from kubebill.sinks.privacy import hash_name
 from kubebill.store import LocalStore
 from tests.sinks.conftest import COLD, DAYS, HOT
 from tests.sinks.factory import fill_store, pod_name, result_table
@@ -99,12 +100,15 @@ def test_hashed_pod_names_in_reports(
     store: LocalStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KUBEBILL_HASH_POD_NAMES", "true")
-    for fmt in ("csv", "json", "table", "html"):
-        code, out, _ = run(capsys, "--store", str(store.root), "--by", "pod", "--window", "7d", "--format", fmt)
-        assert code == 0
-        assert "-api-7d9f8-" not in out, fmt
+    for by in ("pod", "controller"):
+        for fmt in ("csv", "json", "table", "html"):
+            code, out, _ = run(capsys, "--store", str(store.root), "--by", by, "--window", "7d", "--format", fmt)
+            assert code == 0
+            assert "-api-7d9f8-" not in out, (by, fmt)
     code, out, _ = run(capsys, "--store", str(store.root), "--by", "pod", "--format", "csv")
-    assert any(re.fullmatch(r"checkout/h-[0-9a-f]{12}", r["group"]) for r in as_rows(out))
+    groups = {r["group"] for r in as_rows(out)}
+    assert f"checkout/{hash_name(pod_name('checkout', 2))}" in groups  # the same hash as the metrics'
+    assert "__idle__/__idle__" in groups
 
 
 def test_html_to_a_file_is_self_contained(

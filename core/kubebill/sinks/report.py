@@ -21,8 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from kubebill.errors import InputError
-from kubebill.model import month_days
-from kubebill.sinks.privacy import shown
+from kubebill.model import SENTINELS, month_days
 
 BY_CHOICES = ("namespace", "cluster", "controller", "pod", "label:KEY")
 WINDOW_CHOICES = ("24h", "7d", "30d", "YYYY-MM")
@@ -82,7 +81,19 @@ def window_days(window: str, available: list[date]) -> list[date]:
     raise InputError(f"--window {window!r}: expected one of {', '.join(WINDOW_CHOICES)}")
 
 
-def _group_sql(kind: str, key: str | None) -> str:
+def _pod_sql(hashed: bool) -> str:
+    """The pod column, or the same short hash `privacy.hash_name` gives (sentinels kept)."""
+    if not hashed:
+        return "x_K8sPod"
+    sentinels = ", ".join(f"'{name}'" for name in sorted(SENTINELS))
+    return (
+        f"CASE WHEN x_K8sPod IN ({sentinels}) OR x_K8sPod = '' THEN x_K8sPod "
+        "ELSE 'h-' || left(sha256(x_K8sPod), 12) END"
+    )
+
+
+def _group_sql(kind: str, key: str | None, *, hashed: bool = False) -> str:
+    pod = _pod_sql(hashed)
     outside = f"WHEN x_K8sCluster IS NULL THEN '{NOT_KUBERNETES}'"
     if kind == "cluster":
         return f"CASE {outside} ELSE x_K8sCluster END"
@@ -91,10 +102,10 @@ def _group_sql(kind: str, key: str | None) -> str:
     if kind == "controller":
         return (
             f"CASE {outside} ELSE coalesce(x_K8sNamespace, '__unallocated__') || '/' || "
-            "coalesce(x_K8sControllerKind || ':' || x_K8sController, x_K8sPod, '__unallocated__') END"
+            f"coalesce(x_K8sControllerKind || ':' || x_K8sController, {pod}, '__unallocated__') END"
         )
     if kind == "pod":
-        return f"CASE {outside} ELSE coalesce(x_K8sNamespace, '__unallocated__') || '/' || coalesce(x_K8sPod, '') END"
+        return f"CASE {outside} ELSE coalesce(x_K8sNamespace, '__unallocated__') || '/' || coalesce({pod}, '') END"
     path = '$."' + str(key).replace('"', "") + '"'
     return (
         f"CASE {outside} ELSE coalesce(CASE WHEN json_valid(x_K8sLabels) "
@@ -108,7 +119,7 @@ def group_costs(results: pa.Table, by: str, *, hash_pod_names: bool = False) -> 
     con = duckdb.connect(config={"threads": 1})
     con.register("results", results.select(list(REPORT_COLUMNS)))
     rows = con.execute(
-        f"""SELECT {_group_sql(kind, key)} AS grp, coalesce(BillingCurrency, '') AS currency,
+        f"""SELECT {_group_sql(kind, key, hashed=hash_pod_names)} AS grp, coalesce(BillingCurrency, '') AS currency,
                    sum(BilledCost), sum(EffectiveCost), sum(ListCost),
                    sum(BilledCost) FILTER (WHERE x_K8sAllocation = 'idle'),
                    sum(BilledCost) FILTER (WHERE x_K8sAllocation IN ('unallocated', 'unmounted'))
@@ -117,9 +128,6 @@ def group_costs(results: pa.Table, by: str, *, hash_pod_names: bool = False) -> 
     out = []
     for group, currency, billed, effective, list_cost, idle, unallocated in rows:
         billed, effective, list_cost = float(billed or 0), float(effective or 0), float(list_cost or 0)
-        if kind == "pod" and hash_pod_names and "/" in group:
-            namespace, pod = group.split("/", 1)
-            group = f"{namespace}/{shown(pod, hashed=True)}"
         out.append(
             Row(
                 group=group,
