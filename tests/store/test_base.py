@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -77,3 +79,13 @@ def test_times_become_aware_utc() -> None:
     paris = datetime(2024, 1, 1, 13, 0, tzinfo=timezone(timedelta(hours=1)))
     assert utc(paris) == datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
     assert utc(paris).tzinfo is UTC
+
+
+def test_adapters_import_their_sdk_only_when_connecting() -> None:
+    code = (
+        "import sys, kubebill.store, kubebill.store.s3, kubebill.store.azure_blob, kubebill.store.gcs\n"
+        "sdks = ('boto3', 'botocore', 'azure.storage', 'azure.identity', 'google.cloud.storage', 'google.auth')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(sdks)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

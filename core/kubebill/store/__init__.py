@@ -15,8 +15,8 @@ __all__ = ["LocalStore", "ObjectInfo", "PreconditionFailed", "Store", "StoreErro
 def open_store(url: str) -> Store:
     """A Store for `url` (DESIGN 3.2): a path, file://, s3://bucket/prefix, az://container/prefix, gs://bucket/prefix.
 
-    Cloud SDKs are imported only here, lazily, for the scheme asked for. Raises StoreError naming the URL
-    and the cause (unknown scheme, missing bucket, refused credentials, unreachable endpoint).
+    Only the adapter of the scheme asked for is imported, and it imports its cloud SDK then. Raises StoreError
+    naming the URL and the cause (unknown scheme, missing bucket, refused credentials, unreachable endpoint).
     """
     parsed = urlparse(url)
     scheme = parsed.scheme.lower()

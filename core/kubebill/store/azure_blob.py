@@ -1,7 +1,8 @@
 """An Azure Blob container as a Store, with azure-storage-blob.
 
-The account comes from AZURE_STORAGE_CONNECTION_STRING (which also names an emulator's endpoint) or
-AZURE_STORAGE_ACCOUNT_NAME with DefaultAzureCredential (managed identity, workload identity, az login).
+The account comes from AZURE_STORAGE_CONNECTION_STRING (which also names an emulator's endpoint; it wins
+when both are set) or AZURE_STORAGE_ACCOUNT_NAME with DefaultAzureCredential (managed identity, workload
+identity, az login).
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ class S3Store(RemoteStore):
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         self.head(key)  # S3 deletes of a missing key succeed silently; the contract says FileNotFoundError
         condition = {"IfMatch": if_match} if if_match is not None else {}
-        with self._errors(key, conditional=bool(condition)):
+        with self._errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=self._name(key), **condition)
 
 
