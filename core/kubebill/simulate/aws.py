@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kubebill.simulate.allocation import ClusterDay
-from kubebill.simulate.lines import DayTotals, Lines, Resource, daily, hourly
+from kubebill.simulate.allocation import HOURS, ClusterDay
+from kubebill.simulate.lines import DayTotals, Lines, Resource, daily, hourly, lines_of
 from kubebill.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
 from kubebill.simulate.native import (
     ParquetParts,
@@ -293,7 +293,7 @@ class AwsExport:
                 amt = np.array([amount])
                 effective = zero if kind == "ri_fee" else amt
                 out.append(
-                    daily(
+                    lines_of(
                         kind,
                         "external",
                         [Resource(rid)],
@@ -302,7 +302,7 @@ class AwsExport:
                         effective=effective,
                         list_=zero,
                         quantity=np.ones(1),
-                        days=month_days,
+                        span=HOURS * month_days,
                     )
                 )
         return _contracted_is_unblended(out)

@@ -103,15 +103,6 @@ METERS: dict[str, tuple[str, str, str, str, str, str, str]] = {
         "Microsoft.Compute",
         "Storage",
     ),
-    "pv_disk": (
-        "Premium SSD Managed Disks - P10 - LRS - US East",
-        "Storage",
-        "Premium SSD Managed Disks",
-        "P10 LRS Disk",
-        "1/Month",
-        "Microsoft.Compute",
-        "Storage",
-    ),
     "cluster_lb": (
         "Standard Load Balancer",
         "Load Balancer",
@@ -122,15 +113,6 @@ METERS: dict[str, tuple[str, str, str, str, str, str, str]] = {
         "Networking",
     ),
     "service_ip": (
-        "IP Addresses - Standard - Static Public",
-        "Virtual Network",
-        "IP Addresses",
-        "Standard IPv4 Static Public IP",
-        "1 Hour",
-        "Microsoft.Network",
-        "Networking",
-    ),
-    "outbound_ip": (
         "IP Addresses - Standard - Static Public",
         "Virtual Network",
         "IP Addresses",
@@ -176,6 +158,8 @@ METERS: dict[str, tuple[str, str, str, str, str, str, str]] = {
         "Compute",
     ),
 }
+METERS["pv_disk"] = METERS["os_disk"]
+METERS["outbound_ip"] = METERS["service_ip"]
 
 
 def _part_key(folder: str, n: int) -> str:

@@ -7,6 +7,7 @@ the four FOCUS cost columns. `target` says where the ground truth sends its cost
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -51,56 +52,50 @@ class Lines:
         return np.vstack([self.billed, self.effective, self.list_, self.contracted])
 
 
-def hourly(
+def lines_of(
     kind: str,
     target: str,
     resources: list[Resource],
     day_start_us: int,
     *,
-    billed: np.ndarray,
-    effective: np.ndarray,
-    list_: np.ndarray | None = None,
-    contracted: np.ndarray | None = None,
-    cluster: ClusterDay | None = None,
-    quantity: np.ndarray | None = None,
-) -> Lines:
-    """24 rows per resource; per-resource hourly amounts (arrays of len(resources)) repeated per hour."""
-    n = len(resources)
-    r = np.repeat(np.arange(n), HOURS)
-    h = np.tile(np.arange(HOURS), n)
-    start = day_start_us + h.astype(np.int64) * US_PER_HOUR
-    lst = billed if list_ is None else list_
-    con = lst if contracted is None else contracted
-    qty = np.ones(n) if quantity is None else quantity
-    return Lines(
-        kind, target, resources, r, start, start + US_PER_HOUR, qty[r], billed[r], effective[r], lst[r], con[r], cluster
-    )
-
-
-def daily(
-    kind: str,
-    target: str,
-    resources: list[Resource],
-    day_start_us: int,
-    *,
+    span: int,
     billed: np.ndarray,
     effective: np.ndarray,
     list_: np.ndarray | None = None,
     contracted: np.ndarray | None = None,
     quantity: np.ndarray | None = None,
     cluster: ClusterDay | None = None,
-    days: int = 1,
 ) -> Lines:
-    """One row per resource covering `days` days from `day_start_us`."""
+    """Rows of `span` hours each from `day_start_us`: 24 per resource when span is 1, else one per resource.
+
+    The amounts are per resource (arrays of len(resources)), the same in every row of that resource;
+    list and contracted default to billed, quantity to the hours a row spans.
+    """
     n = len(resources)
-    r = np.arange(n)
-    start = np.full(n, day_start_us, dtype=np.int64)
+    per = HOURS if span == 1 else 1
+    r = np.repeat(np.arange(n), per)
+    start = day_start_us + np.tile(np.arange(per), n).astype(np.int64) * US_PER_HOUR
     lst = billed if list_ is None else list_
     con = lst if contracted is None else contracted
-    qty = np.full(n, 24.0) if quantity is None else quantity
+    qty = np.full(n, float(span)) if quantity is None else quantity
     return Lines(
-        kind, target, resources, r, start, start + days * HOURS * US_PER_HOUR, qty, billed, effective, lst, con, cluster
+        kind,
+        target,
+        resources,
+        r,
+        start,
+        start + span * US_PER_HOUR,
+        qty[r],
+        billed[r],
+        effective[r],
+        lst[r],
+        con[r],
+        cluster,
     )
+
+
+hourly = partial(lines_of, span=1)
+daily = partial(lines_of, span=HOURS)
 
 
 @dataclass

@@ -56,8 +56,8 @@ def const(value: str | None, n: int) -> pa.Array:
     return strings([value], np.zeros(n, dtype=np.int64))
 
 
-def string_map(values: Sequence[dict[str, str]], index: np.ndarray) -> pa.Array:
-    """A map<string,string> column: values[index]."""
+def _pairs(values: Sequence[dict[str, str]]) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Offsets, keys and values of a list of dicts (keys sorted): the children of a map or key/value list."""
     keys: list[str] = []
     items: list[str] = []
     offsets = [0]
@@ -66,27 +66,19 @@ def string_map(values: Sequence[dict[str, str]], index: np.ndarray) -> pa.Array:
             keys.append(k)
             items.append(value[k])
         offsets.append(len(keys))
-    base = pa.MapArray.from_arrays(
-        pa.array(offsets, pa.int32()), pa.array(keys, pa.string()), pa.array(items, pa.string())
-    )
-    return base.take(pa.array(index, pa.int64()))
+    return pa.array(offsets, pa.int32()), pa.array(keys, pa.string()), pa.array(items, pa.string())
+
+
+def string_map(values: Sequence[dict[str, str]], index: np.ndarray) -> pa.Array:
+    """A map<string,string> column: values[index]."""
+    return pa.MapArray.from_arrays(*_pairs(values)).take(pa.array(index, pa.int64()))
 
 
 def key_values(values: Sequence[dict[str, str]], index: np.ndarray) -> pa.Array:
     """BigQuery's ARRAY<STRUCT<key, value>> (labels, system_labels): values[index]."""
-    keys: list[str] = []
-    items: list[str] = []
-    offsets = [0]
-    for value in values:
-        for k in sorted(value):
-            keys.append(k)
-            items.append(value[k])
-        offsets.append(len(keys))
-    struct = pa.StructArray.from_arrays(
-        [pa.array(keys, pa.string()), pa.array(items, pa.string())], names=["key", "value"]
-    )
-    base = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
-    return base.take(pa.array(index, pa.int64()))
+    offsets, keys, items = _pairs(values)
+    struct = pa.StructArray.from_arrays([keys, items], names=["key", "value"])
+    return pa.ListArray.from_arrays(offsets, struct).take(pa.array(index, pa.int64()))
 
 
 def timestamps(us: np.ndarray, unit: str = "us") -> pa.Array:
