@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from kubebill.errors import InputError
 from kubebill.model import SENTINELS, month_days
+from kubebill.sinks import costs
 
 BY_CHOICES = ("namespace", "cluster", "controller", "pod", "label:KEY")
 WINDOW_CHOICES = ("24h", "7d", "30d", "YYYY-MM")
@@ -29,20 +30,6 @@ FORMATS = ("table", "csv", "json", "html")
 NOT_KUBERNETES = "__not_kubernetes__"
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,316}$")
 _RELATIVE = {"24h": 1, "7d": 7, "30d": 30}
-REPORT_COLUMNS = (
-    "BillingCurrency",
-    "BilledCost",
-    "EffectiveCost",
-    "ListCost",
-    "ChargePeriodStart",
-    "x_K8sCluster",
-    "x_K8sNamespace",
-    "x_K8sControllerKind",
-    "x_K8sController",
-    "x_K8sPod",
-    "x_K8sLabels",
-    "x_K8sAllocation",
-)
 
 
 @dataclass(frozen=True)
@@ -117,7 +104,7 @@ def group_costs(results: pa.Table, by: str, *, hash_pod_names: bool = False) -> 
     """Cost per group (sorted by billed cost, largest first) of RESULT rows."""
     kind, key = parse_by(by)
     con = duckdb.connect(config={"threads": 1})
-    con.register("results", results.select(list(REPORT_COLUMNS)))
+    con.register("results", results.select(list(costs.PART_COLUMNS)))
     rows = con.execute(
         f"""SELECT {_group_sql(kind, key, hashed=hash_pod_names)} AS grp, coalesce(BillingCurrency, '') AS currency,
                    sum(BilledCost), sum(EffectiveCost), sum(ListCost),

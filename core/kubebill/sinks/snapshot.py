@@ -15,11 +15,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kubebill.layout import Kind, Layout
+from kubebill.layout import Layout
 from kubebill.model import SENTINELS
 from kubebill.schema import RESULT, conform
 from kubebill.sinks import costs
 from kubebill.sinks.results import day_batches
+from kubebill.sources import stored
 from kubebill.store.base import ObjectInfo, Store
 
 BUDGET_LABEL = "kubebill.io/monthly-budget"
@@ -103,15 +104,6 @@ def read_allocations(store: Store, prefixes: tuple[str, ...]) -> tuple[pa.Table 
     return pa.concat_tables(tables, promote_options="permissive"), tuple(seen)
 
 
-def allocation_days(store: Store, layout: Layout) -> dict[date, list[ObjectInfo]]:
-    found: dict[date, list[ObjectInfo]] = {}
-    for info in store.list(layout.allocations_root()):
-        parsed = layout.parse(info.key)
-        if parsed.kind is Kind.ALLOCATION and parsed.day is not None:
-            found.setdefault(parsed.day, []).append(info)
-    return found
-
-
 def estimate_from_allocations(allocations: pa.Table) -> pa.Table:
     """RESULT-shaped rows at list price for allocations with no bill yet (one row per cost component)."""
     con = duckdb.connect(config={"threads": 1})
@@ -185,7 +177,7 @@ def build(store: Store, layout: Layout, results: dict[date, ObjectInfo], *, top_
     else:
         # no result yet: list every allocation, so a new one (any day) is a new version
         snap.allocation_prefixes = (layout.allocations_root(),)
-        days = allocation_days(store, layout)
+        days = stored.by_day(store, layout)
         if not days:
             return snap
         snap.source, snap.day = "allocations", max(days)
