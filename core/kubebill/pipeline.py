@@ -221,39 +221,73 @@ def _read_state(store: Store, key: str) -> tuple[dict[str, Any], str | None]:
         return {}, None
 
 
-def _stage_billing(
-    store: Store, units: list[Any], day: date, workdir: str, bad: list[str]
-) -> Any:  # a pyarrow dataset of COST, or an empty COST table
-    """Read every billing unit covering `day` into local Parquet; a unreadable unit is left out and recorded."""
-    import os
+@dataclass
+class _Staged:
+    """Billing units read once per merge into local Parquet (all the merge's days), reused by every day."""
 
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
+    workdir: str
+    days: set[date]
+    paths: dict[Any, str | None] = field(default_factory=dict)  # unit -> file, None when unreadable
+    line_days: dict[Any, set[date]] = field(default_factory=dict)  # unit -> days its lines start on
+    errors: dict[Any, str] = field(default_factory=dict)
 
-    from kubebill import billing
-    from kubebill.schema import COST, conform
+    def has_lines(self, store: Store, units: list[Any], day: date) -> bool:
+        """Whether any readable unit has a line starting on `day` (an unreadable one counts: it must be recorded)."""
+        return any(self.path(store, u) is None or day in self.line_days.get(u, set()) for u in units)
 
-    paths = []
-    for number, unit in enumerate(units):
-        path = os.path.join(workdir, f"billing-{number:05d}.parquet")
+    def path(self, store: Store, unit: Any) -> str | None:
+        if unit not in self.paths:
+            self.paths[unit] = self._stage(store, unit)
+        return self.paths[unit]
+
+    def _stage(self, store: Store, unit: Any) -> str | None:
+        import os
+
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        from kubebill import billing
+        from kubebill.schema import COST, conform
+
+        path = os.path.join(self.workdir, f"billing-{len(self.paths):05d}.parquet")
+        found: set[date] = set()
         try:
-            with pq.ParquetWriter(path, COST) as writer:
-                for batch in billing.read(store, unit, days={day}):
+            with pq.ParquetWriter(path, COST, compression="zstd") as writer:
+                for batch in billing.read(store, unit, days=self.days):
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-                    writer.write_table(conform(table, COST))
+                    table = conform(table, COST)
+                    starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
+                    found.update(d for d in pc.unique(starts).to_pylist() if d is not None)
+                    writer.write_table(table)
         except InputError as exc:
-            keys = list(unit.keys)
-            LOG_MERGE.warning("bad billing input left out of the merge", extra={"keys": keys, "reason": str(exc)})
-            bad.extend(k for k in keys if k not in bad)
+            LOG_MERGE.warning(
+                "bad billing input left out of the merge", extra={"keys": list(unit.keys), "reason": str(exc)}
+            )
+            self.errors[unit] = str(exc)
             os.remove(path)
-            continue
-        paths.append(path)
-    return ds.dataset(paths, schema=COST, format="parquet") if paths else COST.empty_table()
+            return None
+        self.line_days[unit] = found
+        return path
+
+    def cost(self, store: Store, units: list[Any], bad: list[str]) -> Any:
+        """The units' lines as one COST dataset (the engine keeps the day's); unreadable units go to `bad`."""
+        import pyarrow.dataset as ds
+
+        from kubebill.schema import COST
+
+        paths = []
+        for unit in units:
+            path = self.path(store, unit)
+            if path is None:
+                bad.extend(k for k in unit.keys if k not in bad)
+            else:
+                paths.append(path)
+        return ds.dataset(paths, schema=COST, format="parquet") if paths else COST.empty_table()
 
 
 def _merge_day(
-    store: Store, settings: Settings, layout: Layout, day: date, inputs: _DayInputs, *, workdir: str
+    store: Store, settings: Settings, layout: Layout, day: date, inputs: _DayInputs, *, staged: _Staged
 ) -> tuple[bool, int, list[str], dict[str, int]]:
     """Merge one day unless its inputs are unchanged; (merged?, rows, bad input keys, stats).
 
@@ -274,7 +308,7 @@ def _merge_day(
         shared_spread=settings.shared_spread,
         memory_limit=settings.memory_limit,
         threads=settings.threads,
-        temp_directory=os.path.join(workdir, "spill"),
+        temp_directory=os.path.join(staged.workdir, "spill"),
     )
     for attempt in range(_MERGE_ATTEMPTS):
         if attempt:
@@ -285,13 +319,13 @@ def _merge_day(
         except FileNotFoundError:
             current = None
         fingerprint = inputs.fingerprint()
-        if state.get("fingerprint") == fingerprint and current is not None and state.get("result_etag") == current:
+        if state.get("fingerprint") == fingerprint and "result_etag" in state and state["result_etag"] == current:
             return False, int(state.get("rows", 0)), list(state.get("bad_inputs", [])), {}
         bad: list[str] = []
-        daydir = os.path.join(workdir, f"{day.isoformat()}-{attempt}")
+        daydir = os.path.join(staged.workdir, f"{day.isoformat()}-{attempt}")
         os.makedirs(daydir)
         allocations = stored.read_day(store, layout, inputs.allocations, day=day, workdir=daydir)
-        cost = _stage_billing(store, inputs.units, day, daydir, bad)
+        cost = staged.cost(store, inputs.units, bad)
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
         run = Reconciliation(source, cost, day=day, options=options, allocation_keys=allocations.keys)
         try:
@@ -301,13 +335,16 @@ def _merge_day(
         finally:
             run.close()
         try:
-            written = results.write_day(store, layout, day, path, expected_etag=current)
+            # a day whose inputs hold no line and no allocation has no result (readers see no empty days)
+            written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None
+            if written is None and current is not None:
+                store.delete(layout.result_parquet_key(day), if_match=current)
             body = {
                 "day": day.isoformat(),
                 "fingerprint": fingerprint,
                 "inputs": sorted([[i.key, i.etag] for i in inputs.allocations] + [list(b) for b in inputs.billing]),
                 "bad_inputs": bad,
-                "result_etag": written.etag,
+                "result_etag": written.etag if written else None,
                 "rows": rows,
                 "merged_at": datetime.now(UTC).isoformat(),
             }
@@ -316,10 +353,10 @@ def _merge_day(
                 store.write(state_key, data, if_absent=True)
             else:
                 store.write(state_key, data, if_match=state_etag)
-        except PreconditionFailed:
+        except (PreconditionFailed, FileNotFoundError):
             LOG_MERGE.info("another merge of the day won the race; merging again", extra={"day": day.isoformat()})
             continue
-        return True, rows, bad, stats
+        return written is not None or current is not None, rows, bad, stats
     raise RuntimeError(f"merge of {day.isoformat()}: lost {_MERGE_ATTEMPTS} races to concurrent merges in a row")
 
 
@@ -347,12 +384,14 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
         summary.days = wanted
         months: set[tuple[int, int]] = set()
         with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
+            staged = _Staged(workdir, set(wanted))
             for day in wanted:
                 day_inputs = inputs.get(day, _DayInputs())
-                if not day_inputs.allocations and not day_inputs.units:
+                if not day_inputs.allocations and not staged.has_lines(store, day_inputs.units, day):
+                    _record_empty(store, layout, day, day_inputs)
                     summary.unchanged.append(day)
                     continue
-                merged, rows, bad, stats = _merge_day(store, settings, layout, day, day_inputs, workdir=workdir)
+                merged, rows, bad, stats = _merge_day(store, settings, layout, day, day_inputs, staged=staged)
                 summary.rows += rows
                 summary.bad_inputs.extend(k for k in bad if k not in summary.bad_inputs)
                 for name, count in stats.items():
@@ -401,6 +440,31 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             except Exception as exc:  # metrics are best effort: the merge itself succeeded
                 LOG_MERGE.warning("pushing metrics failed", extra={"reason": f"{type(exc).__name__}: {exc}"})
     return summary
+
+
+def _record_empty(store: Store, layout: Layout, day: date, inputs: _DayInputs) -> None:
+    """Remember that a day's inputs hold nothing for it (so `merge` with no days does not revisit it)."""
+    import json
+
+    from kubebill.errors import PreconditionFailed
+
+    key = layout.state_key(f"merge/{day.isoformat()}.json")
+    state, etag = _read_state(store, key)
+    if state.get("fingerprint") == inputs.fingerprint():
+        return
+    try:
+        store.head(layout.result_parquet_key(day))
+        return  # a result exists from earlier inputs: leave it until its day is merged explicitly
+    except FileNotFoundError:
+        pass
+    body = json.dumps({"day": day.isoformat(), "fingerprint": inputs.fingerprint(), "result_etag": None, "rows": 0})
+    try:
+        if etag is None:
+            store.write(key, body.encode(), if_absent=True)
+        else:
+            store.write(key, body.encode(), if_match=etag)
+    except PreconditionFailed:
+        pass  # another merge recorded the day meanwhile
 
 
 def _changed(store: Store, layout: Layout, day: date, inputs: _DayInputs) -> bool:
