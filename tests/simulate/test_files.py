@@ -84,7 +84,7 @@ def test_aws_line_types_and_provider_ids(small: tuple[Path, list[Written]]) -> N
     } <= usage
     assert any(u.startswith("SpotUsage:") for u in usage)
     alloc = pq.read_table(out / Layout().allocation_key("eks-prod-1", SMALL.end, "opencost"))
-    ids = {p for p in alloc["provider_id"].to_pylist()}
+    ids = {p for p in alloc["provider_id"].to_pylist() if p is not None}  # __unmounted__ has no node
     assert all(p.startswith("aws:///us-east-1a/i-0") for p in ids)
     billed = set(table["line_item_resource_id"].to_pylist())
     assert {p.rsplit("/", 1)[1] for p in ids} <= billed
@@ -130,7 +130,7 @@ def test_azure_export_runs(small: tuple[Path, list[Written]], external: Path) ->
 def test_azure_vmss_instance_matches_provider_id(small: tuple[Path, list[Written]]) -> None:
     out, _ = small
     alloc = pq.read_table(out / Layout().allocation_key("aks-prod-1", SMALL.end, "opencost"))
-    for pid in set(alloc["provider_id"].to_pylist()):
+    for pid in set(alloc["provider_id"].drop_null().to_pylist()):
         assert pid.startswith("azure:///subscriptions/")
         assert "/resourceGroups/mc_rg-aks-prod-1_aks-prod-1_eastus/" in pid
         assert "/virtualMachineScaleSets/aks-" in pid and pid.rsplit("/", 2)[1] == "virtualMachines"
@@ -172,7 +172,7 @@ def test_gcp_daily_parquet(small: tuple[Path, list[Written]]) -> None:
         assert any(r["service"]["description"] == "Kubernetes Engine" for r in rows)
         assert any(r["cost_type"] == "tax" for r in rows)
     alloc = pq.read_table(out / Layout().allocation_key("gke-prod-1", SMALL.end, "opencost"))
-    for pid in set(alloc["provider_id"].to_pylist()):
+    for pid in set(alloc["provider_id"].drop_null().to_pylist()):
         assert pid.startswith("gce://") and "/us-central1-a/gke-gke-prod-1-" in pid
 
 
@@ -191,7 +191,9 @@ def test_allocation_files_conform_exactly(small: tuple[Path, list[Written]]) -> 
         assert conform(table, ALLOCATION).equals(table)
         rows = table.to_pylist()
         idle = [r for r in rows if r["namespace"] == "__idle__"]
-        nodes = {r["node"] for r in rows}
+        nodes = {r["node"] for r in rows} - {None}
+        unmounted = [r for r in rows if r["namespace"] == "__unmounted__"]
+        assert len(unmounted) == 24 and all(r["node"] is None and r["pv_cost"] > 0 and r["pvs"] for r in unmounted)
         assert len(idle) == 24 * len(nodes)  # one __idle__ row per node per hour
         assert all(r["pod"] == "__idle__" and r["cpu_cost"] > 0 and r["ram_cost"] > 0 for r in idle)
         assert {r["window_start"].hour for r in rows} == set(range(24))

@@ -129,6 +129,8 @@ def test_allocated_plus_idle_is_the_node_list_price(small: tuple[Path, list[Writ
         per_node_hour: dict[tuple[str, datetime], float] = defaultdict(float)
         idle_rows = 0
         for row in pq.read_table(path).to_pylist():
+            if row["node"] is None:  # __unmounted__
+                continue
             per_node_hour[(row["node"], row["window_start"])] += row["cpu_cost"] + row["ram_cost"]
             idle_rows += row["namespace"] == IDLE
         assert idle_rows == len(per_node_hour)

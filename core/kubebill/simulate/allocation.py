@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from kubebill.model import IDLE
+from kubebill.model import IDLE, UNMOUNTED
 from kubebill.schema import ALLOCATION, LOAD_BALANCER, PV, conform
 from kubebill.simulate.model import GIB, PROVIDERS, Cluster, Scenario
 from kubebill.simulate.native import timestamps
@@ -219,6 +219,59 @@ def allocation_table(cd: ClusterDay) -> pa.Table:
         "load_balancers": _lbs(cd, cont, rows_h, idle),
     }
     del n_c
+    table = conform(pa.table(columns), ALLOCATION)
+    unmounted = _unmounted(cd)
+    if unmounted is None:
+        return table
+    return pa.concat_tables([table, unmounted]).sort_by([("window_start", "ascending")])  # a stable sort
+
+
+def _unmounted(cd: ClusterDay) -> pa.Table | None:
+    """OpenCost's `__unmounted__` allocation: the PVs no pod mounts, one row per hour, no node."""
+    volumes = [v for v in cd.cluster.volumes if v.pod is None]
+    if not volumes:
+        return None
+    start = cd.day_start_us + np.arange(HOURS, dtype=np.int64) * US_PER_HOUR
+    cost = sum(v.hourly for v in volumes)
+    pvs = [
+        [
+            {"name": v.name, "provider_id": v.provider_id, "byte_hours": float(v.size_gib * GIB), "cost": v.hourly}
+            for v in volumes
+        ]
+    ] * HOURS
+    columns = {
+        "window_start": timestamps(start),
+        "window_end": timestamps(start + US_PER_HOUR),
+        "cluster": [cd.cluster.name] * HOURS,
+        "namespace": [UNMOUNTED] * HOURS,
+        "pod": [UNMOUNTED] * HOURS,
+        "container": [UNMOUNTED] * HOURS,
+        "source": ["opencost"] * HOURS,
+        "minutes": np.full(HOURS, 60.0),
+        "pv_cost": np.full(HOURS, cost),
+        "total_cost": np.full(HOURS, cost),
+        "pvs": pa.array(pvs, pa.list_(PV)),
+    }
+    zero = (
+        "cpu_core_hours",
+        "cpu_core_request_average",
+        "cpu_core_usage_average",
+        "ram_byte_hours",
+        "ram_byte_request_average",
+        "ram_byte_usage_average",
+        "gpu_hours",
+        "cpu_cost",
+        "ram_cost",
+        "gpu_cost",
+        "network_cost",
+        "load_balancer_cost",
+        "shared_cost",
+        "external_cost",
+        "cpu_efficiency",
+        "ram_efficiency",
+        "total_efficiency",
+    )
+    columns |= {name: np.zeros(HOURS) for name in zero}
     return conform(pa.table(columns), ALLOCATION)
 
 

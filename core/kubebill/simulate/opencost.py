@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 
-from kubebill.model import IDLE, Window
+from kubebill.model import IDLE, UNMOUNTED, Window
 from kubebill.simulate.allocation import allocation_table, cluster_day
 from kubebill.simulate.model import Cluster, Scenario, build_cluster, parse_cluster_name
 
@@ -38,7 +38,9 @@ def _allocation(row: dict[str, Any]) -> dict[str, Any]:
     """One ALLOCATION row as an OpenCost Allocation object (container level)."""
     idle = row["namespace"] == IDLE
     props: dict[str, Any] = {"cluster": row["cluster"], "node": row["node"], "providerID": row["provider_id"]}
-    if not idle:
+    if row["namespace"] == UNMOUNTED:
+        props = {"cluster": row["cluster"], "namespace": UNMOUNTED, "pod": UNMOUNTED, "container": UNMOUNTED}
+    elif not idle:
         props |= {
             "namespace": row["namespace"],
             "controllerKind": row["controller_kind"],
@@ -70,7 +72,7 @@ def _allocation(row: dict[str, Any]) -> dict[str, Any]:
     name = (
         f"{row['cluster']}/{row['node']}/{IDLE}"
         if idle
-        else "/".join(str(row[k]) for k in ("cluster", "node", "namespace", "pod", "container"))
+        else "/".join(str(row[k] or "") for k in ("cluster", "node", "namespace", "pod", "container"))
     )
     start, end = row["window_start"], row["window_end"]
     return {
