@@ -101,6 +101,13 @@ def test_rate_mode_is_per_hour(store: LocalStore) -> None:
         value(total, "kubebill_cluster_cost", **labels) / 24
     )
     assert value(rate, "kubebill_cost_window_seconds") == 3600
+    # what the dashboards compute (amount / window seconds) is the same in both modes
+    for name, labels_of in (("kubebill_namespace_cost", {"namespace": "search", "component": "total"}),):
+        per_second = [
+            value(samples, name, cost_type="billed", **labels_of) / value(samples, "kubebill_cost_window_seconds")
+            for samples in (total, rate)
+        ]
+        assert per_second[0] == pytest.approx(per_second[1])
 
 
 def test_savings_efficiency_budget_nodes_pvs_top_pods_month_to_date(store: LocalStore) -> None:
