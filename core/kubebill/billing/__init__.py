@@ -92,7 +92,7 @@ def read_file(
         if fields is not None and fields < len(names):
             # published CUR quirk: trailing header columns the rows do not carry (koku test_cur.csv)
             names = names[:fields]
-        batches = csv_batches(store, key, names, wanted(fmt, names))
+        batches = csv_batches(store, key, names, wanted(fmt, names), numeric=reader.NUMERIC)
     elif container == "parquet":
         projection = wanted(fmt, header) if fmt.startswith(("aws", "azure-a")) else None
         batches = parquet_batches(store, key, projection)
@@ -109,12 +109,12 @@ def read_file(
     # two batches convert at once (Arrow kernels release the GIL); results come back in file order
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kubebill-bill") as pool:
         pending: deque[Future[pa.RecordBatch | None]] = deque()
-        for raw in prefetch(batches):
+        for raw in prefetch(batches, depth=1):
             if raw.num_rows == 0:
                 continue
             pending.append(pool.submit(convert, raw, offset))
             offset += raw.num_rows
-            if len(pending) >= 3:
+            if len(pending) >= 2:
                 done = pending.popleft().result()
                 if done is not None and done.num_rows:
                     yield done

@@ -65,6 +65,21 @@ ALIASES = frozenset(
     }
 )
 
+NUMERIC = frozenset(
+    {
+        "lineitemunblendedcost",
+        "lineitemnetunblendedcost",
+        "pricingpublicondemandcost",
+        "lineitemusageamount",
+        "reservationeffectivecost",
+        "reservationunusedamortizedupfrontfeeforbillingperiod",
+        "reservationunusedrecurringfee",
+        "savingsplansavingsplaneffectivecost",
+        "savingsplantotalcommitmenttodate",
+        "savingsplanusedcommitment",
+    }
+)
+
 _CATEGORY = {
     "usage": "Usage",
     "discountedusage": "Usage",

@@ -63,6 +63,8 @@ ALIASES = frozenset(
     }
 )
 
+NUMERIC = frozenset({*COST_ALIASES, "paygcostinbillingcurrency", "paygprice", "unitprice", "quantity", "usagequantity"})
+
 _CHARGE = {
     "usage": "Usage",
     "purchase": "Purchase",
@@ -105,14 +107,14 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
     listed = coalesce(cols.number("paygcostinbillingcurrency"), _product(cols.number("paygprice"), quantity))
     contracted = _product(cols.number("unitprice"), quantity)
     resource = cols.text(*RESOURCE)
-    info = cols.text("additionalinfo")
+    info = cols.codes("additionalinfo")
     vm_name = None
     if info is not None:
         vm_name = map_unique(lambda v: _vm_name(v), info, pa.string())
     keys = None
     if resource is not None:
         keys = map_unique(lambda v: azure_resource_key(*split_pair(v)), pair_text(resource, vm_name, n), pa.string())
-    raw_tags = cols.text("tags")
+    raw_tags = cols.codes("tags")
     tags = map_unique(tags_json, raw_tags, pa.string()) if raw_tags is not None else None
     group = cols.text("resourcegroup", "resourcegroupname")
     hints = map_unique(
@@ -120,8 +122,8 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
         pair_text(tags, coalesce(group, resource), n),
         pa.string(),
     )
-    charge = cols.text("chargetype")
-    model = cols.text("pricingmodel")
+    charge = cols.codes("chargetype")
+    model = cols.codes("pricingmodel")
     category = map_unique(_lookup(_CHARGE), charge, pa.string()) if charge is not None else None
     pricing = map_unique(_lookup(_PRICING), model, pa.string()) if model is not None else None
     if category is None:

@@ -171,8 +171,14 @@ def unique_names(names: Sequence[str]) -> list[str]:
     return out
 
 
-def csv_batches(store: Store, key: str, names: Sequence[str], include: Sequence[str]) -> Iterator[pa.RecordBatch]:
-    """Data rows of a CSV as string columns `include` (all text, parsed later), in bounded batches."""
+def csv_batches(
+    store: Store, key: str, names: Sequence[str], include: Sequence[str], *, numeric: frozenset[str] = frozenset()
+) -> Iterator[pa.RecordBatch]:
+    """Data rows of a CSV as text columns `include` (parsed later, so errors name row and column), in batches.
+
+    Columns whose normalized name is in `numeric` come as plain strings; the others dictionary-encoded, so the
+    per-value work (keys, dates, tags) runs once per distinct value without hashing again.
+    """
     problems: list[str] = []
 
     def on_bad_row(row: Any) -> str:
@@ -183,7 +189,9 @@ def csv_batches(store: Store, key: str, names: Sequence[str], include: Sequence[
     read = pacsv.ReadOptions(column_names=list(names), skip_rows=1, block_size=CSV_BLOCK)
     parse = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_bad_row)
     convert = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in include},
+        column_types={
+            name: pa.string() if norm(name) in numeric else pa.dictionary(pa.int32(), pa.string()) for name in include
+        },
         include_columns=list(include),
         null_values=list(_NULLS),
         strings_can_be_null=True,
@@ -387,6 +395,13 @@ class Columns:
         return as_time(column, self.key, self.name(*aliases) or aliases[0], self.row_offset)
 
 
+def is_text(type_: pa.DataType) -> bool:
+    """String, large string, or a dictionary of strings."""
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    return bool(pa.types.is_string(type_) or pa.types.is_large_string(type_))
+
+
 def as_text(column: pa.Array) -> pa.Array:
     """Text; CSV readers already turned blank and literal NULL into null, other sources get the same here."""
     if pa.types.is_map(column.type):
@@ -466,7 +481,8 @@ def as_time(column: pa.Array, key: str, name: str, row_offset: int) -> pa.Array:
         return pc.cast(column, TS)
     if pa.types.is_date(column.type):
         return pc.cast(column, pa.timestamp("us")).cast(TS)
-    text = as_text(column)
+    dictionary = pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type)
+    text = column if dictionary else as_text(column)
 
     def parse(value: object) -> datetime | None:
         try:
@@ -540,29 +556,36 @@ class MapEntries:
         ]
         return cls(column, pairs, inverse.reshape(-1))
 
+    def _rows(self) -> tuple[pa.Array, list[list[int]]]:
+        """Per row: the index of its distinct entry sequence (null for a null map), and those sequences.
+
+        Each row's entry codes, as raw bytes, are one binary value, so Arrow hashes whole rows exactly.
+        """
+        offsets = self.column.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+        base = offsets[0]
+        codes = self.inverse[base : offsets[-1]].astype(np.int32)
+        byte_offsets = ((offsets - base) * 4).astype(np.int32)
+        validity = self.column.buffers()[0]
+        rows = pa.Array.from_buffers(
+            pa.binary(), len(self.column), [validity, pa.py_buffer(byte_offsets), pa.py_buffer(codes.tobytes())]
+        )
+        encoded = pc.dictionary_encode(rows)
+        sequences = [list(np.frombuffer(v, dtype=np.int32)) for v in encoded.dictionary.to_pylist()]
+        return encoded.indices, sequences
+
     def per_row_first(self, func: Callable[[str, str | None], str | None]) -> pa.Array:
-        """Per row: `func` of its first entry for which it is not None (evaluated once per distinct pair)."""
+        """Per row: `func` of its first entry for which it is not None (evaluated once per distinct row)."""
+        indices, sequences = self._rows()
         mapped = [func(k, v) for k, v in self.pairs]
-        valid = np.array([v is not None for v in mapped], dtype=bool)
-        out = np.full(len(self.column), None, dtype=object)
-        if not valid.any():
-            return pa.array(out, pa.string())
-        offsets = self.column.offsets.to_numpy(zero_copy_only=False)
-        inverse = self.inverse[offsets[0] : offsets[-1]]
-        parents = np.repeat(np.arange(len(self.column), dtype=np.int64), np.diff(offsets))
-        hit = valid[inverse]
-        rows, codes = parents[hit], inverse[hit]
-        values = np.array(mapped, dtype=object)[codes]
-        out[rows[::-1]] = values[::-1]
-        return pa.array(out, pa.string())
+        firsts = [next((mapped[c] for c in seq if mapped[c] is not None), None) for seq in sequences]
+        return pa.array(firsts, pa.string()).take(indices)
 
     def json(self) -> pa.Array:
-        """Per row: the map as JSON object text (null map → null); each distinct entry formatted once."""
+        """Per row: the map as JSON object text (null map → null), formatted once per distinct row."""
+        indices, sequences = self._rows()
         texts = [f"{json.dumps(k)}:{json.dumps(v)}" for k, v in self.pairs]
-        formatted = pa.array(texts, pa.string()).take(pa.array(self.inverse))
-        joined = pc.binary_join(pa.ListArray.from_arrays(self.column.offsets, formatted), ",")
-        text = pc.binary_join_element_wise("{", joined, "}", "")
-        return pc.if_else(pc.is_null(self.column), pa.scalar(None, pa.string()), text)
+        rows = ["{" + ",".join(texts[c] for c in seq) + "}" for seq in sequences]
+        return pa.array(rows, pa.string()).take(indices)
 
 
 def _distinct(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -614,9 +637,7 @@ def tags_json(value: object) -> str | None:
 
 
 def constant(value: str | None, n: int) -> pa.Array:
-    if value is None:
-        return pa.nulls(n, pa.string())
-    return pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([value])).dictionary_decode()
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 def lower(column: pa.Array | None) -> pa.Array | None:

@@ -20,7 +20,6 @@ from kubebill.reconcile.keys import (
     parse_json_object,
     provider_id_key,
 )
-from kubebill.schema import COST
 
 _TEXT = (
     "BillingAccountId",
@@ -44,6 +43,7 @@ _TEXT = (
 _NUMBERS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity")
 _TIMES = ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart")
 ALIASES = frozenset({*(n.lower() for n in (*_TEXT, *_NUMBERS, *_TIMES)), "tags", "xskudetails", "xresourcegroupname"})
+NUMERIC = frozenset(n.lower() for n in _NUMBERS)
 _PRICING = {"on-demand": "Standard", "ondemand": "Standard", "spot": "Dynamic", "commitment-based": "Committed"}
 
 
@@ -80,10 +80,10 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
         values["PricingCategory"] = map_unique(
             lambda v: None if v is None else _PRICING.get(str(v).lower(), str(v)), pricing, pa.string()
         )
-    raw_tags = cols.text("tags")
+    raw_tags = cols.codes("tags")
     tags = map_unique(tags_json, raw_tags, pa.string()) if raw_tags is not None else None
     values["Tags"] = tags
-    details = cols.text("xskudetails")
+    details = cols.codes("xskudetails")
     vm = map_unique(azure_vm_name, details, pa.string()) if details is not None else None
     provider = values["ProviderName"] if values["ProviderName"] is not None else pa.nulls(n, pa.string())
     rid = values["ResourceId"]
@@ -102,6 +102,3 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
     where = group if group is not None else rid
     values["x_ClusterHint"] = map_unique(hint, pair_text(tags, where, n), pa.string())
     return finish(values, cols, fmt)
-
-
-__all__ = ["ALIASES", "COST", "convert", "is_header"]

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kubebill.billing.common import Columns, coalesce, finish, map_unique, pair_text, split_pair
+from kubebill.billing.common import Columns, coalesce, finish, is_text, map_unique, pair_text, split_pair
 from kubebill.reconcile.keys import cluster_hint, gcp_resource_key
 
 ALIASES = frozenset(
@@ -44,6 +44,8 @@ ALIASES = frozenset(
         "resourceglobalname",
     }
 )
+
+NUMERIC = frozenset({"cost", "costatlist", "usageamount"})
 
 _COST_TYPE = {"regular": "Usage", "tax": "Tax", "adjustment": "Adjustment", "rounding error": "Adjustment"}
 
@@ -89,7 +91,7 @@ def _labels(value: Any) -> dict[str, Any]:
 
 def _per_row(column: pa.Array, func: Any, out_type: pa.DataType) -> pa.Array:
     """Apply `func` per distinct text (CSV) or per row (nested parquet/JSON values)."""
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+    if is_text(column.type):
         return map_unique(func, column, out_type)
     return pa.array([func(v) for v in column.to_pylist()], out_type)
 
@@ -112,7 +114,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
     def to_text(column: pa.Array | None) -> pa.Array | None:
         if column is None:
             return None
-        if pa.types.is_string(column.type):
+        if is_text(column.type):
             return column
         return pa.array([None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string())
 
