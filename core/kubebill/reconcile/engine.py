@@ -10,6 +10,7 @@ overlap of the line's charge period with the allocation steps, and adds `__share
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,13 @@ LOG = log.get("reconcile")
 
 # A VMSS instance key → its VMSS key (Defender lines carry the instance; the AKS agent splits the VMSS).
 PARENT = r"NULLIF(regexp_extract({0}, '^(.*/virtualmachinescalesets/[^/]+)/virtualmachines/[^/]+$', 1), '')"
+
+# An ELB's bill ARN (…:loadbalancer/net/<name>/<id>) and its DNS name on the Service (<name>-<hash>.elb.…) → name.
+ELB_ARN = (
+    r"NULLIF(regexp_extract({0}, '^arn:aws:elasticloadbalancing:[^:]*:[^:]*:loadbalancer/(?:net/|app/)?([^/]+)', 1),"
+    " '')"
+)
+_ELB_HOST = re.compile(r"^(?P<name>[a-z0-9-]+)-[0-9a-f]+\.(?:[a-z0-9-]+\.)?elb\.(?:[a-z0-9-]+\.)?amazonaws\.com$")
 
 _BILL_COLUMNS = [f.name for f in RESULT][: RESULT.get_field_index("Tags") + 1]
 _SCALED = (*COST_COLUMNS, "ConsumedQuantity")
@@ -141,9 +149,13 @@ class Reconciliation:
                    coalesce(ChargePeriodEnd, ChargePeriodStart + INTERVAL 1 HOUR) AS cpe
             FROM cost_in WHERE ChargePeriodStart >= {self._start} AND ChargePeriodStart < {self._end};
             CREATE OR REPLACE TEMP TABLE lm AS
-            SELECT l.lid, l.cps, l.cpe, coalesce(k1.skey, k2.skey) AS mkey
+            SELECT l.lid, l.cps, l.cpe,
+                   CASE WHEN coalesce(k1.comp, k2.comp) = 'compute' AND lower(l.ResourceId) LIKE '%/disks/%'
+                        THEN NULL  -- a GCE boot disk is named like its instance: the node's OS disk is shared
+                        ELSE coalesce(k1.skey, k2.skey, k3.skey) END AS mkey
             FROM l LEFT JOIN keys k1 ON k1.skey = l.rk
-                   LEFT JOIN keys k2 ON k2.skey = {PARENT.format("l.rk")};"""
+                   LEFT JOIN keys k2 ON k2.skey = {PARENT.format("l.rk")}
+                   LEFT JOIN keys k3 ON k3.skey = {ELB_ARN.format("l.rk")};"""
         )
         self._targets()
         self._unmatched()
@@ -158,7 +170,7 @@ class Reconciliation:
             UNION SELECT DISTINCT b.provider_id FROM (SELECT unnest(load_balancers) AS b FROM a
                                                      WHERE len(load_balancers) > 0)"""
         ).fetchall()
-        pairs = [(r[0], provider_id_key(r[0])) for r in raw if r[0] is not None]
+        pairs = [(r[0], _match_key(r[0])) for r in raw if r[0] is not None]
         pairs = [(r, k) for r, k in pairs if k]
         self.con.register(
             "keymap_in",
@@ -385,6 +397,13 @@ class Reconciliation:
 
 
 _KEYMAP = pa.schema([("raw", pa.string()), ("key", pa.string())])
+
+
+def _match_key(provider_id: str) -> str | None:
+    """The key a cluster-side id is billed under (an ELB's DNS name → the load balancer's name)."""
+    key = provider_id_key(provider_id)
+    elb = _ELB_HOST.match(key) if key else None
+    return elb["name"] if elb else key
 
 
 def _case(mapping: Mapping[str, str]) -> str:
