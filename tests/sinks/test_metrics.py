@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow.compute as pc
 import pytest
@@ -243,3 +244,21 @@ def test_label_values_are_escaped(tmp_path: Path) -> None:
     fill_store(store, [date(2025, 6, 17)], odd, allocations=False)
     body = metrics.render(store, Settings())[0].decode()
     assert 'namespace="we\\"ird\\\\ns"' in body
+
+
+def test_metrics_and_report_over_every_store(any_store: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Local, S3 (moto), Azure Blob (Azurite), GCS (fake-gcs-server): caching follows each backend's etags."""
+    store = any_store.store
+    fill_store(store, DAYS[:2], HOT)
+    settings = Settings(tenant_id=any_store.name)
+    first = metrics.render(store, settings)[0]
+    assert metrics.render(store, settings)[0] is first
+    fill_store(store, DAYS[2:], HOT)
+    samples = parse(metrics.render(store, settings)[0])
+    assert value(samples, "kubebill_result_objects") == 3
+    assert value(samples, "kubebill_cost_window_start_timestamp_seconds") == pytest.approx(
+        datetime(2025, 6, 17, tzinfo=UTC).timestamp()
+    )
+    assert main(["report", "--store", any_store.url, "--by", "cluster", "--window", "24h", "--format", "csv"]) == 0
+    rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    assert {row[0] for row in rows} == {"prod-eks", "__not_kubernetes__"}
