@@ -123,6 +123,10 @@ def test_html_to_a_file_is_self_contained(
     assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * 4
     for chart in ("daily-cost", "top-namespaces", "idle-share", "savings"):
         assert f'id="{chart}"' in html
+    assert "<h2>Cost by namespace</h2>" in html and "<td>checkout</td>" in html
+    code, _, _ = run(capsys, "--store", str(store.root), "--by", "cluster", "--format", "html", "--out", str(target))
+    html = target.read_text()
+    assert code == 0 and "<h2>Cost by cluster</h2>" in html and "<td>dev-aks</td>" in html
 
 
 def test_nothing_in_the_window_says_so_and_exits_0(store: LocalStore, capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     hashed = settings.hash_pod_names
     title = f"kubebill cost by {args.by}, {days[0]} to {days[-1]} ({args.window})"
     if args.format == "html":
-        text = report.html_report(results, title=title, hash_pod_names=hashed)
+        text = report.html_report(results, title=title, by=args.by, hash_pod_names=hashed)
     else:
         rows = report.group_costs(results, args.by, hash_pod_names=hashed)
         if args.format == "csv":

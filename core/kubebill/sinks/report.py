@@ -184,11 +184,13 @@ def format_json(rows: list[Row], *, by: str, window: str, days: list[date]) -> s
     return json.dumps(document, indent=2) + "\n"
 
 
-def html_report(results: pa.Table, *, title: str = "kubebill cost report", hash_pod_names: bool = False) -> str:
+def html_report(
+    results: pa.Table, *, title: str = "kubebill cost report", by: str = "namespace", hash_pod_names: bool = False
+) -> str:
     """The self-contained HTML report (inline SVG charts, no network at view time) of RESULT rows."""
     from kubebill.sinks.report_html import render_html
 
-    return render_html(results, title=title, hash_pod_names=hash_pod_names)
+    return render_html(results, title=title, by=by, hash_pod_names=hash_pod_names)
 
 
 def write_html_report(
@@ -196,10 +198,11 @@ def write_html_report(
     results: pa.Table,
     *,
     title: str = "kubebill cost report",
+    by: str = "namespace",
     hash_pod_names: bool = False,
 ) -> Path:
     """Write `html_report(results)` to `path` (UTF-8); returns the path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(html_report(results, title=title, hash_pod_names=hash_pod_names), encoding="utf-8")
+    target.write_text(html_report(results, title=title, by=by, hash_pod_names=hash_pod_names), encoding="utf-8")
     return target

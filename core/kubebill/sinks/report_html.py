@@ -2,7 +2,7 @@
 
 Charts (billed cost in the report's main currency): daily cost by component (and outside clusters), top
 namespaces, idle and unallocated share of cluster cost per day, savings (list − effective) by pricing
-category; then the namespace table. The inline script checks every chart drew at least one mark and
+category; then the table by group. The inline script checks every chart drew at least one mark and
 records the outcome in `<body data-charts="ok|empty:…">` and the title, so a headless browser can verify.
 """
 
@@ -54,9 +54,9 @@ def _tile(label: str, value: str) -> str:
     return f'<div class="tile"><span>{escape(label)}</span><b>{escape(value)}</b></div>'
 
 
-def _table(rows: list[Row]) -> str:
+def _table(rows: list[Row], by: str) -> str:
     head = "".join(
-        f"<th>{h}</th>" for h in ("namespace", "currency", "billed", "effective", "list", "savings", "idle", "unalloc.")
+        f"<th>{escape(h)}</th>" for h in (by, "currency", "billed", "effective", "list", "savings", "idle", "unalloc.")
     )
     body = []
     for r in rows:
@@ -70,8 +70,10 @@ def _table(rows: list[Row]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def render_html(results: pa.Table, *, title: str = "kubebill cost report", hash_pod_names: bool = False) -> str:
-    """One HTML document for RESULT rows (any number of days)."""
+def render_html(
+    results: pa.Table, *, title: str = "kubebill cost report", by: str = "namespace", hash_pod_names: bool = False
+) -> str:
+    """One HTML document for RESULT rows (any number of days); the table groups them `by` (as the report)."""
     if results.num_rows == 0:
         return (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head>"
@@ -153,7 +155,7 @@ def render_html(results: pa.Table, *, title: str = "kubebill cost report", hash_
     period = f"{len(days)} day(s) of results, {days[0]} to {days[-1]}" if days else ""
     others = ", ".join(c for c, _ in currencies[1:])
     note = f" Charts show {escape(currency)}; also billed in {escape(others)} (see the table)." if others else ""
-    table = _table(group_costs(results, "namespace", hash_pod_names=hash_pod_names))
+    table = _table(group_costs(results, by, hash_pod_names=hash_pod_names), by)
     charts = (
         ("Daily cost by category", daily, bool(days)),
         ("Top namespaces", top_chart, bool(top)),
@@ -172,5 +174,5 @@ def render_html(results: pa.Table, *, title: str = "kubebill cost report", hash_
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{escape(title)}</h1><div class='sub'>{escape(period)}.{note}</div>"
         f"<div class='tiles'>{tiles}</div><div class='grid2'>{cards}</div>"
-        f"<h2>Cost by namespace</h2>{table}<script>{_CHECK}</script></body></html>"
+        f"<h2>Cost by {escape(by)}</h2>{table}<script>{_CHECK}</script></body></html>"
     )
