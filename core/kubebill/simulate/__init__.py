@@ -1,15 +1,27 @@
 """Deterministic synthetic clusters on AWS, Azure and Google Cloud, with native bills and their ground truth.
 
-`simulate(out, Scenario(...))` writes into the store folder `out`:
+`simulate(out, Scenario(...))` writes into the store folder `out` (same scenario, same bytes):
 
 - ``allocations/cluster=<c>/year=/month=/day=/opencost.parquet`` — hourly OpenCost allocations in the
-  ALLOCATION schema (one row per running container per hour, one ``__idle__`` row per node per hour),
-  every cost at list price; `serve_opencost` answers ``/allocation/compute`` with the same numbers.
-- ``billing/aws/…`` CUR 2.0 parquet + manifest, ``billing/azure/…`` Actual and Amortized EA CSV exports +
-  ``manifest.json``, ``billing/gcp/…`` detailed-export parquet (see each module for the cost columns).
+  ALLOCATION schema: one row per running container per hour, one ``__idle__`` row per node per hour
+  (idleByNode), one ``__unmounted__`` row per hour for the PV no pod mounts; every cost at list price.
+  `serve_opencost(scenario, cluster)` answers ``/allocation/compute`` with the same numbers.
+- ``billing/aws/<export>/{data,metadata}/BILLING_PERIOD=YYYY-MM/…`` CUR 2.0 parquet + manifest;
+  ``billing/azure/exports/<export>/<YYYYMMDD-YYYYMMDD>/<runId>/part_0_0001.csv`` + ``manifest.json`` for
+  ActualCost and AmortizedCost; ``billing/gcp/billing_export/<YYYY-MM-DD>/000000000000.parquet``.
 - ``ground_truth.parquet`` — the true cost per (provider, cluster, namespace, pod, day, allocation) under
   BilledCost, EffectiveCost, ListCost and ContractedCost, computed from the generative model, never from
   the files.
+
+How a bill line's four costs are defined (what a reader must produce for the truth to hold):
+
+- AWS: Billed = ``line_item_unblended_cost``; Effective = ``reservation_effective_cost`` (DiscountedUsage),
+  ``savings_plan_savings_plan_effective_cost`` (SavingsPlanCoveredUsage), 0 for SavingsPlanNegation, RIFee and
+  SavingsPlanRecurringFee (commitments fully used), else unblended (Tax, Credit, the support Fee included);
+  List = ``pricing_public_on_demand_cost``; Contracted = unblended.
+- Azure: Billed = ``CostInBillingCurrency`` of ActualCost, Effective = the same of AmortizedCost (the purchase
+  rows exist only in ActualCost), List = ``PayGPrice × Quantity``, Contracted = ``UnitPrice × Quantity``.
+- GCP: Billed = Effective = ``cost + Σ credits.amount``; List = ``cost_at_list``; Contracted = ``cost``.
 
 Truth definition (what a perfect merge reproduces):
 
@@ -17,16 +29,18 @@ Truth definition (what a perfect merge reproduces):
   covered and its negation — and per-instance lines such as Defender) of a node-slice (an hour for hourly
   lines; a daily line is spread evenly over its hours, the node's list price being constant) are shared
   among the containers running on the node by their list-cost weight (cpu + ram + gpu list cost ÷ the node's
-  list cost for the slice); the rest goes to ``__idle__`` (allocation ``idle``).
+  list cost for the slice); the rest goes to ``__idle__`` (allocation ``idle``, summed over the cluster's nodes).
 - PV disk lines go to the pod mounting the PV (it runs the whole time), an unmounted PV's to
   ``__unmounted__`` (``unmounted``); the load balancer's lines to its Service's pods in equal parts (they run
   the whole time, so this is their LB cost share).
 - Cluster-scoped lines (control-plane fee, node OS/boot disks, NAT gateway, the AKS cluster load balancer and
   outbound IP) go to ``__shared__`` (``shared``).
 - Lines outside every cluster (databases, object storage, commitment fees and purchases, tax, credits,
-  support) are ``not_kubernetes`` with null cluster/namespace/pod, on the UTC day their charge period starts.
+  support) are ``not_kubernetes`` with null cluster/namespace/pod, on the UTC day their charge period starts
+  (monthly lines on the 1st of their month).
 
-So Σ truth per provider, day and cost column equals Σ of that provider's bill lines starting that day.
+So Σ truth per provider, day and cost column equals Σ of that provider's bill lines starting that day, and
+per cluster equals Σ of the lines touching that cluster.
 """
 
 from kubebill.simulate.model import Scenario, cluster_names

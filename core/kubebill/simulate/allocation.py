@@ -126,7 +126,7 @@ def allocation_table(cd: ClusterDay) -> pa.Table:
     """One row per running container per hour, then one `__idle__` row per node per hour (idleByNode)."""
     cluster = cd.cluster
     pods = cluster.pods
-    n_c, n_n = len(cd.c_pod), len(cluster.nodes)
+    n_n = len(cluster.nodes)
     hh, cc = np.nonzero(cd.minutes.T > 0)  # hour-major order
     rows_h = np.concatenate([hh, np.repeat(np.arange(HOURS), n_n)])
     is_idle = np.concatenate([np.zeros(len(cc), bool), np.ones(HOURS * n_n, bool)])
@@ -218,7 +218,6 @@ def allocation_table(cd: ClusterDay) -> pa.Table:
         "pvs": _pvs(cd, cont, rows_h, idle),
         "load_balancers": _lbs(cd, cont, rows_h, idle),
     }
-    del n_c
     table = conform(pa.table(columns), ALLOCATION)
     unmounted = _unmounted(cd)
     if unmounted is None:

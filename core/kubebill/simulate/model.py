@@ -327,8 +327,8 @@ def _pods(cluster: Cluster, scenario: Scenario, rng: random.Random) -> None:
             start, end = 0, total_minutes
         elif p < n_db + n_web:
             ns, kind, controller = "checkout", "deployment", "web"
-            rs_hash.setdefault(controller, _alnum(rng, 9) + "")
-            pod_name = f"web-{rs_hash[controller][:9]}-{_alnum(rng, 5)}"
+            rs_hash.setdefault(controller, _alnum(rng, 9))
+            pod_name = f"web-{rs_hash[controller]}-{_alnum(rng, 5)}"
             start, end = 0, total_minutes
         else:
             ns = NAMESPACES[rng.randrange(len(NAMESPACES))]
