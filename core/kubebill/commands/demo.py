@@ -28,7 +28,8 @@ DEMO_DAYS = 2
 
 _SUMMARY = """
 WITH r AS (SELECT ProviderName AS cloud, x_K8sCluster AS cluster, x_K8sAllocation AS kind,
-                  coalesce(x_K8sNamespace, '(' || x_K8sAllocation || ')') AS namespace, BillingCurrency AS currency, BilledCost, EffectiveCost, ListCost
+                  coalesce(x_K8sNamespace, '(' || x_K8sAllocation || ')') AS namespace,
+                  BillingCurrency AS currency, BilledCost, EffectiveCost, ListCost
            FROM results WHERE x_K8sAllocation <> 'estimated')
 SELECT cloud, coalesce(cluster, '(outside clusters)') AS cluster,
        namespace, currency,
@@ -74,7 +75,8 @@ def summary_table(results: pa.Table) -> str:
 
     def fmt(row: tuple[str, ...]) -> str:
         return "  ".join(
-            str(v).rjust(w) if i in numeric else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths))
+            str(v).rjust(w) if i in numeric else str(v).ljust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
         )
 
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in lines)])
