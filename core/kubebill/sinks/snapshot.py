@@ -171,7 +171,8 @@ def build(store: Store, layout: Layout, results: dict[date, ObjectInfo], *, top_
         snap.source, snap.day = "results", max(results)
         _aggregate(snap, day_batches(store, layout, snap.day, costs.PART_COLUMNS), top_pods=top_pods)
         snap.month_to_date = _month_to_date(store, layout, snap.day, results)
-        clusters = sorted({row[0] for row in snap.cluster})
+        # a cluster name that cannot be a partition value (a bill's odd tag) has no allocation folder
+        clusters = sorted({row[0] for row in snap.cluster if row[0] and "/" not in row[0] and "=" not in row[0]})
         snap.allocation_prefixes = tuple(allocation_prefix(layout, cluster, snap.day) for cluster in clusters)
         allocations, _ = read_allocations(store, snap.allocation_prefixes)
     else:
