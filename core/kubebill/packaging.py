@@ -33,6 +33,8 @@ _PRUNE_DIRS = frozenset({"__pycache__", "tests", "include"})
 _PRUNE_SUFFIXES = (".pyc", ".pyx", ".pxd", ".pxi")
 # Arrow Flight (22 MB) is never imported by kubebill; Lambda's 250 MB is tight.
 _PRUNE_GLOBS = ("pyarrow/*flight*",)
+# botocore ships the API models of ~450 services (28 MB); the S3 store needs S3's, the credential chain STS/SSO's.
+_BOTOCORE_SERVICES = frozenset({"s3", "sts", "sso", "sso-oidc"})
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
@@ -106,6 +108,11 @@ def _prune(folder: Path) -> None:
     for pattern in _PRUNE_GLOBS:
         for path in folder.glob(pattern):
             path.unlink()
+    models = folder / "botocore" / "data"
+    if models.is_dir():
+        for service in models.iterdir():
+            if service.is_dir() and service.name not in _BOTOCORE_SERVICES:
+                shutil.rmtree(service)
 
 
 def _files(folder: Path) -> Iterator[Path]:

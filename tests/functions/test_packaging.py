@@ -7,11 +7,13 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from urllib.parse import quote_plus, urlparse
 
 import pytest
 
 from kubebill import packaging
 from kubebill.cli import main
+from tests.emulators import Backend
 
 RUNTIME_NAMES = {
     "azure": {"export_timer", "merge_blob", "catch_up_timer", "metrics_http"},
@@ -82,7 +84,9 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_aws_zips_for_both_architectures(tmp_path: Path, wheel_cache: Path, external: Path, aks_allocation: bytes):
+def test_aws_zips_for_both_architectures(
+    tmp_path: Path, wheel_cache: Path, external: Path, aks_allocation: bytes, s3_env: Backend
+):
     built = {a.path.name: a for a in packaging.build("aws", tmp_path, wheel_cache=wheel_cache)}
     assert set(built) == {"kubebill-aws-x86_64.zip", "kubebill-aws-arm64.zip"}
     for arch, machine in (("x86_64", "x86_64"), ("arm64", "aarch64")):
@@ -98,25 +102,23 @@ def test_aws_zips_for_both_architectures(tmp_path: Path, wheel_cache: Path, exte
         assert not any(n.startswith("pandas/") for n in names)
         assert not any("__pycache__" in n for n in names)
 
-    # The x86_64 zip runs here: with no site-packages at all, merge a real allocation and bill through the handler.
+    # The x86_64 zip runs here: with no site-packages at all (only the zip's boto3, pruned botocore, pyarrow,
+    # duckdb, numpy), merge a real allocation and bill on S3 (moto) through handler.merge_handler.
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(built["kubebill-aws-x86_64.zip"].path) as archive:
         archive.extractall(unpacked)
-    store = tmp_path / "kubebill-test"
-    (store / "billing" / "azure").mkdir(parents=True)
-    (store / "billing" / "azure" / "export.csv").write_bytes(
-        (external / "aks" / "cost-management-export.csv").read_bytes()
-    )
-    allocation = store / "allocations" / "cluster=aks-demo" / "year=2025" / "month=06" / "day=17" / "aks.parquet"
-    allocation.parent.mkdir(parents=True)
-    allocation.write_bytes(aks_allocation)
+    allocation = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
+    s3_env.store.write(allocation, aks_allocation)
+    s3_env.store.write("billing/azure/export.csv", (external / "aks" / "cost-management-export.csv").read_bytes())
+    bucket, root = urlparse(s3_env.url).netloc, urlparse(s3_env.url).path.strip("/")
+    event = json.loads((Path(__file__).parents[1] / "events" / "s3-object-created.json").read_text())
+    event["Records"][0]["s3"]["bucket"]["name"] = bucket
     out = _run(
         "import json, os\n"
-        f"os.environ['KUBEBILL_STORE'] = {str(store)!r}\n"
+        f"os.environ['KUBEBILL_STORE'] = {s3_env.url!r}\n"
         "import handler\n"
-        f"event = json.loads({(Path(__file__).parents[1] / 'events' / 's3-object-created.json').read_text()!r})\n"
-        "for key in ('allocations/cluster%3Daks-demo/year%3D2025/month%3D06/day%3D17/aks.parquet',\n"
-        "            'billing/azure/export.csv'):\n"
+        f"event = {event!r}\n"
+        f"for key in {[quote_plus(f'{root}/{k}', safe='/') for k in (allocation, 'billing/azure/export.csv')]!r}:\n"
         "    event['Records'][0]['s3']['object']['key'] = key\n"
         "    print(json.dumps(handler.merge_handler(event, None)['events'][0]))\n"
         "print(json.dumps(sorted(m for m in ('pandas', 'numpy') if m in __import__('sys').modules)))",
@@ -126,3 +128,4 @@ def test_aws_zips_for_both_architectures(tmp_path: Path, wheel_cache: Path, exte
     *handled, loaded = [json.loads(line) for line in out.strip().splitlines() if line.startswith(("{", "["))][-3:]
     assert [h["decision"] for h in handled] == ["merged", "merged"], handled
     assert "pandas" not in loaded
+    assert s3_env.store.head("results/parquet/year=2025/month=06/day=17/result.parquet").size > 0
