@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from kubebill import health
+from kubebill import health, pipeline
 from kubebill.layout import Layout
+from kubebill.settings import Settings
 from kubebill.sinks import results
 from kubebill.store import LocalStore
 from tests.functions.clouds import race
@@ -198,8 +199,8 @@ def test_catch_up_timer_re_merges_the_restated_days(cloud: Any, local_store: Loc
     cloud.catch_up()
     [line] = lines.take()
     assert line["event"] == "catch-up"
-    today = datetime.now(UTC).date()
-    assert line["days"] == [(today - timedelta(days=n)).isoformat() for n in (3, 2, 1)] or today.day <= 3
+    expected = pipeline.catch_up_days(Settings(), datetime.now(UTC).date())
+    assert line["days"] == [day.isoformat() for day in expected]
 
 
 def test_export_timer_writes_yesterdays_allocations(
