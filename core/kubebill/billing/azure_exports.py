@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kubebill.billing.common import Columns, coalesce, finish, map_unique, pair_text, split_pair, tags_json
+from kubebill.billing.common import Columns, coalesce, finish, map_pairs, map_unique, tags_json
 from kubebill.reconcile.keys import azure_resource_key, cluster_hint, parse_json_object
 from kubebill.schema import COST
 
@@ -107,21 +107,18 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
     listed = coalesce(cols.number("paygcostinbillingcurrency"), _product(cols.number("paygprice"), quantity))
     contracted = _product(cols.number("unitprice"), quantity)
     resource = cols.text(*RESOURCE)
+    resource_codes = cols.codes(*RESOURCE)
     info = cols.codes("additionalinfo")
     vm_name = None
     if info is not None:
-        vm_name = map_unique(lambda v: _vm_name(v), info, pa.string())
+        vm_name = map_unique(_vm_name, info, pa.string(), keep_dictionary=True)
     keys = None
-    if resource is not None:
-        keys = map_unique(lambda v: azure_resource_key(*split_pair(v)), pair_text(resource, vm_name, n), pa.string())
+    if resource_codes is not None:
+        keys = map_pairs(azure_resource_key, resource_codes, vm_name, n, pa.string())
     raw_tags = cols.codes("tags")
-    tags = map_unique(tags_json, raw_tags, pa.string()) if raw_tags is not None else None
-    group = cols.text("resourcegroup", "resourcegroupname")
-    hints = map_unique(
-        lambda v: _hint(*split_pair(v)),
-        pair_text(tags, coalesce(group, resource), n),
-        pa.string(),
-    )
+    tags = map_unique(tags_json, raw_tags, pa.string(), keep_dictionary=True) if raw_tags is not None else None
+    group = cols.codes("resourcegroup", "resourcegroupname")
+    hints = map_pairs(_hint, tags, group if group is not None else resource_codes, n, pa.string())
     charge = cols.codes("chargetype")
     model = cols.codes("pricingmodel")
     category = map_unique(_lookup(_CHARGE), charge, pa.string()) if charge is not None else None
@@ -160,7 +157,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
             "ContractedCost": contracted,
             "ConsumedQuantity": quantity,
             "ConsumedUnit": cols.text("unitofmeasure"),
-            "Tags": tags,
+            "Tags": tags.dictionary_decode() if tags is not None and pa.types.is_dictionary(tags.type) else tags,
             "x_ResourceKey": keys,
             "x_ClusterHint": hints,
         },

@@ -29,8 +29,8 @@ from kubebill.errors import BillingFormatError
 from kubebill.schema import COST, TS
 from kubebill.store.base import Store, copy_stream
 
-BATCH_ROWS = 128 * 1024
-CSV_BLOCK = 16 * 1024 * 1024
+BATCH_ROWS = 64 * 1024
+CSV_BLOCK = 8 * 1024 * 1024
 _NULLS = ("", "NULL", "null", "None", "NaN", "nan")
 
 
@@ -249,7 +249,7 @@ def parquet_batches(store: Store, key: str, include: Sequence[str] | None) -> It
                 and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
             ]
             # text columns stay dictionary-encoded as parquet stores them: per-value work runs on the dictionary
-            handle = pq.ParquetFile(raw, read_dictionary=text)
+            handle = pq.ParquetFile(raw, read_dictionary=text, buffer_size=CSV_BLOCK, pre_buffer=False)
             yield from handle.iter_batches(batch_size=BATCH_ROWS, columns=columns)
     except BillingFormatError:
         raise
@@ -496,7 +496,9 @@ def as_time(column: pa.Array, key: str, name: str, row_offset: int) -> pa.Array:
     return map_unique(parse, text, TS)
 
 
-def map_unique(func: Callable[[Any], Any], column: pa.Array, out_type: pa.DataType) -> pa.Array:
+def map_unique(
+    func: Callable[[Any], Any], column: pa.Array, out_type: pa.DataType, *, keep_dictionary: bool = False
+) -> pa.Array:
     """`func` applied once per distinct value of `column`, spread back to every row.
 
     A dictionary column (parquet/CSV text read as dictionary) maps its dictionary: no hashing at all.
@@ -505,6 +507,8 @@ def map_unique(func: Callable[[Any], Any], column: pa.Array, out_type: pa.DataTy
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         values = pa.array([func(value) for value in column.dictionary.to_pylist()], out_type)
+        if keep_dictionary and column.null_count == 0:
+            return pa.DictionaryArray.from_arrays(column.indices, values)
         result = values.take(column.indices)
         if column.null_count:
             result = pc.fill_null(result, pa.scalar(func(None), out_type))
@@ -512,6 +516,27 @@ def map_unique(func: Callable[[Any], Any], column: pa.Array, out_type: pa.DataTy
     distinct = pc.unique(column)
     mapped = pa.array([func(value) for value in distinct.to_pylist()], out_type)
     return mapped.take(pc.index_in(column, value_set=distinct))
+
+
+def _codes(column: pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes (0 = null) and the values they stand for, of a dictionary or any other column."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    codes = pc.fill_null(pc.cast(encoded.indices, pa.int64()), -1).to_numpy(zero_copy_only=False) + 1
+    return codes, [None, *encoded.dictionary.to_pylist()]
+
+
+def map_pairs(
+    func: Callable[[Any, Any], Any], left: pa.Array | None, right: pa.Array | None, n: int, out_type: pa.DataType
+) -> pa.Array:
+    """`func(left, right)` once per distinct pair of values (either side may be absent: None)."""
+    lcodes, lvalues = _codes(left) if left is not None else (np.zeros(n, dtype=np.int64), [None])
+    rcodes, rvalues = _codes(right) if right is not None else (np.zeros(n, dtype=np.int64), [None])
+    width = len(rvalues)
+    distinct, inverse = _distinct(lcodes * width + rcodes, len(lvalues) * width)
+    mapped = [func(lvalues[c // width], rvalues[c % width]) for c in distinct.tolist()]
+    return pa.array(mapped, out_type).take(pa.array(inverse))
 
 
 def pair_text(left: pa.Array | None, right: pa.Array | None, n: int) -> pa.Array:
