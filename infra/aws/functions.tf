@@ -33,7 +33,7 @@ resource "aws_lambda_function" "this" {
   }
 
   environment {
-    variables = each.key == "metrics" && var.metrics_token != null ? merge(local.environment, { KUBEBILL_METRICS_TOKEN = var.metrics_token }) : local.environment
+    variables = each.key == "metrics" && var.metrics_token != null ? merge(local.function_environment[each.key], { KUBEBILL_METRICS_TOKEN = var.metrics_token }) : local.function_environment[each.key]
   }
 
   logging_config {
@@ -81,4 +81,15 @@ resource "aws_lambda_permission" "metrics_url" {
   function_name          = aws_lambda_function.this["metrics"].function_name
   principal              = "*"
   function_url_auth_type = "NONE"
+}
+
+# Since October 2025 a function URL also needs lambda:InvokeFunction. Provider 5.x cannot add the
+# `lambda:InvokedViaFunctionUrl` condition (6.x: invoked_via_function_url), so direct invokes are allowed too;
+# the handler demands the bearer token whichever way the event arrives.
+resource "aws_lambda_permission" "metrics_invoke" {
+  #checkov:skip=CKV_AWS_301:Needed by the public metrics function URL since October 2025; the handler answers 401 without the bearer token
+  statement_id  = "FunctionUrlInvokeFunction"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this["metrics"].function_name
+  principal     = "*"
 }

@@ -28,7 +28,6 @@ locals {
     KUBEBILL_SOURCE_URL         = var.source_url
     KUBEBILL_CLUSTER            = var.cluster
     KUBEBILL_RESTATE_DAYS       = tostring(var.restate_days)
-    KUBEBILL_MEMORY_LIMIT       = "${floor(var.memory_mb * 0.7)}MB"
     KUBEBILL_TENANT_ID          = var.tenant_id
   }
   environment = { for key, value in local.settings : key => value if value != null && value != "" }
@@ -49,5 +48,10 @@ locals {
       memory  = 1024
       timeout = 30
     }
+  }
+
+  # DuckDB's limit follows each function's own memory so it spills instead of running out.
+  function_environment = {
+    for key, fn in local.functions : key => merge(local.environment, { KUBEBILL_MEMORY_LIMIT = "${floor(fn.memory * 0.7)}MB" })
   }
 }

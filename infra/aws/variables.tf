@@ -148,7 +148,7 @@ variable "metrics_token" {
 }
 
 variable "memory_mb" {
-  description = "Memory of the export and merge functions in MB; KUBEBILL_MEMORY_LIMIT (DuckDB) is set to 70% of it."
+  description = "Memory of the export and merge functions in MB; KUBEBILL_MEMORY_LIMIT (DuckDB) is set to 70% of each function's memory."
   type        = number
   default     = 3008
 

@@ -7,8 +7,9 @@ resource "google_cloudfunctions2_function" "on_object_finalized" {
   labels      = var.labels
 
   build_config {
-    runtime     = var.python_runtime
-    entry_point = "on_object_finalized"
+    runtime         = var.python_runtime
+    service_account = google_service_account.build.id
+    entry_point     = "on_object_finalized"
     source {
       storage_source {
         bucket = google_storage_bucket.sources.name
@@ -42,7 +43,7 @@ resource "google_cloudfunctions2_function" "on_object_finalized" {
     }
   }
 
-  depends_on = [google_project_iam_member.gcs_publishes, google_project_iam_member.trigger_receiver]
+  depends_on = [google_project_iam_member.gcs_publishes, google_project_iam_member.trigger_receiver, google_project_iam_member.build, google_storage_bucket_iam_member.build_reads_sources]
 }
 
 resource "google_cloudfunctions2_function" "on_schedule" {
@@ -53,8 +54,9 @@ resource "google_cloudfunctions2_function" "on_schedule" {
   labels      = var.labels
 
   build_config {
-    runtime     = var.python_runtime
-    entry_point = "on_schedule"
+    runtime         = var.python_runtime
+    service_account = google_service_account.build.id
+    entry_point     = "on_schedule"
     source {
       storage_source {
         bucket = google_storage_bucket.sources.name
@@ -83,7 +85,7 @@ resource "google_cloudfunctions2_function" "on_schedule" {
     service_account_email = google_service_account.trigger.email
   }
 
-  depends_on = [google_project_iam_member.trigger_receiver]
+  depends_on = [google_project_iam_member.trigger_receiver, google_project_iam_member.build, google_storage_bucket_iam_member.build_reads_sources]
 }
 
 resource "google_cloudfunctions2_function" "metrics" {
@@ -95,8 +97,9 @@ resource "google_cloudfunctions2_function" "metrics" {
   labels      = var.labels
 
   build_config {
-    runtime     = var.python_runtime
-    entry_point = "metrics"
+    runtime         = var.python_runtime
+    service_account = google_service_account.build.id
+    entry_point     = "metrics"
     source {
       storage_source {
         bucket = google_storage_bucket.sources.name
@@ -113,7 +116,7 @@ resource "google_cloudfunctions2_function" "metrics" {
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.runtime.email
-    environment_variables          = local.environment
+    environment_variables          = merge(local.environment, { KUBEBILL_MEMORY_LIMIT = "716MB" })
 
     secret_environment_variables {
       key        = "KUBEBILL_METRICS_TOKEN"
@@ -123,7 +126,7 @@ resource "google_cloudfunctions2_function" "metrics" {
     }
   }
 
-  depends_on = [google_secret_manager_secret_version.metrics_token, google_secret_manager_secret_iam_member.runtime_token]
+  depends_on = [google_secret_manager_secret_version.metrics_token, google_secret_manager_secret_iam_member.runtime_token, google_project_iam_member.build, google_storage_bucket_iam_member.build_reads_sources]
 }
 
 # Prometheus cannot mint Google ID tokens: the service is public and the handler demands the bearer token.

@@ -13,6 +13,27 @@ resource "google_service_account" "trigger" {
   display_name = "kubebill Eventarc/Pub/Sub invoker"
 }
 
+# Cloud Build builds the function images as its own account (new projects' default compute account has no
+# build rights); it reads the source bucket and writes images and logs.
+resource "google_service_account" "build" {
+  project      = var.project_id
+  account_id   = "${var.name}-build"
+  display_name = "kubebill function builds"
+}
+
+resource "google_project_iam_member" "build" {
+  for_each = toset(["roles/logging.logWriter", "roles/artifactregistry.writer"])
+  project  = var.project_id
+  role     = each.value
+  member   = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_storage_bucket_iam_member" "build_reads_sources" {
+  bucket = google_storage_bucket.sources.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.build.email}"
+}
+
 resource "google_storage_bucket_iam_member" "runtime_read" {
   bucket = google_storage_bucket.store.name
   role   = "roles/storage.objectViewer"

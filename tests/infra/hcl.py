@@ -91,6 +91,6 @@ def dynamic(body: dict[str, Any], name: str) -> dict[str, Any]:
 
 def assigned_kubebill_names(text: str) -> set[str]:
     """Every KUBEBILL_* name used as a key (`KUBEBILL_X = ...` or `key = "KUBEBILL_X"`) in Terraform text."""
-    keys = set(re.findall(r"^\s*(KUBEBILL_[A-Z0-9_]+)\s*=", text, flags=re.MULTILINE))
+    keys = set(re.findall(r"\b(KUBEBILL_[A-Z0-9_]+)\s*=(?!=)", text))
     keys |= set(re.findall(r"\bkey\s*=\s*\"(KUBEBILL_[A-Z0-9_]+)\"", text))
     return keys

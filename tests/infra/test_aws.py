@@ -128,8 +128,23 @@ def test_metrics_url_and_token_reach_only_the_metrics_function() -> None:
     url = AWS.resource("aws_lambda_function_url", "metrics")
     assert url["function_name"] == '${aws_lambda_function.this["metrics"].function_name}'
     assert url["authorization_type"] == "NONE"  # the handler checks the bearer token
+    permissions = AWS.resources("aws_lambda_permission")
+    public = {p["action"] for p in permissions.values() if p["principal"] == "*"}
+    assert public == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}  # both, since October 2025
+    assert all(
+        p["function_name"].startswith('${aws_lambda_function.this["metrics"]')
+        for p in permissions.values()
+        if p["principal"] == "*"
+    )
     environment = one(AWS.resource("aws_lambda_function", "this")["environment"])["variables"]
-    assert environment.startswith('${each.key == "metrics" && var.metrics_token != null ? merge(local.environment')
+    assert environment == (
+        '${each.key == "metrics" && var.metrics_token != null ? '
+        "merge(local.function_environment[each.key], {KUBEBILL_METRICS_TOKEN = var.metrics_token}) : "
+        "local.function_environment[each.key]}"
+    )
+    per_function = AWS.locals()["function_environment"]
+    assert "merge(local.environment, {KUBEBILL_MEMORY_LIMIT = " in per_function
+    assert "floor(fn.memory * 0.7)" in per_function
     assert "KUBEBILL_METRICS_TOKEN" not in AWS.locals()["settings"]
     assert AWS.named("variable")["metrics_token"]["sensitive"] is True
 

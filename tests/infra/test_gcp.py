@@ -31,7 +31,12 @@ def test_entry_points_exist_in_the_function_code() -> None:
         assert source["object"] == "${google_storage_bucket_object.source.name}"
         service = one(body["service_config"])
         assert service["service_account_email"] == "${google_service_account.runtime.email}"
-        assert service["environment_variables"] == "${local.environment}"
+        if name == "metrics":  # a smaller instance: DuckDB's limit follows its 1 GiB
+            assert service["environment_variables"] == '${merge(local.environment, {KUBEBILL_MEMORY_LIMIT = "716MB"})}'
+            assert service["available_memory"] == "1Gi"
+        else:
+            assert service["environment_variables"] == "${local.environment}"
+        assert build["service_account"] == "${google_service_account.build.id}"
 
 
 def test_object_finalized_on_the_bucket_fires_the_merge() -> None:
@@ -134,3 +139,11 @@ def test_results_table_is_external_over_the_results_parquet() -> None:
     external = one(table["external_data_configuration"])
     assert external["source_format"] == "PARQUET"
     assert external["source_uris"] == ["gs://${local.bucket}/${local.results_key_prefix}parquet/*"]
+
+
+def test_builds_run_as_their_own_account_with_build_roles_only() -> None:
+    build = GCP.resource("google_project_iam_member", "build")
+    assert build["for_each"] == '${toset(["roles/logging.logWriter", "roles/artifactregistry.writer"])}'
+    assert build["member"] == "serviceAccount:${google_service_account.build.email}"
+    reads = GCP.resource("google_storage_bucket_iam_member", "build_reads_sources")
+    assert (reads["bucket"], reads["role"]) == ("${google_storage_bucket.sources.name}", "roles/storage.objectViewer")
