@@ -167,22 +167,16 @@ def _unit_objects(unit: Any) -> list[tuple[str, str]]:
     return list(zip(unit.keys, unit.etags, strict=True))
 
 
-def _unit_days(store: Store, unit: Any) -> tuple[date, ...]:
-    """The UTC days a unit's lines start in: from its manifest, else from its data."""
+def _unit_days(store: Store, unit: Any, staged: _Staged) -> tuple[date, ...]:
+    """The UTC days a unit's lines start on: from its manifest, else from its data (read once, kept staged)."""
     if unit.days:
         return tuple(unit.days)
-    import pyarrow.compute as pc
-
-    from kubebill import billing
-
-    found: set[date] = set()
-    for batch in billing.read(store, unit):
-        starts = batch.column("ChargePeriodStart")
-        found.update(d for d in pc.unique(pc.cast(starts, "date32")).to_pylist() if d is not None)
-    return tuple(sorted(found))
+    if staged.path(store, unit) is None:
+        raise InputError(staged.errors[unit])
+    return tuple(sorted(staged.line_days[unit]))
 
 
-def _merge_inputs(store: Store, layout: Layout, bad: list[str]) -> dict[date, _DayInputs]:
+def _merge_inputs(store: Store, layout: Layout, bad: list[str], staged: _Staged) -> dict[date, _DayInputs]:
     """Every day some input covers, with the allocation objects and billing units covering it.
 
     Billing files the scan rejects, and units that cannot be read, are appended to `bad`.
@@ -199,7 +193,7 @@ def _merge_inputs(store: Store, layout: Layout, bad: list[str]) -> dict[date, _D
         bad.append(rejected.key)
     for unit in found.units:
         try:
-            unit_days = _unit_days(store, unit)
+            unit_days = _unit_days(store, unit, staged)
         except InputError as exc:
             LOG_MERGE.warning("billing input unreadable", extra={"keys": list(unit.keys), "reason": str(exc)})
             bad.extend(unit.keys)
@@ -226,7 +220,7 @@ class _Staged:
     """Billing units read once per merge into local Parquet (all the merge's days), reused by every day."""
 
     workdir: str
-    days: set[date]
+    days: set[date] | None  # the days to keep (None: every day of the unit)
     paths: dict[Any, str | None] = field(default_factory=dict)  # unit -> file, None when unreadable
     line_days: dict[Any, set[date]] = field(default_factory=dict)  # unit -> days its lines start on
     errors: dict[Any, str] = field(default_factory=dict)
@@ -312,7 +306,7 @@ def _merge_day(
     )
     for attempt in range(_MERGE_ATTEMPTS):
         if attempt:
-            inputs = _merge_inputs(store, layout, []).get(day, _DayInputs())
+            inputs = _merge_inputs(store, layout, [], staged).get(day, _DayInputs())
         state, state_etag = _read_state(store, state_key)
         try:
             current: str | None = store.head(layout.result_parquet_key(day)).etag
@@ -377,14 +371,16 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     started = time.monotonic()
     summary = MergeSummary()
     try:
-        inputs = _merge_inputs(store, layout, summary.bad_inputs)
-        wanted = (
-            sorted(set(days)) if days is not None else [d for d, i in inputs.items() if _changed(store, layout, d, i)]
-        )
-        summary.days = wanted
-        months: set[tuple[int, int]] = set()
         with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
-            staged = _Staged(workdir, set(wanted))
+            staged = _Staged(workdir, set(days) if days is not None else None)
+            inputs = _merge_inputs(store, layout, summary.bad_inputs, staged)
+            wanted = (
+                sorted(set(days))
+                if days is not None
+                else [d for d, i in inputs.items() if _changed(store, layout, d, i)]
+            )
+            summary.days = wanted
+            months: set[tuple[int, int]] = set()
             for day in wanted:
                 day_inputs = inputs.get(day, _DayInputs())
                 if not day_inputs.allocations and not staged.has_lines(store, day_inputs.units, day):
