@@ -13,13 +13,13 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import requests
 
 from kubebill.errors import SourceError
 from kubebill.model import IDLE, Window
-from kubebill.sources import http
-from kubebill.sources.jsonstream import JsonStream
+from kubebill.sources import body, http
 from kubebill.sources.normalize import constant, floats, labels_json, micros, table, timestamps
 
 SOURCE = "aks"
@@ -41,50 +41,51 @@ def fetch_day(
     """The day's ALLOCATION table (one request)."""
     url = endpoint(base_url)
 
-    def parse_day(chunks: Iterator[bytes]) -> pa.Table:
+    def parse_day(chunks: http.Chunks) -> pa.Table:
         return parse(chunks, day=day, cluster=cluster, what=f"aks {url} from={params(day)['from']}")
 
     yield http.get(session, url, params(day), parse_day, options=options)
 
 
+class _Split(msgspec.Struct):
+    Fraction: float | str | None = None
+    SplitBucket: str | None = None
+    SplitKey: dict[str, str] | None = None
+
+
+class _Resource(msgspec.Struct):
+    ID: str
+    Splits: list[_Split]
+    Name: str | None = None
+    Kind: str | None = None
+
+
+class _Answer(msgspec.Struct):
+    Resources: list[_Resource] | None = None
+
+
 def parse(chunks: Iterable[bytes], *, day: date, cluster: str, what: str = SOURCE) -> pa.Table:
     """Normalize one `/resources/v1` body to ALLOCATION rows."""
-    stream = JsonStream(chunks, what=what)
-    rows: list[tuple[str, dict[str, Any]]] = []
-    seen = False
-    stream.begin_object()
-    while (key := stream.next_key()) is not None:
-        if key != "Resources":
-            stream.value()  # Metrics: the agent's own health, not cost
-            continue
-        seen = True
-        if stream.peek_kind() == "n":
-            stream.value()
-            continue
-        stream.begin_array()
-        while stream.next_item():
-            resource = stream.value()
-            rows.extend(_splits(resource, stream.what))
-    stream.end()
-    if not seen:
-        raise SourceError(
-            f"{stream.what}: no 'Resources' field; expected the cost-analysis agent's /resources/v1 answer"
-        )
+    raw = body.read(chunks, size_hint=getattr(chunks, "size_hint", 0))
+    answer = body.decode(raw, _Answer, what=what)
+    if answer.Resources is None:
+        raise SourceError(f"{what}: no 'Resources' field; expected the cost-analysis agent's /resources/v1 answer")
+    rows = [(resource.ID, split) for resource in answer.Resources for split in resource.Splits]
     if not rows:
-        raise SourceError(f"{stream.what}: no resources with splits for {day} (the agent has no data for that day yet)")
+        raise SourceError(f"{what}: no resources with splits for {day} (the agent has no data for that day yet)")
     n = len(rows)
     window = Window.of_day(day)
     start = micros(window.start.isoformat(), what=what)
     end = micros(window.end.isoformat(), what=what)
-    keys = [split.get("SplitKey") or {} for _, split in rows]
-    buckets = [split.get("SplitBucket") for _, split in rows]
+    keys = [split.SplitKey or {} for _, split in rows]
+    buckets = [split.SplitBucket for _, split in rows]
     for (resource_id, _), bucket in zip(rows, buckets, strict=True):
         if bucket not in BUCKETS:
             raise SourceError(
                 f"{what}: resource {resource_id!r}: SplitBucket {bucket!r} is not one of usage, idle, system"
             )
     sentinel = [IDLE if bucket == "idle" else None for bucket in buckets]
-    fractions = floats([split.get("Fraction") for _, split in rows], column="Fraction", what=what)
+    fractions = floats([split.Fraction for _, split in rows], column="Fraction", what=what)
     if fractions.null_count:
         row = fractions.is_null().to_pylist().index(True)
         raise SourceError(f"{what}: resource {rows[row][0]!r}: a split has no numeric 'Fraction'")
@@ -103,15 +104,3 @@ def parse(chunks: Iterable[bytes], *, day: date, cluster: str, what: str = SOURC
         "split_bucket": buckets,
     }
     return table(columns, n)
-
-
-def _splits(resource: Any, what: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if not isinstance(resource, dict) or not isinstance(resource.get("ID"), str):
-        raise SourceError(f"{what}: a resource has no 'ID' string")
-    splits = resource.get("Splits")
-    if not isinstance(splits, list):
-        raise SourceError(f"{what}: resource {resource['ID']!r} has no 'Splits' list")
-    for split in splits:
-        if not isinstance(split, dict):
-            raise SourceError(f"{what}: resource {resource['ID']!r}: a split is not an object")
-        yield resource["ID"], split

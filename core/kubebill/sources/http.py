@@ -43,8 +43,17 @@ class _Retryable(Exception):
     """A 5xx answer: worth another attempt."""
 
 
-def _chunks(response: requests.Response) -> Iterator[bytes]:
-    yield from response.iter_content(CHUNK_BYTES)
+class Chunks:
+    """The body as chunks, with `size_hint` = Content-Length when it is the decoded size (0 if unknown)."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+        length = response.headers.get("Content-Length", "")
+        encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+        self.size_hint = int(length) if length.isdigit() and not encoded else 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.response.iter_content(CHUNK_BYTES)
 
 
 def _reason(exc: BaseException) -> str:
@@ -56,7 +65,7 @@ def get(
     session: requests.Session,
     url: str,
     params: Mapping[str, str],
-    parse: Callable[[Iterator[bytes]], T],
+    parse: Callable[[Chunks], T],
     *,
     options: HttpOptions,
     sleep: Callable[[float], None] = time.sleep,
@@ -77,7 +86,7 @@ def get(
                         f"{response.url}: expected HTTP 200, got {response.status_code} {response.reason}: "
                         f"{_body_hint(response)}"
                     )
-                return parse(_chunks(response))
+                return parse(Chunks(response))
         except (*_TRANSIENT, _Retryable) as exc:
             reason = _reason(exc)
             delay = random.uniform(0, min(options.backoff_cap_seconds, options.backoff_seconds * 2 ** (attempt - 1)))

@@ -1,7 +1,9 @@
 """OpenCost `GET /allocation/compute` and Kubecost `GET /model/allocation`, one request per step of a UTC day.
 
-The body is walked as a stream (`JsonStream`): one allocation is decoded at a time and collected into
-Arrow batches, so memory is a step's Arrow table, not the JSON. Normalized to the ALLOCATION schema:
+The body is cut into allocations as it streams in (`AllocationStream`); batches of BATCH_ROWS are decoded
+with msgspec into typed structs that skip unused fields, each batch into an Arrow table, so memory is
+one step's Arrow table plus one batch, not the JSON.
+Normalized to the ALLOCATION schema:
 - costs include OpenCost's `*CostAdjustment` (as OpenCost's own `totalCost` does);
 - labels become one canonical JSON object; `pvs` and `lbAllocations` become nested lists (Kubecost,
   which has no `lbAllocations`, names the pod's `services`: kept with null cost when it has LB cost);
@@ -16,11 +18,14 @@ default container-level aggregate the two agree; 2.3–2.5.2 averaged them, see 
 
 from __future__ import annotations
 
+import json
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import requests
@@ -28,11 +33,12 @@ import requests
 from kubebill.errors import SourceError
 from kubebill.model import IDLE, UNALLOCATED, UNMOUNTED, Window
 from kubebill.settings import Settings, parse_duration
-from kubebill.sources import http
-from kubebill.sources.jsonstream import JsonStream
+from kubebill.sources import body, http
+from kubebill.sources.allocstream import AllocationStream
 from kubebill.sources.normalize import constant, floats, labels_json, micros, number, table, timestamps
 
-BATCH_ROWS = 4096
+BATCH_ROWS = 2048
+Num = float | str | None
 _ROW_SENTINELS = (IDLE, UNMOUNTED, UNALLOCATED)
 
 # ALLOCATION column <- API field, and the adjustment OpenCost adds into its totals
@@ -67,6 +73,10 @@ _PROPERTIES = (
     ("pod", "pod"),
     ("container", "container"),
 )
+
+_NUMBER_FIELDS = tuple(dict.fromkeys(f for _, key, adjustment in _NUMBERS for f in (key, adjustment) if f))
+_NUMBER_GETTER = operator.attrgetter(*_NUMBER_FIELDS)
+_PROPERTY_GETTER = operator.attrgetter(*(key for _, key in _PROPERTIES))
 
 
 @dataclass(frozen=True)
@@ -131,88 +141,183 @@ def fetch_day(
     url = endpoint(base_url, source)
     for window in Window.of_day(day).steps(query.step_delta):
 
-        def parse_step(chunks: Iterator[bytes], window: Window = window) -> pa.Table:
+        def parse_step(chunks: http.Chunks, window: Window = window) -> pa.Table:
             what = f"{source} {url} window={window.to_opencost()}"
             return parse(chunks, requested=window, cluster=cluster, source=source, what=what)
 
         yield http.get(session, url, params(query, window, source), parse_step, options=options)
 
 
+_NULL = msgspec.Raw(b"null")
+
+
+class _Window(msgspec.Struct):
+    start: str
+    end: str
+
+
+class _Properties(msgspec.Struct):
+    node: str | None = None
+    providerID: str | None = None
+    namespace: str | None = None
+    controllerKind: str | None = None
+    controller: str | None = None
+    pod: str | None = None
+    container: str | None = None
+    labels: msgspec.Raw = _NULL
+    services: list[str] | None = None
+
+
+class _PV(msgspec.Struct):
+    byteHours: Num = None
+    cost: Num = None
+    adjustment: Num = None
+    providerID: str | None = None
+
+
+class _LB(msgspec.Struct):
+    service: str | None = None
+    cost: Num = None
+    hours: Num = None
+    ip: str | None = None
+    providerID: str | None = None
+
+
+class _Allocation(msgspec.Struct):
+    properties: _Properties
+    window: _Window
+    totalCost: Num
+    minutes: Num = None
+    cpuCoreHours: Num = None
+    cpuCoreRequestAverage: Num = None
+    cpuCoreUsageAverage: Num = None
+    ramByteHours: Num = None
+    ramByteRequestAverage: Num = None
+    ramByteUsageAverage: Num = None
+    gpuHours: Num = None
+    cpuCost: Num = None
+    ramCost: Num = None
+    gpuCost: Num = None
+    pvCost: Num = None
+    networkCost: Num = None
+    loadBalancerCost: Num = None
+    sharedCost: Num = None
+    externalCost: Num = None
+    cpuEfficiency: Num = None
+    ramEfficiency: Num = None
+    totalEfficiency: Num = None
+    cpuCostAdjustment: Num = None
+    ramCostAdjustment: Num = None
+    gpuCostAdjustment: Num = None
+    pvCostAdjustment: Num = None
+    networkCostAdjustment: Num = None
+    loadBalancerCostAdjustment: Num = None
+    pvs: dict[str, _PV] | None = None
+    lbAllocations: dict[str, _LB] | None = None
+
+
+_ALLOCATION_DECODER = msgspec.json.Decoder(_Allocation)
+
+
+class _Response(msgspec.Struct):
+    code: int | None = None
+    status: str | None = None
+    message: str | None = None
+    data: list[dict[str, _Allocation] | None] | msgspec.UnsetType | None = msgspec.UNSET
+
+
 def parse(chunks: Iterable[bytes], *, requested: Window, cluster: str, source: str, what: str = "") -> pa.Table:
     """Normalize one `/allocation` response body (any number of sets) to an ALLOCATION table."""
-    stream = JsonStream(chunks, what=what or source)
-    builder = _Builder(requested=requested, cluster=cluster, source=source, what=stream.what)
-    header: dict[str, Any] = {}
-    seen_data = False
-    stream.begin_object()
-    while (key := stream.next_key()) is not None:
-        if key != "data":
-            header[key] = stream.value()
-            _check_code(header, stream.what)
-            continue
-        seen_data = True
-        _check_code(header, stream.what)
-        if stream.peek_kind() == "n":
-            stream.value()
-            continue
-        stream.begin_array()
-        while stream.next_item():
-            if stream.peek_kind() != "{":
-                raise stream.error(f"expected an allocation set object in 'data', found {stream.peek_kind()!r}")
-            stream.begin_object()
-            while (name := stream.next_key()) is not None:
-                builder.add(name, stream.value())
-    stream.end()
-    _check_code(header, stream.what)
-    if "code" not in header:
-        raise SourceError(f"{stream.what}: no 'code' field; expected an OpenCost/Kubecost allocation response")
-    if not seen_data:
-        raise SourceError(f"{stream.what}: no 'data' field (message: {header.get('message', '')!r})")
+    what = what or source
+    builder = _Builder(requested=requested, cluster=cluster, source=source, what=what)
+    stream = AllocationStream(chunks, what=what)
+    names: list[str] = []
+    blobs: list[bytes] = []
+    for name, blob in stream:
+        names.append(name)
+        blobs.append(blob)
+        if len(names) >= BATCH_ROWS:
+            builder.add(names, _decode(names, blobs, what))
+            names, blobs = [], []
+    if names:
+        builder.add(names, _decode(names, blobs, what))
+    if not stream.found:
+        return _parse_whole(stream.body, builder, what)
+    if stream.code is None:
+        raise SourceError(f"{what}: no 'code' field; expected an OpenCost/Kubecost allocation response")
     return builder.finish()
 
 
-def _check_code(header: dict[str, Any], what: str) -> None:
-    code = header.get("code")
-    if code is not None and code != 200:
-        message = header.get("message") or header.get("status") or ""
-        raise SourceError(f"{what}: expected code 200, got {code!r}: {' '.join(str(message).split())[:300]}")
+def _decode(names: list[str], blobs: list[bytes], what: str) -> list[_Allocation]:
+    try:
+        return [_ALLOCATION_DECODER.decode(blob) for blob in blobs]
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        for name, blob in zip(names, blobs, strict=True):
+            body.decode(blob, _Allocation, what=f"{what}: allocation {name!r}")
+        raise
+
+
+def _parse_whole(raw: bytearray, builder: _Builder, what: str) -> pa.Table:
+    """An answer without recognisable allocations (error, empty, other layout): decode it whole."""
+    try:
+        response = body.decode(raw, _Response, what=what)
+    except SourceError:
+        _check_error_answer(raw, what)
+        raise
+    if response.code is None:
+        raise SourceError(f"{what}: no 'code' field; expected an OpenCost/Kubecost allocation response")
+    if response.code != 200:
+        raise SourceError(f"{what}: expected code 200, got {response.code}: {_message(response)}")
+    if response.data is msgspec.UNSET:
+        raise SourceError(f"{what}: no 'data' in the answer (message: {_message(response)!r})")
+    for allocation_set in response.data or []:
+        names = list((allocation_set or {}).keys())
+        allocations = list((allocation_set or {}).values())
+        for first in range(0, len(names), BATCH_ROWS):
+            builder.add(names[first : first + BATCH_ROWS], allocations[first : first + BATCH_ROWS])
+    return builder.finish()
+
+
+class _ErrorAnswer(msgspec.Struct):
+    code: int | None = None
+    status: str | None = None
+    message: str | None = None
+
+
+def _message(answer: _Response | _ErrorAnswer) -> str:
+    return " ".join(str(answer.message or answer.status or "").split())[:300]
+
+
+def _check_error_answer(raw: bytearray, what: str) -> None:
+    """An error answer (code != 200) may carry a `data` of another shape: report its code, not the shape."""
+    try:
+        answer = msgspec.json.decode(raw, type=_ErrorAnswer)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return
+    if answer.code is not None and answer.code != 200:
+        raise SourceError(f"{what}: expected code 200, got {answer.code}: {_message(answer)}")
 
 
 class _Builder:
-    """Collects allocations into Arrow record batches of BATCH_ROWS rows."""
+    """Turns batches of decoded allocations into ALLOCATION tables."""
 
     def __init__(self, *, requested: Window, cluster: str, source: str, what: str) -> None:
-        self.requested = requested
         self.cluster = cluster
         self.source = source
         self.what = what
         self.lo = micros(requested.start.isoformat(), what=what)
         self.hi = micros(requested.end.isoformat(), what=what)
-        self.pending: list[tuple[str, dict[str, Any]]] = []
         self.tables: list[pa.Table] = []
         self.windows: dict[tuple[str, str], tuple[int, int]] = {}
 
-    def add(self, name: str, allocation: Any) -> None:
-        if not isinstance(allocation, dict) or not isinstance(allocation.get("properties"), dict):
-            raise SourceError(f"{self.what}: allocation {name!r} has no 'properties' object")
-        if "totalCost" not in allocation:
-            raise SourceError(f"{self.what}: allocation {name!r} has no 'totalCost'")
-        self.pending.append((name, allocation))
-        if len(self.pending) >= BATCH_ROWS:
-            self._flush()
-
     def finish(self) -> pa.Table:
-        self._flush()
         if not self.tables:
             return table({}, 0)
         return pa.concat_tables(self.tables)
 
-    def _window(self, name: str, allocation: dict[str, Any]) -> tuple[int, int]:
-        window = allocation.get("window")
-        if not isinstance(window, dict):
-            raise SourceError(f"{self.what}: allocation {name!r} has no 'window' object")
-        pair = (window.get("start"), window.get("end"))
-        cached = self.windows.get(pair)  # type: ignore[arg-type]
+    def _window(self, name: str, window: _Window) -> tuple[int, int]:
+        pair = (window.start, window.end)
+        cached = self.windows.get(pair)
         if cached is None:
             where = f"{self.what}: allocation {name!r} window"
             cached = (micros(pair[0], what=where), micros(pair[1], what=where))
@@ -221,31 +326,28 @@ class _Builder:
                     f"{self.what}: the API answered for window {pair[0]},{pair[1]} (allocation {name!r}), "
                     f"which the requested window does not cover"
                 )
-            self.windows[pair] = cached  # type: ignore[index]
+            self.windows[pair] = cached
         return cached
 
-    def _flush(self) -> None:
-        if not self.pending:
-            return
-        rows = self.pending
-        self.pending = []
-        n = len(rows)
-        allocs = [a for _, a in rows]
-        props = [a["properties"] for a in allocs]
-        windows = [self._window(name, a) for name, a in rows]
+    def add(self, names: list[str], allocs: list[_Allocation]) -> None:
+        n = len(allocs)
+        props = [a.properties for a in allocs]
+        windows = [self._window(name, a.window) for name, a in zip(names, allocs, strict=True)]
         columns: dict[str, Any] = {
             "window_start": timestamps([w[0] for w in windows]),
             "window_end": timestamps([w[1] for w in windows]),
             "cluster": constant(self.cluster, n),
             "source": constant(self.source, n),
-            "labels": [labels_json(p.get("labels")) for p in props],
+            "labels": [_labels(p.labels) for p in props],
         }
-        for column, key in _PROPERTIES:
-            columns[column] = [p.get(key) or None for p in props]
+        strings = zip(*map(_PROPERTY_GETTER, props), strict=True)
+        for (column, _), values in zip(_PROPERTIES, strings, strict=True):
+            columns[column] = [value or None for value in values]
+        numbers = dict(zip(_NUMBER_FIELDS, zip(*map(_NUMBER_GETTER, allocs), strict=True), strict=True))
         for column, key, adjustment in _NUMBERS:
-            values = floats([a.get(key) for a in allocs], column=key, what=self.what)
+            values = floats(numbers[key], column=key, what=self.what)
             if adjustment is not None:
-                adjust = [a.get(adjustment) for a in allocs]
+                adjust = numbers[adjustment]
                 if any(adjust):
                     extra = floats(adjust, column=adjustment, what=self.what)
                     values = pc.add(values, pc.fill_null(extra, 0.0))
@@ -253,11 +355,21 @@ class _Builder:
         totals = columns["total_cost"]
         if totals.null_count:
             row = totals.is_null().to_pylist().index(True)
-            raise SourceError(f"{self.what}: allocation {rows[row][0]!r} has no numeric 'totalCost'")
-        columns["pvs"] = [_pvs(a.get("pvs"), self.what) for a in allocs]
-        columns["load_balancers"] = [_load_balancers(a, p) for a, p in zip(allocs, props, strict=True)]
-        _sentinels(columns, [name for name, _ in rows])
+            raise SourceError(f"{self.what}: allocation {names[row]!r} has no numeric 'totalCost'")
+        columns["pvs"] = [_pvs(a.pvs, self.what) if a.pvs else None for a in allocs]
+        columns["load_balancers"] = [_load_balancers(a) for a in allocs]
+        _sentinels(columns, names)
         self.tables.append(table(columns, n))
+
+
+def _labels(raw: msgspec.Raw) -> str | None:
+    """Go writes map keys sorted and compact: keep those bytes; re-encode anything else canonically."""
+    text = bytes(raw).decode()
+    if text == "null":
+        return None
+    if "\n" in text or '": ' in text or '", ' in text or text[:2] == "{ ":
+        return labels_json(json.loads(text))
+    return text
 
 
 def _sentinels(columns: dict[str, Any], names: list[str]) -> None:
@@ -272,50 +384,42 @@ def _sentinels(columns: dict[str, Any], names: list[str]) -> None:
                     columns[column][row] = last
 
 
-def _pvs(raw: Any, what: str) -> list[dict[str, Any]] | None:
-    if not raw or not isinstance(raw, dict):
-        return None
+def _pvs(raw: dict[str, _PV], what: str) -> list[dict[str, Any]] | None:
     result = []
     for key, pv in raw.items():
-        if not isinstance(pv, dict):
-            continue
         name = key
-        for part in str(key).split(":"):  # Kubecost/OpenCost key: cluster=<c>:name=<pv>
+        for part in key.split(":"):  # Kubecost/OpenCost key: cluster=<c>:name=<pv>
             if part.startswith("name="):
                 name = part[len("name=") :]
         try:
-            cost = number(pv.get("cost"))
-            adjustment = number(pv.get("adjustment"))
-            byte_hours = number(pv.get("byteHours"))
+            cost = number(pv.cost)
+            adjustment = number(pv.adjustment)
+            byte_hours = number(pv.byteHours)
         except ValueError as exc:
             raise SourceError(f"{what}: pv {key!r}: {exc}") from None
         if cost is not None and adjustment:
             cost += adjustment
-        result.append(
-            {"name": name, "provider_id": pv.get("providerID") or None, "byte_hours": byte_hours, "cost": cost}
-        )
+        result.append({"name": name, "provider_id": pv.providerID or None, "byte_hours": byte_hours, "cost": cost})
     return result or None
 
 
-def _load_balancers(allocation: dict[str, Any], props: dict[str, Any]) -> list[dict[str, Any]] | None:
-    raw = allocation.get("lbAllocations")
-    if isinstance(raw, dict) and raw:
-        result = []
-        for key, lb in raw.items():
-            if isinstance(lb, dict):
-                result.append(
-                    {
-                        "service": lb.get("service") or key,
-                        "provider_id": lb.get("ip") or lb.get("providerID") or None,
-                        "hours": _maybe(lb.get("hours")),
-                        "cost": _maybe(lb.get("cost")),
-                    }
-                )
-        return result or None
-    services = props.get("services")
-    if services and isinstance(services, list) and (_maybe(allocation.get("loadBalancerCost")) or 0) > 0:
-        namespace = props.get("namespace") or ""
-        return [{"service": f"{namespace}/{s}", "provider_id": None, "hours": None, "cost": None} for s in services]
+def _load_balancers(allocation: _Allocation) -> list[dict[str, Any]] | None:
+    if allocation.lbAllocations:
+        return [
+            {
+                "service": lb.service or key,
+                "provider_id": lb.ip or lb.providerID or None,
+                "hours": _maybe(lb.hours),
+                "cost": _maybe(lb.cost),
+            }
+            for key, lb in allocation.lbAllocations.items()
+        ]
+    props = allocation.properties
+    if props.services and (_maybe(allocation.loadBalancerCost) or 0) > 0:
+        namespace = props.namespace or ""
+        return [
+            {"service": f"{namespace}/{s}", "provider_id": None, "hours": None, "cost": None} for s in props.services
+        ]
     return None
 
 

@@ -1,0 +1,98 @@
+"""Benchmark: `kubebill export` of one day of 50,000 allocations x 24 hourly steps from a loopback OpenCost.
+
+Run from the repository root: `.venv/bin/python bench/export/run.py [--allocations N] [--steps-of 1h]`.
+Prints wall time, rows/s, peak RSS (VmHWM) of the export process (a fresh child) and the body sizes.
+Targets (issue 3): peak RSS <= 2x the response body size; >= 100,000 rows/s normalized and written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.sources.generated import step_body  # noqa: E402
+from tests.sources.replay import ReplayServer, Reply, Request  # noqa: E402
+
+from kubebill.model import Window  # noqa: E402
+
+DAY = date(2025, 6, 17)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--allocations", type=int, default=50_000, help="allocations per step")
+    parser.add_argument("--step", default="1h")
+    args = parser.parse_args()
+    sizes: list[int] = []
+
+    def route(request: Request) -> Reply:
+        start, end = request.query["window"].split(",")
+        window = Window(datetime.fromisoformat(start), datetime.fromisoformat(end))
+        body = step_body(window, allocations=args.allocations)
+        sizes.append(len(body))
+        return Reply(body)
+
+    step_body(Window.of_day(DAY), allocations=args.allocations)  # build the template before timing
+    server = ReplayServer(route=route)
+    server.start()
+    try:
+        with tempfile.TemporaryDirectory() as store:
+            # VmHWM of the child's own address space: ru_maxrss would also count the pre-exec copy of this
+            # (large) benchmark process, which Linux carries over exec
+            child = (
+                "import sys\nfrom kubebill.cli import main\ncode = main(sys.argv[1:])\n"
+                "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+                "print('VmHWM_KiB', hwm, file=sys.stderr)\nsys.exit(code)"
+            )
+            command = [
+                sys.executable,
+                "-c",
+                child,
+                "export",
+                "--source=opencost",
+                f"--url={server.url}",
+                "--cluster=bench",
+                f"--date={DAY}",
+                f"--step={args.step}",
+                f"--store={store}",
+            ]
+            started = time.perf_counter()
+            # the image sets ARROW_DEFAULT_MEMORY_POOL=system (Dockerfile): freed Arrow memory goes back at once
+            env = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "system")}
+            done = subprocess.run(command, capture_output=True, text=True, env=env)
+            wall = time.perf_counter() - started
+            if done.returncode != 0:
+                print(done.stdout, done.stderr, file=sys.stderr)
+                return 1
+            peak_kib = int(done.stderr.rsplit("VmHWM_KiB", 1)[1].split()[0])
+            written = sum(p.stat().st_size for p in Path(store).rglob("*.parquet"))
+            import pyarrow.parquet as pq
+
+            rows = sum(pq.ParquetFile(p).metadata.num_rows for p in Path(store).rglob("*.parquet"))
+    finally:
+        server.stop()
+    peak = peak_kib * 1024
+    largest = max(sizes)
+    print(f"requests            {len(sizes)} (one per {args.step} step of {DAY})")
+    print(f"rows written        {rows:,}")
+    print(f"wall time           {wall:.2f} s")
+    print(f"rows/s              {rows / wall:,.0f}")
+    print(f"response body       {largest / 1e6:.1f} MB per request, {sum(sizes) / 1e6:.1f} MB for the day")
+    print(f"peak RSS (export)   {peak / 1e6:.1f} MB = {peak / largest:.2f}x one response body")
+    print(f"parquet written     {written / 1e6:.1f} MB")
+    cores = len(os.sched_getaffinity(0))
+    print(f"measured            {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cores} cores")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

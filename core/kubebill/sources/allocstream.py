@@ -1,0 +1,135 @@
+"""Cut an allocation API answer into one JSON text per allocation while it streams in.
+
+OpenCost and Kubecost write every allocation as `"<name>":{"name":"<name>",…}` (the map key repeats as
+the first field). Inside a JSON string a quote is always escaped, so an unescaped `{"name":"K"` preceded
+by the key `"K":` can only be the start of an allocation: the body is cut there, and each piece is then
+decoded on its own (msgspec, typed). Memory is one network chunk plus the allocations not yet decoded,
+whatever the size of the answer. An answer in another shape (an error, no allocations, a future
+layout) is kept whole and `body` returns it for the caller's full decode; it is small or rare.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from kubebill.errors import SourceError
+
+_START = re.compile(rb'\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_KEY_BEFORE = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*$')
+_HEAD = re.compile(rb'^\s*\{.*"data"\s*:\s*\[\s*\{\s*$', re.DOTALL)
+_CODE = re.compile(rb'"code"\s*:\s*(-?\d+)')
+_WS = b" \t\r\n"
+
+
+class AllocationStream:
+    """Iterate `(name, allocation JSON bytes)`; afterwards `code` is the answer's code (None if absent)."""
+
+    def __init__(self, chunks: Iterable[bytes], *, what: str) -> None:
+        self._chunks = chunks
+        self.what = what
+        self.code: int | None = None
+        self.found = False
+        self.body = bytearray()  # the whole answer, only when no allocation was found in it
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        buf = bytearray()
+        pending: tuple[str, int] | None = None  # the allocation whose end is not known yet: (name, value start)
+        scan = 0
+        for chunk in self._chunks:
+            buf += chunk
+            for match in _START.finditer(buf, scan):
+                key_start = self._key_start(buf, match)
+                if key_start is None:
+                    continue
+                name = _text(match.group(1))
+                if pending is None:
+                    self._head(bytes(buf[:key_start]))
+                else:
+                    yield pending[0], _trim(bytes(buf[pending[1] : key_start]))
+                pending = (name, match.start())
+            if pending is not None:
+                if pending[1] > 0:  # keep only the last, unfinished allocation
+                    del buf[: pending[1]]
+                    pending = (pending[0], 0)
+                scan = 1
+            else:
+                scan = max(0, len(buf) - 4096)  # a start may straddle two chunks
+        if pending is None:
+            self.body = buf
+            return
+        yield pending[0], self._last(bytes(buf))
+
+    def _key_start(self, buf: bytearray, match: re.Match[bytes]) -> int | None:
+        """Where `"K":` begins right before this `{"name":"K"`, or None when it is not an allocation."""
+        begin = match.start()
+        window = bytes(buf[max(0, begin - len(match.group(1)) - 64) : begin])
+        key = _KEY_BEFORE.search(window)
+        if key is None or key.group(1) != match.group(1):
+            return None
+        self.found = True
+        return begin - (len(window) - key.start())
+
+    def _head(self, head: bytes) -> None:
+        if not _HEAD.match(head):
+            raise SourceError(f'{self.what}: expected an answer starting {{…"data":[{{, found {head[:80]!r}')
+        code = _CODE.search(head)
+        if code:
+            self.code = int(code.group(1))
+        if self.code is not None and self.code != 200:
+            raise SourceError(f"{self.what}: expected code 200, got {self.code}")
+
+    def _last(self, rest: bytes) -> bytes:
+        """The last allocation; what follows it must close the set, the list and the answer."""
+        text = rest.decode("utf-8", "replace")
+        try:
+            _, end = json.JSONDecoder().raw_decode(text)
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"{self.what}: truncated or invalid JSON in the last allocation ({exc.msg})") from None
+        tail = text[end:].strip()
+        if tail.startswith(","):
+            raise SourceError(f"{self.what}: an entry that is not an allocation follows the last one: {tail[:60]!r}")
+        if not tail.startswith("}"):
+            raise SourceError(f"{self.what}: truncated JSON after the last allocation")
+        tail = tail[1:].strip()
+        while tail.startswith(","):  # further (empty) sets
+            tail = tail[1:].strip()
+            if not tail.startswith("{}"):
+                raise SourceError(f"{self.what}: unexpected text after the last allocation: {tail[:60]!r}")
+            tail = tail[2:].strip()
+        if not tail.startswith("]"):
+            raise SourceError(f"{self.what}: truncated JSON after the last allocation")
+        fields = tail[1:].strip()
+        try:
+            trailer: Any = json.loads("{" + fields.lstrip(",")) if fields != "}" else {}
+        except json.JSONDecodeError:
+            raise SourceError(f"{self.what}: truncated JSON at the end of the answer") from None
+        if self.code is None and isinstance(trailer.get("code"), int):
+            self.code = trailer["code"]
+        return text[:end].encode("utf-8")
+
+
+def _text(raw: bytes) -> str:
+    return json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode("utf-8", "replace")
+
+
+def _trim(piece: bytes) -> bytes:
+    """Drop the separator after an allocation: `,` within a set, `},{` (or more) between sets."""
+    piece = piece.rstrip(_WS)
+    if piece.endswith(b","):
+        return piece[:-1]
+    # a set boundary: …}<ws>}<ws>,<ws>{ (possibly with empty sets between): cut at the allocation's own end
+    depth = 0
+    cut = len(piece)
+    while cut > 0 and piece[cut - 1 : cut] in (b"{", b",", b"}", b" ", b"\n", b"\r", b"\t"):
+        cut -= 1
+        char = piece[cut : cut + 1]
+        if char == b"{":
+            depth += 1
+        elif char == b"}":
+            depth -= 1
+            if depth < 0:
+                break
+    return piece[: cut + 1]
