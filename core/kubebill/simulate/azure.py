@@ -12,7 +12,7 @@ import json
 import random
 from collections.abc import Sequence
 from datetime import date, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +160,11 @@ METERS: dict[str, tuple[str, str, str, str, str, str, str]] = {
 }
 METERS["pv_disk"] = METERS["os_disk"]
 METERS["outbound_ip"] = METERS["service_ip"]
+
+
+@lru_cache(maxsize=256)
+def _meter_id(meter: str) -> str:
+    return uuid_of(random.Random(meter))
 
 
 def _part_key(folder: str, n: int) -> str:
@@ -514,7 +519,7 @@ class AzureExport:
             product_order = self.reservation_order
         tags = ",".join(f'"{k}": "{v}"' for k, v in sorted(res.tags.items()))
         effective_price = cost / qty if qty else 0.0
-        meter_id = uuid_of(random.Random(names[3] + names[0]))
+        meter_id = _meter_id(names[3] + names[0])
         return [
             "kubebill-sim",
             "kubebill-sim",

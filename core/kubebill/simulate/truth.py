@@ -104,10 +104,9 @@ class Truth:
         per_container = (x[:, cd.c_node, :] * weight[None]).sum(axis=2)  # (4, C)
         per_pod = np.zeros((4, len(cluster.pods)))
         np.add.at(per_pod.T, cd.c_pod, per_container.T)
-        for p in np.unique(cd.c_pod):
+        for p in np.nonzero(np.any(per_pod != 0, axis=0))[0]:
             pod = cluster.pods[p]
-            if np.any(per_pod[:, p]):
-                self.sums[(provider, cluster.name, pod.namespace, pod.name, cd.day, "workload")] += per_pod[:, p]
+            self.sums[(provider, cluster.name, pod.namespace, pod.name, cd.day, "workload")] += per_pod[:, p]
         idle = x.sum(axis=2).sum(axis=1) - per_container.sum(axis=1)
         self.sums[(provider, cluster.name, IDLE, IDLE, cd.day, "idle")] += idle
 
