@@ -24,8 +24,19 @@ def evaluate(workdir: Path, config: str, expression: str, variables: dict[str, s
     (workdir / "main.tf").write_text(f'{config}\n\noutput "value" {{\n  value = {expression}\n}}\n')
     rc_file = workdir / "empty.tfrc"
     rc_file.write_text("")
-    os.environ["TF_CLI_CONFIG_FILE"] = str(rc_file)
-    os.environ["CHECKPOINT_DISABLE"] = "1"
+    saved = {name: os.environ.get(name) for name in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE")}
+    os.environ.update(TF_CLI_CONFIG_FILE=str(rc_file), CHECKPOINT_DISABLE="1")
+    try:
+        return _apply(workdir, variables)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _apply(workdir: Path, variables: dict[str, str] | None) -> Any:
     state = workdir / "terraform.tfstate"
     code, _, err = TerraformCommand.run("init", options={"input": False, "no_color": ...}, chdir=str(workdir))
     assert code == 0, err
