@@ -99,7 +99,7 @@ def read_file(
     else:
         batches = json_batches(store, key)
     nested = fmt.startswith(("gcp", "focus", "azure-focus"))
-    clean = container in ("csv", "parquet")
+    clean = container == "csv"  # the CSV reader already made blank/NULL null; parquet text is checked
 
     def convert(raw: pa.RecordBatch, offset: int) -> pa.RecordBatch | None:
         batch = flatten_batch(raw) if nested else raw

@@ -120,7 +120,7 @@ def read_header(store: Store, key: str) -> list[str]:
     try:
         if container == "parquet":
             with seekable(store, key) as raw:
-                return list(pq.ParquetFile(raw).schema_arrow.names)
+                return flat_names(pq.ParquetFile(raw).schema_arrow)
         with text_stream(store, key) as stream:
             head = stream.read(1024 * 1024)
     except BillingFormatError:
@@ -147,6 +147,17 @@ def first_data_fields(store: Store, key: str) -> int | None:
     next(rows, None)
     row = next(rows, None)
     return len(row) if row is not None else None
+
+
+def flat_names(schema: pa.Schema) -> list[str]:
+    """Column names with struct fields spelled out (``resource.name``), as the readers see them after flattening."""
+
+    def walk(prefix: str, type_: pa.DataType) -> list[str]:
+        if pa.types.is_struct(type_):
+            return [n for child in type_ for n in walk(f"{prefix}.{child.name}", child.type)]
+        return [prefix]
+
+    return [n for field in schema for n in walk(field.name, field.type)]
 
 
 def flatten_record(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -366,21 +377,21 @@ class Columns:
         return None
 
     def text(self, *aliases: str) -> pa.Array | None:
+        column = self.codes(*aliases)
+        if column is not None and pa.types.is_dictionary(column.type):
+            return column.dictionary_decode()
+        return column
+
+    def codes(self, *aliases: str) -> pa.Array | None:
+        """Text for `map_unique`: a dictionary column stays one (blank/NULL values made null in its dictionary)."""
         column = self.get(*aliases)
         if column is None:
             return None
-        if self.nulls_done and pa.types.is_dictionary(column.type):
-            return column.dictionary_decode()
+        if is_text(column.type) and pa.types.is_dictionary(column.type):
+            return column if self.nulls_done else _clean_dictionary(column)
         if self.nulls_done and pa.types.is_string(column.type):
             return column
         return as_text(column)
-
-    def codes(self, *aliases: str) -> pa.Array | None:
-        """Text for `map_unique`: the dictionary column as read when there is one (cheapest), else `text`."""
-        column = self.get(*aliases)
-        if column is not None and self.nulls_done and pa.types.is_dictionary(column.type):
-            return column
-        return self.text(*aliases)
 
     def number(self, *aliases: str) -> pa.Array | None:
         column = self.get(*aliases)
@@ -417,6 +428,15 @@ def as_text(column: pa.Array) -> pa.Array:
         column = pc.cast(column, pa.string())
     blank = pc.is_in(column, value_set=pa.array(_NULLS, pa.string()))
     return pc.if_else(blank, pa.scalar(None, pa.string()), column)
+
+
+def _clean_dictionary(column: pa.Array) -> pa.Array:
+    """A dictionary column whose blank/NULL dictionary values are null (work on the dictionary only)."""
+    values = pc.cast(column.dictionary, pa.string())
+    blank = pc.is_in(values, value_set=pa.array(_NULLS, pa.string()))
+    if not pc.any(blank).as_py():
+        return column
+    return pa.DictionaryArray.from_arrays(column.indices, pc.if_else(blank, pa.scalar(None, pa.string()), values))
 
 
 def _has_null_text(column: pa.Array) -> bool:

@@ -176,7 +176,11 @@ def parse_manifest(info: ObjectInfo, body: bytes) -> _Run | None:
             refs,
             _days(start, end, inclusive=True),
             azure_type=str(config.get("type") or ""),
-            scope=str(config.get("resourceId") or "").lower() or None,
+            # the export's own id: the billing scope is what precedes /providers/Microsoft.CostManagement/exports/
+            scope=re.sub(
+                r"/providers/microsoft\.costmanagement/exports/[^/]+$", "", str(config.get("resourceId") or "").lower()
+            )
+            or None,
         )
     return None
 
