@@ -1,0 +1,96 @@
+"""Timeouts, retries and clear errors against a real local server that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from kubebill.errors import SourceError
+from kubebill.sources import http
+from kubebill.sources.body import read
+from tests.sources.replay import ReplayServer, Reply, Request
+
+FAST = http.HttpOptions(connect_timeout=1.0, read_timeout=0.5, retry_seconds=3.0, backoff_seconds=0.05)
+GOOD = b'{"code":200,"data":[{}]}'
+
+
+def fetch(server: ReplayServer, options: http.HttpOptions = FAST) -> bytes:
+    with requests.Session() as session:
+        return bytes(http.get(session, server.url + "/allocation/compute", {"window": "w"}, read, options=options))
+
+
+def failing_first(count: int, failure: Reply) -> tuple[list[int], object]:
+    calls = [0]
+
+    def route(request: Request) -> Reply:
+        calls[0] += 1
+        return failure if calls[0] <= count else Reply(GOOD)
+
+    return calls, route
+
+
+def test_5xx_answers_are_retried_until_one_succeeds(server: ReplayServer) -> None:
+    calls, route = failing_first(2, Reply(b"upstream down", status=503))
+    server.route = route  # type: ignore[assignment]
+    assert fetch(server) == GOOD
+    assert calls[0] == 3
+
+
+def test_retries_stop_at_the_time_budget(server: ReplayServer) -> None:
+    server.route = lambda request: Reply(b'{"code":500}', status=500)
+    options = http.HttpOptions(connect_timeout=1, read_timeout=1, retry_seconds=0.6, backoff_seconds=0.1)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"no usable answer after \d+ attempt\(s\) within 0.6s.*HTTP 500"):
+        fetch(server, options)
+    assert time.monotonic() - started < 3
+    assert len(server.requests) >= 2
+
+
+def test_a_slow_answer_past_the_read_timeout_is_retried_then_reported(server: ReplayServer) -> None:
+    server.route = lambda request: Reply(GOOD, delay=1.5)
+    options = http.HttpOptions(connect_timeout=1, read_timeout=0.3, retry_seconds=0.8, backoff_seconds=0.05)
+    with pytest.raises(SourceError, match="timed out"):
+        fetch(server, options)
+
+
+def test_a_body_that_stalls_past_the_read_timeout_is_retried(server: ReplayServer) -> None:
+    calls, route = failing_first(1, Reply(GOOD * 1000, stall=1.5))
+    server.route = route  # type: ignore[assignment]
+    assert fetch(server) == GOOD
+    assert calls[0] == 2
+
+
+def test_a_connection_cut_mid_body_is_retried(server: ReplayServer) -> None:
+    calls, route = failing_first(1, Reply(GOOD[:10], declared_length=len(GOOD)))
+    server.route = route  # type: ignore[assignment]
+    assert fetch(server) == GOOD
+    assert calls[0] == 2
+
+
+def test_4xx_is_reported_at_once_with_the_body(server: ReplayServer) -> None:
+    server.route = lambda request: Reply(b'{"code":400,"message":"bad window"}', status=400)
+    with pytest.raises(SourceError, match=r"expected HTTP 200, got 400.*bad window"):
+        fetch(server)
+    assert len(server.requests) == 1
+
+
+def test_connection_refused_is_reported_after_the_budget() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = http.HttpOptions(connect_timeout=0.5, read_timeout=0.5, retry_seconds=0.5, backoff_seconds=0.05)
+    with requests.Session() as session, pytest.raises(SourceError, match=f"127.0.0.1:{port}.*attempt"):
+        http.get(session, f"http://127.0.0.1:{port}/allocation/compute", {}, read, options=options)
+
+
+def test_chunked_bodies_are_read_whole(server: ReplayServer) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield GOOD[:5]
+        yield GOOD[5:]
+
+    server.route = lambda request: Reply(chunks)
+    assert fetch(server) == GOOD
