@@ -252,7 +252,8 @@ def _decode(names: list[str], blobs: list[bytes], what: str) -> list[_Allocation
     try:
         return [_ALLOCATION_DECODER.decode(blob) for blob in blobs]
     except (msgspec.DecodeError, msgspec.ValidationError):  # name the culprit, or accept bare NaN
-        return [body.decode(b, _Allocation, what=f"{what}: allocation {n!r}") for n, b in zip(names, blobs, strict=True)]
+        pairs = zip(names, blobs, strict=True)
+        return [body.decode(blob, _Allocation, what=f"{what}: allocation {name!r}") for name, blob in pairs]
 
 
 def _parse_whole(raw: bytearray, builder: _Builder, what: str) -> pa.Table:
