@@ -14,7 +14,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_173:Environment variables hold no secrets except the optional metrics token; Lambda encrypts them at rest with an AWS managed key
   #checkov:skip=CKV_AWS_50:X-Ray tracing is not needed; every invocation logs one JSON line with its duration
   #checkov:skip=CKV_AWS_116:Asynchronous failures go to the SQS on-failure destination (aws_lambda_function_event_invoke_config.async), which keeps the event and the error
-  #checkov:skip=CKV_AWS_115:Concurrency is reserved for merge only (merge_concurrency); export runs once a day and metrics is cheap
+  #checkov:skip=CKV_AWS_115:Reserving concurrency is opt-in (merge_concurrency): accounts with the default quota of 10 cannot reserve any
   for_each                       = local.functions
   function_name                  = "${var.name}-${each.key}"
   role                           = aws_iam_role.functions.arn

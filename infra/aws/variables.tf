@@ -170,13 +170,13 @@ variable "timeout_seconds" {
 }
 
 variable "merge_concurrency" {
-  description = "Reserved concurrency of the merge function (caps parallel merges and cost; 0 pauses it)."
+  description = "Reserved concurrency of the merge function (caps parallel merges and cost; 0 pauses it). null = unreserved: new accounts with a concurrency quota of 10 cannot reserve any."
   type        = number
-  default     = 4
+  default     = null
 
   validation {
-    condition     = var.merge_concurrency >= 0 && var.merge_concurrency <= 100
-    error_message = "merge_concurrency must be from 0 to 100."
+    condition     = var.merge_concurrency == null ? true : var.merge_concurrency >= 0 && var.merge_concurrency <= 100
+    error_message = "merge_concurrency must be null or from 0 to 100."
   }
 }
 

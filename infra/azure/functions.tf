@@ -72,11 +72,15 @@ data "archive_file" "package" {
   excludes    = ["**/__pycache__/**"]
 }
 
+locals {
+  deploy_command = "az functionapp deployment source config-zip --subscription '${data.azurerm_client_config.current.subscription_id}' --resource-group '${var.resource_group_name}' --name '${local.app_name}' --src '${data.archive_file.package.output_path}' --build-remote true"
+}
+
 resource "terraform_data" "deploy" {
   count            = var.deploy_code ? 1 : 0
   triggers_replace = [data.archive_file.package.output_md5, azurerm_function_app_flex_consumption.kubebill.id]
 
   provisioner "local-exec" {
-    command = "az functionapp deployment source config-zip --resource-group '${var.resource_group_name}' --name '${local.app_name}' --src '${data.archive_file.package.output_path}' --build-remote true"
+    command = local.deploy_command
   }
 }

@@ -35,5 +35,5 @@ output "billing_export_names" {
 
 output "deploy_command" {
   description = "Redeploys the function code (what apply runs when deploy_code is true)."
-  value       = "az functionapp deployment source config-zip --resource-group '${var.resource_group_name}' --name '${local.app_name}' --src '${data.archive_file.package.output_path}' --build-remote true"
+  value       = local.deploy_command
 }
