@@ -108,3 +108,17 @@ def aks_api(external: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+AKS_KEY = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
+
+
+@pytest.fixture
+def aks_day(local_store: LocalStore, external: Path, aks_allocation: bytes) -> str:
+    """The real AKS bill (Cost Management export) and the cluster's allocation export of 2025-06-17 in the
+    store, with no event delivered yet; returns the allocation's key (its event merges the day)."""
+    local_store.write(
+        "billing/azure/cost-management-export.csv", (external / "aks" / "cost-management-export.csv").read_bytes()
+    )
+    local_store.write(AKS_KEY, aks_allocation)
+    return AKS_KEY

@@ -60,11 +60,8 @@ def test_export_with_a_bad_date_is_a_bad_event(aws: Aws, local_store: LocalStore
 
 
 @pytest.mark.parametrize("via", ["eventbridge", "sqs"])
-def test_eventbridge_and_sqs_deliveries_merge(
-    aws: Aws, local_store: LocalStore, lines: Lines, aks_allocation: bytes, via: str
-):
-    key = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
-    local_store.write(key, aks_allocation)
+def test_eventbridge_and_sqs_deliveries_merge(aws: Aws, aks_day: str, lines: Lines, via: str):
+    key = aks_day
     reply = aws.created(BUCKET, key, via=via)
     if via == "sqs":
         assert reply == {"batchItemFailures": []}

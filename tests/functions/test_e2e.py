@@ -18,9 +18,9 @@ from kubebill.layout import Layout
 from kubebill.sinks import results
 from tests.emulators import Backend
 from tests.functions.clouds import CLOUDS, race
+from tests.functions.conftest import AKS_KEY
 
 EMULATOR = {"aws": "s3_env", "azure": "azure_env", "gcp": "gcs_env"}
-AKS_KEY = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
 AZURE_BILL = "billing/azure/cost-management/cost-management-export.csv"
 
 

@@ -8,17 +8,14 @@ from kubebill.store import LocalStore
 from tests.functions.clouds import Gcp
 from tests.functions.conftest import BUCKET, Lines
 
-KEY = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
-
 
 @pytest.fixture(scope="module")
 def gcp() -> Gcp:
     return Gcp()
 
 
-def test_finalized_event_in_binary_mode_merges(gcp: Gcp, local_store: LocalStore, lines: Lines, aks_allocation: bytes):
-    local_store.write(KEY, aks_allocation)
-    response = gcp.created(BUCKET, KEY, via="binary")
+def test_finalized_event_in_binary_mode_merges(gcp: Gcp, aks_day: str, lines: Lines):
+    response = gcp.created(BUCKET, aks_day, via="binary")
     assert response.status_code == 200
     [line] = lines.take()
     assert (line["decision"], line["days"]) == ("merged", ["2025-06-17"])

@@ -9,14 +9,11 @@ import pytest
 from kubebill.cli import main
 from kubebill.store import LocalStore
 
-KEY = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"
-
 
 def test_handle_routes_a_key_and_prints_the_outcome(
-    local_store: LocalStore, aks_allocation: bytes, capsys: pytest.CaptureFixture[str]
+    local_store: LocalStore, aks_day: str, capsys: pytest.CaptureFixture[str]
 ):
-    local_store.write(KEY, aks_allocation)
-    assert main(["handle", KEY, "--store", local_store.url]) == 0
+    assert main(["handle", aks_day, "--store", local_store.url]) == 0
     outcome = json.loads(capsys.readouterr().out)
     assert (outcome["decision"], outcome["days"]) == ("merged", ["2025-06-17"])
     assert main(["handle", "results/csv/year=2025/month=06/result.csv", "--store", local_store.url]) == 0
