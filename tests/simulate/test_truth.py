@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kubebill.model import IDLE
-from kubebill.simulate import Written
+from kubebill.simulate import Scenario, Written, simulate
 from kubebill.simulate.model import build_clusters
 from tests.simulate.conftest import SMALL
 
@@ -27,10 +27,10 @@ def _add(sums: Sums, cluster: str | None, day: date, values: tuple[float, float,
         acc[i] += v
 
 
-def aws_lines(out: Path) -> Sums:
+def aws_lines(out: Path, scenario: Scenario = SMALL) -> Sums:
     """CUR 2.0 → the four costs per (cluster the line touches, day), by the documented column mapping."""
     sums: Sums = {}
-    arns = {c.arn: c.name for c in build_clusters(SMALL, "aws")}
+    arns = {c.arn: c.name for c in build_clusters(scenario, "aws")}
     for path in sorted(out.glob("billing/aws/*/data/BILLING_PERIOD=*/*.parquet")):
         for row in pq.read_table(path).to_pylist():
             kind = row["line_item_line_item_type"]
@@ -49,11 +49,11 @@ def aws_lines(out: Path) -> Sums:
     return sums
 
 
-def azure_lines(out: Path) -> Sums:
+def azure_lines(out: Path, scenario: Scenario = SMALL) -> Sums:
     """Actual gives BilledCost/ListCost/ContractedCost, Amortized gives EffectiveCost (never both added)."""
     sums: Sums = {}
-    groups = {c.node_resource_group.lower(): c.name for c in build_clusters(SMALL, "azure")}
-    managed = {f"managedclusters/{c.name}": c.name for c in build_clusters(SMALL, "azure")}
+    groups = {c.node_resource_group.lower(): c.name for c in build_clusters(scenario, "azure")}
+    managed = {f"managedclusters/{c.name}": c.name for c in build_clusters(scenario, "azure")}
     for path in sorted(out.glob("billing/azure/exports/*/*/*/part_*.csv")):
         actual = "actual" in path.parts[-4]
         with open(path, encoding="utf-8-sig", newline="") as f:
@@ -70,9 +70,9 @@ def azure_lines(out: Path) -> Sums:
     return sums
 
 
-def gcp_lines(out: Path) -> Sums:
+def gcp_lines(out: Path, scenario: Scenario = SMALL) -> Sums:
     sums: Sums = {}
-    forwarding = {s.resource_id: c.name for c in build_clusters(SMALL, "gcp") for s in c.services}
+    forwarding = {s.resource_id: c.name for c in build_clusters(scenario, "gcp") for s in c.services}
     for path in sorted(out.glob("billing/gcp/*/*/*.parquet")):
         for row in pq.read_table(path).to_pylist():
             labels = {kv["key"]: kv["value"] for kv in row["labels"]}
@@ -102,6 +102,23 @@ def test_truth_sums_to_the_bill_per_cluster_and_day(small: tuple[Path, list[Writ
     for key in bill:
         for i, name in enumerate(COSTS):
             assert math.isclose(truth[key][i], bill[key][i], rel_tol=1e-9, abs_tol=1e-9), (provider, key, name)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        Scenario(nodes=1, pods=1, days=1, seed=11, end=date(2025, 3, 1)),
+        Scenario(nodes=7, pods=40, days=1, seed=12, end=date(2025, 3, 9)),
+    ],
+)
+def test_truth_conserves_odd_sizes(tmp_path: Path, scenario: Scenario) -> None:
+    simulate(tmp_path, scenario)
+    for provider, read in (("aws", aws_lines), ("azure", azure_lines), ("gcp", gcp_lines)):
+        bill, truth = read(tmp_path, scenario), truth_sums(tmp_path, provider)
+        assert set(bill) == set(truth)
+        for key in bill:
+            for i in range(4):
+                assert math.isclose(truth[key][i], bill[key][i], rel_tol=1e-9, abs_tol=1e-9), (provider, key, i)
 
 
 def test_truth_has_every_kind_and_discounts(small: tuple[Path, list[Written]]) -> None:

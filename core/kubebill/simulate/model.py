@@ -317,7 +317,8 @@ def _pods(cluster: Cluster, scenario: Scenario, rng: random.Random) -> None:
     pv_hourly = {"aws": 0.08, "azure": 0.0768 * 128 / 100, "gcp": 0.1}[cluster.provider] / 730
     lb_hourly = {"aws": 0.0225, "azure": 0.005, "gcp": 0.025}[cluster.provider]
     service = _service(cluster, rng, lb_hourly)
-    cluster.services.append(service)
+    if n_web:  # a LoadBalancer Service only when there are pods behind it
+        cluster.services.append(service)
     rs_hash: dict[str, str] = {}
     for p in range(n_pods):
         node = p % n_nodes
