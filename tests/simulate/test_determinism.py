@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,8 +22,30 @@ def digests(root: Path) -> dict[str, str]:
 
 
 def test_same_seed_same_bytes(small: tuple[Path, list[Written]], tmp_path: Path) -> None:
+    """Another process, another hash seed, the CLI instead of the API: byte-identical files."""
     out, _ = small
-    simulate(tmp_path, SMALL)
+    args = [
+        "--clusters",
+        str(SMALL.clusters),
+        "--nodes",
+        str(SMALL.nodes),
+        "--pods",
+        str(SMALL.pods),
+        "--days",
+        str(SMALL.days),
+        "--seed",
+        str(SMALL.seed),
+        "--end",
+        SMALL.end.isoformat(),
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    subprocess.run(
+        [sys.executable, "-m", "kubebill.cli", "simulate", "--out", str(tmp_path), *args],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
     assert digests(tmp_path) == digests(out)
 
 
