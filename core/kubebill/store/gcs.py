@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
 
@@ -38,7 +39,9 @@ class GcsStore(RemoteStore):
         except (exceptions.Forbidden, exceptions.Unauthorized, RefreshError) as error:
             raise StoreError(url, f"credentials refused for bucket {bucket!r}: {first_line(error)}") from None
         except (exceptions.RetryError, requests.ConnectionError, requests.Timeout, TransportError) as error:
-            raise StoreError(url, f"cannot reach Cloud Storage: {first_line(error)}") from None
+            endpoint = os.environ.get("STORAGE_EMULATOR_HOST") or "https://storage.googleapis.com"
+            cause = getattr(error, "cause", None) or error  # RetryError wraps the last connection error
+            raise StoreError(url, f"cannot reach Cloud Storage at {endpoint} ({type(cause).__name__})") from None
         except exceptions.GoogleAPICallError as error:
             raise StoreError(url, f"cannot open bucket {bucket!r}: {first_line(error)}") from None
         return cls(found, url, root)
