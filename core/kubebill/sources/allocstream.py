@@ -17,8 +17,7 @@ from typing import Any
 
 from kubebill.errors import SourceError
 
-_START = re.compile(rb'\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
-_KEY_BEFORE = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*$')
+_NAME_VALUE = re.compile(rb'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _HEAD = re.compile(rb'^\s*\{.*"data"\s*:\s*\[\s*\{\s*$', re.DOTALL)
 _CODE = re.compile(rb'"code"\s*:\s*(-?\d+)')
 _WS = b" \t\r\n"
@@ -40,16 +39,15 @@ class AllocationStream:
         scan = 0
         for chunk in self._chunks:
             buf += chunk
-            for match in _START.finditer(buf, scan):
-                key_start = self._key_start(buf, match)
+            for brace, raw_name in _starts(buf, scan):
+                key_start = self._key_start(buf, brace, raw_name)
                 if key_start is None:
                     continue
-                name = _text(match.group(1))
                 if pending is None:
                     self._head(bytes(buf[:key_start]))
                 else:
                     yield pending[0], _trim(bytes(buf[pending[1] : key_start]))
-                pending = (name, match.start())
+                pending = (_text(raw_name), brace)
             if pending is not None:
                 if pending[1] > 0:  # keep only the last, unfinished allocation
                     del buf[: pending[1]]
@@ -62,15 +60,18 @@ class AllocationStream:
             return
         yield pending[0], self._last(bytes(buf))
 
-    def _key_start(self, buf: bytearray, match: re.Match[bytes]) -> int | None:
+    def _key_start(self, buf: bytearray, brace: int, raw_name: bytes) -> int | None:
         """Where `"K":` begins right before this `{"name":"K"`, or None when it is not an allocation."""
-        begin = match.start()
-        window = bytes(buf[max(0, begin - len(match.group(1)) - 64) : begin])
-        key = _KEY_BEFORE.search(window)
-        if key is None or key.group(1) != match.group(1):
+        key = b'"' + raw_name + b'"'
+        first = max(0, brace - len(key) - 64)
+        before = bytes(buf[first:brace]).rstrip(_WS)
+        if not before.endswith(b":"):
+            return None
+        before = before[:-1].rstrip(_WS)
+        if not before.endswith(key):
             return None
         self.found = True
-        return begin - (len(window) - key.start())
+        return first + len(before) - len(key)
 
     def _head(self, head: bytes) -> None:
         if not _HEAD.match(head):
@@ -109,6 +110,31 @@ class AllocationStream:
         if self.code is None and isinstance(trailer.get("code"), int):
             self.code = trailer["code"]
         return text[:end].encode("utf-8")
+
+
+def _starts(buf: bytearray, scan: int) -> Iterator[tuple[int, bytes]]:
+    """`(position of "{", raw name)` of every `{"name":"…"` from `scan` on (a fast literal search first)."""
+    position = buf.find(b'"name"', scan)
+    while position != -1:
+        brace = position - 1
+        while brace >= 0 and buf[brace] in _WS:
+            brace -= 1
+        if brace >= 0 and buf[brace] == 0x7B:  # "{"
+            name = _name_at(buf, position)
+            if name is not None:
+                yield brace, name
+        position = buf.find(b'"name"', position + 6)
+
+
+def _name_at(buf: bytearray, position: int) -> bytes | None:
+    """The raw string value of the `"name"` key at `position` (compact output without a regex)."""
+    if buf.startswith(b'"name":"', position):
+        start = position + 8
+        end = buf.find(b'"', start)
+        if end != -1 and buf[end - 1] != 0x5C:  # no backslash: the name has no escapes
+            return bytes(buf[start:end])
+    value = _NAME_VALUE.match(buf, position)
+    return None if value is None else bytes(value.group(1))
 
 
 def _text(raw: bytes) -> str:

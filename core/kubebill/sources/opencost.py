@@ -307,34 +307,36 @@ class _Builder:
         self.lo = micros(requested.start.isoformat(), what=what)
         self.hi = micros(requested.end.isoformat(), what=what)
         self.tables: list[pa.Table] = []
-        self.windows: dict[tuple[str, str], tuple[int, int]] = {}
 
     def finish(self) -> pa.Table:
         if not self.tables:
             return table({}, 0)
         return pa.concat_tables(self.tables)
 
-    def _window(self, name: str, window: _Window) -> tuple[int, int]:
-        pair = (window.start, window.end)
-        cached = self.windows.get(pair)
-        if cached is None:
-            where = f"{self.what}: allocation {name!r} window"
-            cached = (micros(pair[0], what=where), micros(pair[1], what=where))
-            if cached[0] < self.lo or cached[1] > self.hi or cached[1] <= cached[0]:
+    def _windows(self, names: list[str], allocs: list[_Allocation]) -> tuple[pa.Array, pa.Array]:
+        """window_start/window_end columns; every distinct window must lie inside the requested one."""
+        starts = [a.window.start for a in allocs]
+        ends = [a.window.end for a in allocs]
+        bounds: dict[str, int] = {}
+        for start, end in set(zip(starts, ends, strict=True)):
+            row = starts.index(start)
+            where = f"{self.what}: allocation {names[row]!r} window"
+            lo = bounds.setdefault(start, micros(start, what=where))
+            hi = bounds.setdefault(end, micros(end, what=where))
+            if lo < self.lo or hi > self.hi or hi <= lo:
                 raise SourceError(
-                    f"{self.what}: the API answered for window {pair[0]},{pair[1]} (allocation {name!r}), "
+                    f"{self.what}: the API answered for window {start},{end} (allocation {names[row]!r}), "
                     f"which the requested window does not cover"
                 )
-            self.windows[pair] = cached
-        return cached
+        return timestamps([bounds[s] for s in starts]), timestamps([bounds[e] for e in ends])
 
     def add(self, names: list[str], allocs: list[_Allocation]) -> None:
         n = len(allocs)
         props = [a.properties for a in allocs]
-        windows = [self._window(name, a.window) for name, a in zip(names, allocs, strict=True)]
+        window_start, window_end = self._windows(names, allocs)
         columns: dict[str, Any] = {
-            "window_start": timestamps([w[0] for w in windows]),
-            "window_end": timestamps([w[1] for w in windows]),
+            "window_start": window_start,
+            "window_end": window_end,
             "cluster": constant(self.cluster, n),
             "source": constant(self.source, n),
             "labels": [_labels(p.labels) for p in props],
