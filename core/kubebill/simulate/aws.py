@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from kubebill.simulate.allocation import HOURS, ClusterDay
+from kubebill.simulate.export import Export
 from kubebill.simulate.lines import DayTotals, Lines, Resource, daily, hourly, lines_of
 from kubebill.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
 from kubebill.simulate.native import (
@@ -138,13 +139,11 @@ def _tag_key(key: str) -> str:
     return prefix + re.sub(r"[^A-Za-z0-9]", "_", key.removeprefix("aws:"))
 
 
-class AwsExport:
+class AwsExport(Export):
     provider = "aws"
 
     def __init__(self, root: Path, scenario: Scenario, clusters: list[Cluster]) -> None:
-        self.root = root
-        self.scenario = scenario
-        self.clusters = clusters
+        super().__init__(root, scenario, clusters)
         self.account = clusters[0].account
         rng = random.Random(f"{scenario.seed}:aws:commitments")
         self.ri_arn = f"arn:aws:ec2:us-east-1:{self.account}:reserved-instances/{uuid_of(rng)}"
@@ -480,14 +479,6 @@ class AwsExport:
                 "product": product,
             }
         table: dict[str, tuple[str, str, str, str, str, str]] = {
-            "root_ebs": (
-                "AmazonEC2",
-                "EBS:VolumeUsage.gp3",
-                "CreateVolume-Gp3",
-                "$0.08 per GB-month of General Purpose (gp3) provisioned storage - US East (Northern Virginia)",
-                "GB-Mo",
-                "Storage",
-            ),
             "ebs": (
                 "AmazonEC2",
                 "EBS:VolumeUsage.gp3",
@@ -549,7 +540,7 @@ class AwsExport:
             "credit": ("AmazonEC2", "", "", "AWS Credits - Promotional", "", ""),
             "support": ("AWSSupportBusiness", "Dollar", "", "AWS Support (Business)", "", "Support"),
         }
-        code, usage, op, desc, unit, family = table[kind]
+        code, usage, op, desc, unit, family = table["ebs" if kind == "root_ebs" else kind]
         product = {"product_name": code, "servicecode": code, "region": "us-east-1", "product_family": family}
         if kind in ("tax", "credit", "support", "sp_fee", "ri_fee", "s3"):
             zone = ""

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kubebill.simulate.allocation import ClusterDay
+from kubebill.simulate.export import Export
 from kubebill.simulate.lines import DayTotals, Lines, Resource, daily
 from kubebill.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
 from kubebill.simulate.native import CsvParts, Written, day_us, next_month, uuid_of
@@ -171,13 +172,11 @@ def _part_key(folder: str, n: int) -> str:
     return f"{folder}/part_0_{n:04d}.csv"
 
 
-class AzureExport:
+class AzureExport(Export):
     provider = "azure"
 
     def __init__(self, root: Path, scenario: Scenario, clusters: list[Cluster]) -> None:
-        self.root = root
-        self.scenario = scenario
-        self.clusters = clusters
+        super().__init__(root, scenario, clusters)
         self.sub = clusters[0].account
         rng = random.Random(f"{scenario.seed}:azure:commitments")
         self.reservation_order = uuid_of(rng)

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from kubebill.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
+from kubebill.simulate.export import Export
 from kubebill.simulate.lines import DayTotals, Lines, Resource, daily, hourly
 from kubebill.simulate.model import COMMIT_DISCOUNT, GIB, SUSTAINED_USE_DISCOUNT, Cluster, Scenario
 from kubebill.simulate.native import ParquetParts, Written, const, day_us, hex_of, key_values, strings, timestamps
@@ -81,13 +82,11 @@ def _part_key(day: date, n: int) -> str:
     return f"billing/gcp/{DATASET}/{day.isoformat()}/{n - 1:012d}.parquet"
 
 
-class GcpExport:
+class GcpExport(Export):
     provider = "gcp"
 
     def __init__(self, root: Path, scenario: Scenario, clusters: list[Cluster]) -> None:
-        self.root = root
-        self.scenario = scenario
-        self.clusters = clusters
+        super().__init__(root, scenario, clusters)
         self.project = clusters[0].account
         rng = random.Random(f"{scenario.seed}:gcp:account")
         self.billing_account = "-".join(hex_of(f"{scenario.seed}{i}", 6).upper() for i in range(3))

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
-from typing import Protocol
 
 import pyarrow.parquet as pq
 
 from kubebill.layout import Layout
-from kubebill.simulate.allocation import ClusterDay, allocation_table, cluster_day
+from kubebill.simulate.allocation import allocation_table, cluster_day
 from kubebill.simulate.aws import AwsExport
 from kubebill.simulate.azure import AzureExport
+from kubebill.simulate.export import Export
 from kubebill.simulate.gcp import GcpExport
-from kubebill.simulate.lines import DayTotals, Lines
+from kubebill.simulate.lines import DayTotals
 from kubebill.simulate.model import Cluster, Scenario, build_clusters
 from kubebill.simulate.native import Written, day_us
 from kubebill.simulate.truth import Truth
@@ -21,19 +20,7 @@ from kubebill.simulate.truth import Truth
 GROUND_TRUTH_KEY = "ground_truth.parquet"
 
 
-class Export(Protocol):
-    provider: str
-
-    def cluster_lines(self, cd: ClusterDay) -> list[Lines]: ...
-
-    def account_lines(self, day: date, day_index: int, totals: DayTotals) -> list[Lines]: ...
-
-    def write(self, day: date, blocks: list[Lines]) -> None: ...
-
-    def close(self) -> list[Written]: ...
-
-
-EXPORTS: dict[str, type] = {"aws": AwsExport, "azure": AzureExport, "gcp": GcpExport}
+EXPORTS: dict[str, type[Export]] = {"aws": AwsExport, "azure": AzureExport, "gcp": GcpExport}
 
 
 def simulate(out: Path, scenario: Scenario, *, layout: Layout | None = None) -> list[Written]:
