@@ -80,7 +80,7 @@ def line(
     hint: str | None = None,
     effective: float | None = None,
     list_cost: float | None = None,
-    row: int = 0,
+    row: int | None = None,
     source_key: str = "billing/aws/bill.csv",
     **extra: Any,
 ) -> dict[str, Any]:
@@ -110,8 +110,7 @@ def line(
 def cost(lines: Iterable[dict[str, Any]]) -> pa.Table:
     lines = list(lines)
     for i, item in enumerate(lines):
-        item.setdefault("x_SourceRowId", i)
-        if item["x_SourceRowId"] == 0 and i:
+        if item["x_SourceRowId"] is None:
             item["x_SourceRowId"] = i
     if not lines:
         return COST.empty_table()
