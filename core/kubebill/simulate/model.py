@@ -350,9 +350,10 @@ def _pods(cluster: Cluster, scenario: Scenario, rng: random.Random) -> None:
                 end = rng.randrange(start + 60, total_minutes + 1) if rng.random() < 0.5 else total_minutes
             else:
                 start, end = 0, total_minutes
-        labels = {"app": controller, "team": ns}
+        # OpenCost reports labels with non-alphanumerics as underscores (pod-template-hash → pod_template_hash)
+        labels = {"app": controller, "team": ns, "app_kubernetes_io_name": controller}
         if kind == "deployment":
-            labels["pod-template-hash"] = rs_hash.get(controller, "")
+            labels["pod_template_hash"] = rs_hash.get(controller, "")
         cluster.pods.append(Pod(p, ns, kind, controller, pod_name, node, start, end, labels, []))
         if p >= n_db and p < n_db + n_web:
             cluster.pods[-1].service = service.key
