@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.infra.hcl import module
-from tests.infra.render import run, variable_block
+from tests.infra.render import Job, run_many, variable_block
 
 CASES = [
     # (module, variable, accepted, refused)
@@ -33,19 +33,24 @@ def test_validation_accepts_the_right_value_and_refuses_the_likely_mistake(
     tmp_path: Path, cloud: str, name: str, good: str, bad: str
 ) -> None:
     block = variable_block(module(cloud).text(), name)
-    ok, value = run(tmp_path / "good", block, f"var.{name}", {name: good})
+    (ok, value), (refused, error) = run_many(
+        [
+            Job(tmp_path / "good", block, f"var.{name}", {name: good}),
+            Job(tmp_path / "bad", block, f"var.{name}", {name: bad}),
+        ]
+    )
     assert ok, value
-    refused, error = run(tmp_path / "bad", block, f"var.{name}", {name: bad})
     assert not refused, f"{cloud}: {name}={bad!r} was accepted"
     assert "Invalid value for variable" in error, error
 
 
 def test_metrics_token_must_be_long_enough(tmp_path: Path) -> None:
+    expression = "nonsensitive(var.metrics_token == null)"
+    jobs = []
     for cloud in ("aws", "azure"):
         block = variable_block(module(cloud).text(), "metrics_token")
-        ok, _ = run(
-            tmp_path / cloud / "short", block, "nonsensitive(var.metrics_token == null)", {"metrics_token": "short"}
-        )
-        assert not ok
-        ok, value = run(tmp_path / cloud / "unset", block, "nonsensitive(var.metrics_token == null)")
-        assert ok and value is True
+        jobs.append(Job(tmp_path / cloud / "short", block, expression, {"metrics_token": "short"}))
+        jobs.append(Job(tmp_path / cloud / "unset", block, expression))
+    results = run_many(jobs)
+    assert [ok for ok, _ in results] == [False, True, False, True]
+    assert all(value is True for ok, value in results if ok)
