@@ -65,6 +65,17 @@ ALIASES = frozenset(
     }
 )
 
+CODED = frozenset(
+    {
+        "lineitemusagestartdate",
+        "lineitemusageenddate",
+        "billbillingperiodstartdate",
+        "lineitemlineitemtype",
+        "lineitemusagetype",
+        "pricingterm",
+        "lineitemresourceid",
+    }
+)
 NUMERIC = frozenset(
     {
         "lineitemunblendedcost",

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kubebill.billing.common import Columns, coalesce, finish, map_pairs, map_unique, tags_json
+from kubebill.billing.common import Columns, coalesce, finish, map_pairs, map_unique, tags_text
 from kubebill.reconcile.keys import azure_resource_key, cluster_hint, parse_json_object
 from kubebill.schema import COST
 
@@ -63,6 +64,10 @@ ALIASES = frozenset(
     }
 )
 
+CODED = frozenset(
+    {*DATE, *RESOURCE, "billingperiodstartdate", "additionalinfo", "tags", "chargetype", "pricingmodel"}
+    | {"resourcegroup", "resourcegroupname"}
+)
 NUMERIC = frozenset({*COST_ALIASES, "paygcostinbillingcurrency", "paygprice", "unitprice", "quantity", "usagequantity"})
 
 _CHARGE = {
@@ -116,7 +121,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
     if resource_codes is not None:
         keys = map_pairs(azure_resource_key, resource_codes, vm_name, n, pa.string())
     raw_tags = cols.codes("tags")
-    tags = map_unique(tags_json, raw_tags, pa.string(), keep_dictionary=True) if raw_tags is not None else None
+    tags = map_unique(tags_text, raw_tags, pa.string(), keep_dictionary=True) if raw_tags is not None else None
     group = cols.codes("resourcegroup", "resourcegroupname")
     hints = map_pairs(_hint, tags, group if group is not None else resource_codes, n, pa.string())
     charge = cols.codes("chargetype")
@@ -166,6 +171,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
     )
 
 
+@lru_cache(maxsize=1 << 16)
 def _vm_name(info: str | None) -> str | None:
     if not info:
         return None
@@ -176,6 +182,7 @@ def _vm_name(info: str | None) -> str | None:
     return str(value) if value else None
 
 
+@lru_cache(maxsize=1 << 16)
 def _hint(tags: str | None, group_or_id: str | None) -> str | None:
     parsed = parse_json_object(tags) if tags else {}
     if group_or_id and group_or_id.startswith("/"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kubebill.billing.common import Columns, finish, map_unique, pair_text, split_pair, tags_json
+from kubebill.billing.common import Columns, finish, map_unique, pair_text, split_pair, tags_text
 from kubebill.reconcile.keys import (
     aws_resource_key,
     azure_resource_key,
@@ -43,6 +43,10 @@ _TEXT = (
 _NUMBERS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity")
 _TIMES = ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart")
 ALIASES = frozenset({*(n.lower() for n in (*_TEXT, *_NUMBERS, *_TIMES)), "tags", "xskudetails", "xresourcegroupname"})
+CODED = frozenset(
+    {"chargeperiodstart", "chargeperiodend", "billingperiodstart", "tags", "xskudetails", "resourceid"}
+    | {"providername", "pricingcategory", "xresourcegroupname"}
+)
 NUMERIC = frozenset(n.lower() for n in _NUMBERS)
 _PRICING = {"on-demand": "Standard", "ondemand": "Standard", "spot": "Dynamic", "commitment-based": "Committed"}
 
@@ -81,7 +85,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
             lambda v: None if v is None else _PRICING.get(str(v).lower(), str(v)), pricing, pa.string()
         )
     raw_tags = cols.codes("tags")
-    tags = map_unique(tags_json, raw_tags, pa.string()) if raw_tags is not None else None
+    tags = map_unique(tags_text, raw_tags, pa.string()) if raw_tags is not None else None
     values["Tags"] = tags
     details = cols.codes("xskudetails")
     vm = map_unique(azure_vm_name, details, pa.string()) if details is not None else None

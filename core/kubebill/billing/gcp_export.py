@@ -45,6 +45,10 @@ ALIASES = frozenset(
     }
 )
 
+CODED = frozenset(
+    {"usagestarttime", "usageendtime", "labels", "systemlabels", "credits", "resourcename", "resourceglobalname"}
+    | {"costtype", "skudescription", "invoicemonth"}
+)
 NUMERIC = frozenset({"cost", "costatlist", "usageamount"})
 
 _COST_TYPE = {"regular": "Usage", "tax": "Tax", "adjustment": "Adjustment", "rounding error": "Adjustment"}

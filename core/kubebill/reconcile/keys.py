@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 _AWS_ID = re.compile(r"^(i|vol|eni|nat|eipalloc|snap)-[0-9a-z]+$")
 _VMSS = re.compile(
@@ -39,6 +40,7 @@ def _clean(value: object) -> str | None:
     return text
 
 
+@lru_cache(maxsize=1 << 16)
 def provider_id_key(provider_id: str | None) -> str | None:
     """Cluster-side node providerID / PV volume handle → the key the bill side produces (None when empty)."""
     text = _clean(provider_id)
@@ -65,6 +67,7 @@ def _aws_tail(low: str) -> str:
     return last if _AWS_ID.match(last) else low
 
 
+@lru_cache(maxsize=1 << 16)
 def aws_resource_key(resource_id: str | None) -> str | None:
     """CUR ``lineItem/ResourceId`` / ``line_item_resource_id`` → key (instance/volume id, else lower-cased id)."""
     text = _clean(resource_id)
@@ -73,6 +76,7 @@ def aws_resource_key(resource_id: str | None) -> str | None:
     return _aws_tail(text.lower())
 
 
+@lru_cache(maxsize=1 << 16)
 def azure_resource_key(resource_id: str | None, vm_name: str | None = None) -> str | None:
     """Azure ``ResourceId``/``InstanceId`` → key; a VMSS id plus ``VMName`` ``<vmss>_<n>`` → that VMSS instance."""
     text = _clean(resource_id)
@@ -100,6 +104,7 @@ def azure_vm_name(additional_info: object) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
 def gcp_resource_key(name: str | None, global_name: str | None = None) -> str | None:
     """Google ``resource.name`` (else the last segment of ``resource.global_name``) → key."""
     text = _clean(name)
@@ -180,6 +185,7 @@ def cluster_hint(
     return None
 
 
+@lru_cache(maxsize=1 << 16)
 def aks_cluster_from_resource_group(resource_group: str) -> str | None:
     """``MC_<rg>_<cluster>_<region>`` → ``<cluster>`` (lower-cased); None for any other group."""
     match = _AKS_NODE_RG.match(resource_group.strip().lower())
