@@ -1,7 +1,8 @@
 """`kubebill package`: the deployable function artifacts infra/ deploys, built from a source checkout.
 
 - aws: `kubebill-aws-x86_64.zip` and `kubebill-aws-arm64.zip` — handler.py, kubebill/ and the
-  dependencies as Linux wheels for the Lambda Python 3.11 runtime, each at most 250 MB unzipped.
+  dependencies as Linux wheels for the Lambda Python runtime (3.11 by default; `python` must match the
+  function's runtime), each at most 250 MB unzipped.
 - azure: `azure/` — function_app.py, host.json, requirements.txt and kubebill/ (remote build installs).
 - gcp: `gcp/` — main.py, requirements.txt and kubebill/ (Cloud Build installs requirements.txt).
 """
@@ -23,8 +24,8 @@ from kubebill.errors import InputError
 
 CLOUDS = ("aws", "azure", "gcp")
 LAMBDA_LIMIT_BYTES = 250 * 1024 * 1024
-LAMBDA_PYTHON = "3.11"
-AWS_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+LAMBDA_PYTHONS = ("3.11", "3.12", "3.13")  # must match the function's runtime (infra var python_runtime)
+AWS_PLATFORMS = {"x86_64": "x86_64", "arm64": "aarch64"}
 ENTRY = {"aws": ("handler.py",), "azure": ("function_app.py", "host.json"), "gcp": ("main.py",)}
 # pandas is a user-facing convenience (DESIGN 6): no function's code path imports it.
 LEFT_OUT = frozenset({"pandas"})
@@ -130,7 +131,16 @@ def _zip(folder: Path, target: Path) -> None:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
 
 
-def _pip_install(reqs: Iterable[str], platform: str, target: Path, cache: Path | None) -> None:
+def platform_tags(arch: str, python: str) -> list[str]:
+    """Wheel platforms the Lambda runtime loads: python3.11 runs on Amazon Linux 2 (glibc 2.26), 3.12+ on AL2023."""
+    machine = AWS_PLATFORMS[arch]
+    tags = [f"manylinux2014_{machine}"]
+    if python != "3.11":
+        tags += [f"manylinux_2_28_{machine}", f"manylinux_2_34_{machine}"]
+    return tags
+
+
+def _pip_install(reqs: Iterable[str], platforms: list[str], python: str, target: Path, cache: Path | None) -> None:
     command = [
         sys.executable,
         "-m",
@@ -139,11 +149,10 @@ def _pip_install(reqs: Iterable[str], platform: str, target: Path, cache: Path |
         "--quiet",
         "--disable-pip-version-check",
         "--no-compile",
-        "--platform",
-        platform,
+        *(flag for tag in platforms for flag in ("--platform", tag)),
         "--only-binary=:all:",
         "--python-version",
-        LAMBDA_PYTHON,
+        python,
         "--implementation",
         "cp",
         "--target",
@@ -155,17 +164,17 @@ def _pip_install(reqs: Iterable[str], platform: str, target: Path, cache: Path |
         env["PIP_CACHE_DIR"] = str(cache)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"pip could not fetch Lambda wheels for {platform}: {done.stderr.strip()[-2000:]}")
+        raise RuntimeError(f"pip could not fetch Lambda wheels for {platforms}: {done.stderr.strip()[-2000:]}")
 
 
-def _aws(out: Path, root: Path, *, cache: Path | None, architectures: Iterable[str]) -> list[Artifact]:
+def _aws(out: Path, root: Path, *, cache: Path | None, architectures: Iterable[str], python: str) -> list[Artifact]:
     built = []
     for arch in architectures:
         staging = out / f".aws-{arch}"
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
-        _pip_install(requirements("aws", root), AWS_PLATFORMS[arch], staging, cache)
+        _pip_install(requirements("aws", root), platform_tags(arch, python), python, staging, cache)
         _prune(staging)
         shutil.copy2(root / "functions" / "aws" / "handler.py", staging / "handler.py")
         _copy_core(staging)
@@ -185,6 +194,7 @@ def build(
     *,
     wheel_cache: Path | None = None,
     architectures: Iterable[str] = tuple(AWS_PLATFORMS),
+    python: str = LAMBDA_PYTHONS[0],
 ) -> list[Artifact]:
     """Build the artifact(s) of `cloud` into `out` (created if absent); returns what was written."""
     if cloud not in CLOUDS:
@@ -192,8 +202,12 @@ def build(
     unknown = set(architectures) - set(AWS_PLATFORMS)
     if unknown:
         raise InputError(f"unknown architecture {sorted(unknown)}; expected {', '.join(AWS_PLATFORMS)}")
+    if python not in LAMBDA_PYTHONS:
+        raise InputError(
+            f"Python {python!r} has no Lambda runtime kubebill builds for; expected {', '.join(LAMBDA_PYTHONS)}"
+        )
     root = source_root()
     out.mkdir(parents=True, exist_ok=True)
     if cloud == "aws":
-        return _aws(out, root, cache=wheel_cache, architectures=architectures)
+        return _aws(out, root, cache=wheel_cache, architectures=architectures, python=python)
     return [_source_folder(cloud, out, root)]

@@ -71,6 +71,13 @@ def test_source_folder_shape_and_entry_points(cloud: str, tmp_path: Path, capsys
     assert set(found.split()) == RUNTIME_NAMES[cloud]
 
 
+def test_lambda_wheel_platforms_follow_the_runtime_os():
+    assert packaging.platform_tags("arm64", "3.11") == ["manylinux2014_aarch64"]  # Amazon Linux 2, glibc 2.26
+    assert "manylinux_2_28_x86_64" in packaging.platform_tags("x86_64", "3.12")  # Amazon Linux 2023, glibc 2.34
+    with pytest.raises(packaging.InputError, match="no Lambda runtime"):
+        packaging.build("aws", Path("unused"), python="3.10")
+
+
 def test_unknown_cloud_and_architecture_are_refused(tmp_path: Path):
     with pytest.raises(packaging.InputError, match="unknown cloud"):
         packaging.build("ibm", tmp_path)

@@ -20,10 +20,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="AWS only: Lambda architecture to build (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--python",
+        choices=packaging.LAMBDA_PYTHONS,
+        default=packaging.LAMBDA_PYTHONS[0],
+        help="AWS only: the Lambda Python runtime the wheels are for (must match python_runtime; default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    built = packaging.build(args.cloud, Path(args.out), architectures=args.arch or tuple(packaging.AWS_PLATFORMS))
+    built = packaging.build(
+        args.cloud, Path(args.out), architectures=args.arch or tuple(packaging.AWS_PLATFORMS), python=args.python
+    )
     for artifact in built:
         size = f"{artifact.unzipped_bytes / 2**20:.1f} MB unzipped"
         if artifact.zipped_bytes is not None:
