@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import threading
@@ -10,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from pyarrow import csv
 
 from kubebill.errors import PreconditionFailed
 from kubebill.store import ObjectInfo, Store, open_store
@@ -230,3 +233,15 @@ def test_rejects_keys_that_escape_the_root(any_store: Backend) -> None:
     for key in ("../outside", "a/../../b", "a//b", "dir/"):
         with pytest.raises(ValueError, match="invalid object key"):
             any_store.store.write(key, b"x")
+
+
+def test_open_streams_feed_pyarrow_as_the_readers_use_them(any_store: Backend) -> None:
+    rows = "".join(f"{i},namespace-{i % 13},{i * 0.25}\n" for i in range(50_000))
+    any_store.store.write("billing/export.csv.gz", gzip.compress(f"id,namespace,cost\n{rows}".encode()))
+
+    with any_store.store.open("billing/export.csv.gz") as raw:
+        assert raw.readable()
+        table = csv.read_csv(pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "gzip"))
+
+    assert table.num_rows == 50_000
+    assert table.column("cost").to_pylist()[-1] == 49_999 * 0.25
