@@ -104,12 +104,12 @@ def utc(moment: datetime) -> datetime:
 
 def read_upto(stream: BinaryIO, size: int) -> bytes:
     """Up to `size` bytes, fewer only at end of stream (raw streams may return short reads)."""
-    pieces: list[bytes] = []
+    parts: list[bytes] = []
     missing = size
-    while missing > 0 and (piece := stream.read(missing)):
-        pieces.append(piece)
-        missing -= len(piece)
-    return b"".join(pieces)
+    while missing > 0 and (part := stream.read(missing)):
+        parts.append(part)
+        missing -= len(part)
+    return b"".join(parts)
 
 
 def pieces(data: Data) -> bytes | Iterator[bytes]:
