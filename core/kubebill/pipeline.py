@@ -58,15 +58,14 @@ def export(
     from kubebill.layout import Layout
     from kubebill.model import Window
     from kubebill.settings import _cluster
-    from kubebill.sources.fetch import fetch_day
+    from kubebill.sources.fetch import client
     from kubebill.sources.http import HttpOptions
     from kubebill.sources.opencost import Query
 
     source = source or settings.source
     base_url = url or settings.source_url
     name = cluster or settings.cluster
-    if source not in ("opencost", "kubecost", "aks"):
-        raise ConfigError(f"--source {source!r}: expected one of opencost, kubecost, aks")
+    fetch_day = client(source)
     if not base_url:
         raise ConfigError("no allocation API URL: pass --url or set KUBEBILL_SOURCE_URL")
     if not name:
@@ -222,6 +221,7 @@ class _Staged:
     workdir: str
     days: set[date] | None  # the days to keep (None: every day of the unit)
     paths: dict[Any, str | None] = field(default_factory=dict)  # unit -> file, None when unreadable
+    csv: dict[date, tuple[str, str]] = field(default_factory=dict)  # day merged -> (result etag, local CSV)
     line_days: dict[Any, set[date]] = field(default_factory=dict)  # unit -> days its lines start on
     errors: dict[Any, str] = field(default_factory=dict)
 
@@ -326,6 +326,8 @@ def _merge_day(
             rows, stats = run.rows, run.stats()
             path = os.path.join(daydir, "result.parquet")
             run.write_parquet(path)
+            if rows:
+                run.write_csv(os.path.join(daydir, "result.csv"), results.CSV_OPTIONS)
         finally:
             run.close()
         try:
@@ -347,6 +349,8 @@ def _merge_day(
                 store.write(state_key, data, if_absent=True)
             else:
                 store.write(state_key, data, if_match=state_etag)
+            if written is not None:
+                staged.csv[day] = (written.etag, os.path.join(daydir, "result.csv"))
         except (PreconditionFailed, FileNotFoundError):
             LOG_MERGE.info("another merge of the day won the race; merging again", extra={"day": day.isoformat()})
             continue
@@ -399,7 +403,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                 else:
                     summary.unchanged.append(day)
             for year, month in sorted(months):
-                written = results.write_month_csv(store, layout, year, month, workdir=workdir)
+                written = results.write_month_csv(store, layout, year, month, workdir=workdir, fresh=staged.csv)
                 if written is not None:
                     summary.keys.append(written.key)
     except Exception:

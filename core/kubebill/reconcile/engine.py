@@ -389,9 +389,15 @@ class Reconciliation:
         return conform(self.con.sql(self._ordered()).to_arrow_table(), RESULT)
 
     def write_parquet(self, path: str) -> None:
-        """Stream the day's rows into a Parquet file (zstd), without holding them in Python."""
-        names = ", ".join(f.name for f in RESULT)  # unsorted: a sort of the whole day costs more than the rest
-        self.con.execute(f"COPY (SELECT {names} FROM out) TO '{_sql_text(path)}' (FORMAT parquet, COMPRESSION zstd)")
+        """Stream the day's rows into a Parquet file, without holding them in Python (unsorted: a sort of the
+        whole day costs more than the rest of the merge)."""
+        names = ", ".join(f.name for f in RESULT)
+        self.con.execute(f"COPY (SELECT {names} FROM out) TO '{_sql_text(path)}' (FORMAT parquet)")
+
+    def write_csv(self, path: str, options: str) -> None:
+        """The same rows as CSV (COPY `options`), for the month's CSV without reading the Parquet back."""
+        names = ", ".join(f.name for f in RESULT)
+        self.con.execute(f"COPY (SELECT {names} FROM out) TO '{_sql_text(path)}' ({options})")
 
     def close(self) -> None:
         self.con.close()

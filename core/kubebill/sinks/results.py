@@ -77,36 +77,59 @@ def month_days(store: Store, layout: Layout, year: int, month: int) -> dict[date
     return {day: info for day, info in result_objects(store, layout).items() if (day.year, day.month) == (year, month)}
 
 
-def write_month_csv(store: Store, layout: Layout, year: int, month: int, *, workdir: str) -> ObjectInfo | None:
-    """Rewrite the month's CSV from its days' Parquet objects (one atomic object; None when no day has results).
+CSV_OPTIONS = "FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%SZ'"
 
-    The CSV is derived: it is rebuilt until the days it was built from are still the current ones, so two
-    merges of one month racing end with a CSV of the newest days.
+
+def write_month_csv(
+    store: Store,
+    layout: Layout,
+    year: int,
+    month: int,
+    *,
+    workdir: str,
+    fresh: dict[date, tuple[str, str]] | None = None,
+) -> ObjectInfo | None:
+    """Rewrite the month's CSV from its days (one atomic object; None when no day has results).
+
+    `fresh` maps a day just merged to (its result's etag, a local CSV of the same rows written with
+    CSV_OPTIONS): used instead of converting that day's Parquet again. The CSV is derived: it is rebuilt
+    until the days it was built from are still the current ones, so two merges of one month racing end
+    with a CSV of the newest days.
     """
     import duckdb
 
     key = layout.result_csv_key(year, month)
+    fresh = fresh or {}
     for _ in range(10):
         days = month_days(store, layout, year, month)
         if not days:
             return None
-        paths = []
+        parts = []
         for day, info in days.items():
+            if day in fresh and fresh[day][0] == info.etag:
+                parts.append(fresh[day][1])
+                continue
             path = os.path.join(workdir, f"month-{day.isoformat()}.parquet")
             with store.open(info.key) as src, open(path, "wb") as dst:
                 copy_stream(src, dst)
-            paths.append(path)
+            part = path + ".csv"
+            con = duckdb.connect()
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                con.execute(
+                    f"COPY (SELECT * FROM read_parquet('{_quoted(path)}')) TO '{_quoted(part)}' ({CSV_OPTIONS})"
+                )
+            finally:
+                con.close()
+            parts.append(part)
         out = os.path.join(workdir, f"month-{year:04d}-{month:02d}.csv")
-        con = duckdb.connect()
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet([{files}]))"  # day by day, in file order
-                f" TO '{out}' (FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%SZ')"
-            )
-        finally:
-            con.close()
+        with open(out, "wb") as dst:
+            for number, part in enumerate(parts):
+                with open(part, "rb") as src:
+                    header = src.readline()
+                    if number == 0:
+                        dst.write(header)
+                    copy_stream(src, dst)
         with open(out, "rb") as data:
             written = store.write(key, data)
         if {d: i.etag for d, i in month_days(store, layout, year, month).items()} == {
@@ -114,3 +137,7 @@ def write_month_csv(store: Store, layout: Layout, year: int, month: int, *, work
         }:
             return written
     return written
+
+
+def _quoted(path: str) -> str:
+    return path.replace("'", "''")

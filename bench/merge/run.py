@@ -1,0 +1,282 @@
+"""Merge throughput and memory: kubebill's merge vs a plain SQLite join (the AKS tool's approach) vs a minimal
+reference DuckDB query of the same split (no checks, no lineage), on the same generated data.
+
+    .venv/bin/python bench/merge/run.py [--rows 1000000,10000000] [--engines kubebill,duckdb,sqlite]
+                                        [--sqlite-max-rows 1000000] [--memory-limit 1GB] [--threads 2]
+
+For each size: one UTC day, hourly bill lines (FOCUS Parquet under billing/) and as many hourly allocation rows
+(allocations/…/opencost.parquet): per node-hour 3 pods + the node's `__idle__` row, and per node-hour one compute
+line plus 3 lines outside the cluster. Every engine reads the same two Parquet files, splits the compute lines by
+list-cost weight (idle gets the rest), passes the other lines through, and writes Parquet + CSV. Each engine runs in
+a fresh child process (peak RSS = the child's VmHWM). kubebill runs `pipeline.merge` with KUBEBILL_MEMORY_LIMIT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DAY = date(2025, 6, 17)
+PODS = 3  # per node-hour, plus the idle row
+OTHER = 3  # lines outside the cluster per node-hour
+ALLOC_KEY = "allocations/cluster=bench/year=2025/month=06/day=17/opencost.parquet"
+BILL_KEY = "billing/focus/bench-2025-06.parquet"
+
+
+def generate(root: Path, bill_rows: int) -> dict[str, int]:
+    """Write the day's allocation and bill Parquet files under `root` (a local store)."""
+    node_hours = bill_rows // (1 + OTHER)
+    nodes = max(1, node_hours // 24)
+    node_hours = nodes * 24
+    rng = np.random.default_rng(7)
+    start = int(datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC).timestamp() * 1_000_000)
+    hour_us = 3_600_000_000
+    node_of = np.repeat(np.arange(nodes), 24)
+    hour_of = np.tile(np.arange(24), nodes)
+    ids = np.array([f"i-{n:012x}" for n in range(nodes)], dtype=object)
+
+    # allocations: (PODS + 1) rows per node-hour, the last one idle
+    k = PODS + 1
+    a_node = np.repeat(node_of, k)
+    a_hour = np.repeat(hour_of, k)
+    slot = np.tile(np.arange(k), node_hours)
+    idle = slot == PODS
+    cpu = np.where(idle, rng.uniform(0.0, 0.05, a_node.size), rng.uniform(0.001, 0.04, a_node.size))
+    ram = cpu * 0.3
+    namespaces = np.array([f"ns-{i}" for i in range(40)], dtype=object)
+    ns = np.where(idle, "__idle__", namespaces[(a_node * 7 + slot) % 40])
+    pod = np.where(
+        idle,
+        "__idle__",
+        np.char.add(np.char.add("pod-", a_node.astype(str)), np.char.add("-", slot.astype(str))).astype(object),
+    )
+    ws = pa.array(start + a_hour * hour_us, pa.timestamp("us", tz="UTC"))
+    allocation = pa.table(
+        {
+            "window_start": ws,
+            "window_end": pa.array(start + (a_hour + 1) * hour_us, pa.timestamp("us", tz="UTC")),
+            "cluster": pa.array(["bench"] * a_node.size),
+            "node": pa.array(np.char.add("node-", a_node.astype(str)).astype(object)),
+            "provider_id": pa.array(np.char.add("aws:///us-east-1a/", ids[a_node].astype(str)).astype(object)),
+            "namespace": pa.array(ns),
+            "pod": pa.array(pod),
+            "container": pa.array(np.where(idle, "__idle__", "app")),
+            "source": pa.array(["opencost"] * a_node.size),
+            "minutes": pa.array(np.full(a_node.size, 60.0)),
+            "cpu_cost": pa.array(cpu),
+            "ram_cost": pa.array(ram),
+            "gpu_cost": pa.array(np.zeros(a_node.size)),
+            "total_cost": pa.array(cpu + ram),
+        }
+    )
+    path = root / ALLOC_KEY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(allocation, path, compression="zstd")
+
+    # bill: per node-hour one compute line (at a discount to list) and OTHER lines outside the cluster
+    m = 1 + OTHER
+    b_node = np.repeat(node_of, m)
+    b_hour = np.repeat(hour_of, m)
+    b_slot = np.tile(np.arange(m), node_hours)
+    compute = b_slot == 0
+    resource = np.where(
+        compute, ids[b_node], np.char.add("arn:aws:s3:::bucket-", (b_node % 500).astype(str)).astype(object)
+    )
+    cost = np.where(compute, rng.uniform(0.05, 0.2, b_node.size), rng.uniform(0.0, 0.01, b_node.size))
+    bill = pa.table(
+        {
+            "BillingPeriodStart": pa.array(
+                np.full(b_node.size, start - 16 * 24 * hour_us), pa.timestamp("us", tz="UTC")
+            ),
+            "ChargePeriodStart": pa.array(start + b_hour * hour_us, pa.timestamp("us", tz="UTC")),
+            "ChargePeriodEnd": pa.array(start + (b_hour + 1) * hour_us, pa.timestamp("us", tz="UTC")),
+            "ProviderName": pa.array(["AWS"] * b_node.size),
+            "ServiceName": pa.array(np.where(compute, "Amazon Elastic Compute Cloud", "Amazon Simple Storage Service")),
+            "ServiceCategory": pa.array(np.where(compute, "Compute", "Storage")),
+            "ResourceId": pa.array(resource),
+            "ChargeCategory": pa.array(["Usage"] * b_node.size),
+            "BillingCurrency": pa.array(["USD"] * b_node.size),
+            "BilledCost": pa.array(cost),
+            "EffectiveCost": pa.array(cost * 0.9),
+            "ListCost": pa.array(cost * 1.3),
+            "ContractedCost": pa.array(cost),
+        }
+    )
+    path = root / BILL_KEY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(bill, path, compression="zstd")
+    return {"bill_rows": bill.num_rows, "allocation_rows": allocation.num_rows, "nodes": nodes}
+
+
+def _peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_kubebill(root: Path, out: Path) -> int:
+    from kubebill import pipeline
+    from kubebill.settings import Settings
+    from kubebill.store.local import LocalStore
+
+    settings = Settings.from_env()
+    summary = pipeline.merge(LocalStore(root), settings, days=[DAY])
+    return summary.rows
+
+
+_REFERENCE_SPLIT = """
+WITH a AS (SELECT lower(regexp_extract(provider_id, '[^/]+$')) AS k, window_start AS ws, namespace, pod, container,
+                  cpu_cost + ram_cost + gpu_cost AS w FROM read_parquet('{alloc}')),
+     b AS (SELECT row_number() OVER () AS lid, * FROM read_parquet('{bill}'))
+SELECT b.* EXCLUDE (lid, BilledCost, EffectiveCost, ListCost, ContractedCost), a.namespace, a.pod, a.container,
+       b.BilledCost * a.w / sum(a.w) OVER (PARTITION BY b.lid) AS BilledCost,
+       b.EffectiveCost * a.w / sum(a.w) OVER (PARTITION BY b.lid) AS EffectiveCost,
+       b.ListCost * a.w / sum(a.w) OVER (PARTITION BY b.lid) AS ListCost,
+       b.ContractedCost * a.w / sum(a.w) OVER (PARTITION BY b.lid) AS ContractedCost
+FROM b JOIN a ON a.k = lower(b.ResourceId) AND a.ws = b.ChargePeriodStart
+UNION ALL
+SELECT b.* EXCLUDE (lid, BilledCost, EffectiveCost, ListCost, ContractedCost), NULL, NULL, NULL,
+       b.BilledCost, b.EffectiveCost, b.ListCost, b.ContractedCost
+FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.k = lower(b.ResourceId))
+"""
+
+
+def run_duckdb(root: Path, out: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    if os.environ.get("KUBEBILL_MEMORY_LIMIT"):
+        con.execute(f"SET memory_limit = '{os.environ['KUBEBILL_MEMORY_LIMIT']}'")
+    con.execute(f"SET temp_directory = '{out / 'spill'}'")
+    query = _REFERENCE_SPLIT.format(alloc=root / ALLOC_KEY, bill=root / BILL_KEY)
+    con.execute(f"CREATE TEMP TABLE r AS {query}")
+    con.execute(f"COPY r TO '{out / 'reference.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY r TO '{out / 'reference.csv'}' (FORMAT csv, HEADER true)")
+    row = con.execute("SELECT count(*) FROM r").fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_sqlite(root: Path, out: Path) -> int:
+    import csv
+    import sqlite3
+
+    con = sqlite3.connect(out / "bench.sqlite")
+    bill = pq.ParquetFile(root / BILL_KEY)
+    alloc = pq.ParquetFile(root / ALLOC_KEY)
+    con.execute("CREATE TABLE a (k TEXT, ws INTEGER, namespace TEXT, pod TEXT, container TEXT, w REAL)")
+    names = bill.schema_arrow.names
+    con.execute(f"CREATE TABLE b (lid INTEGER PRIMARY KEY, {', '.join(names)})")
+    for batch in alloc.iter_batches(columns=["provider_id", "window_start", "namespace", "pod", "container",
+                                             "cpu_cost", "ram_cost", "gpu_cost"]):  # fmt: skip
+        d = batch.to_pydict()
+        con.executemany(
+            "INSERT INTO a VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (p.rsplit("/", 1)[-1].lower(), int(t.timestamp()), n, pod, c, x + y + z)
+                for p, t, n, pod, c, x, y, z in zip(*d.values(), strict=True)
+            ),
+        )
+    for batch in bill.iter_batches():
+        rows = batch.to_pylist()
+        con.executemany(
+            f"INSERT INTO b ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            (tuple(int(v.timestamp()) if isinstance(v, datetime) else v for v in r.values()) for r in rows),
+        )
+    con.execute("CREATE INDEX a_k ON a (k, ws)")
+    con.execute("CREATE TABLE tot AS SELECT k, ws, sum(w) AS t FROM a GROUP BY k, ws")
+    con.execute("CREATE INDEX tot_k ON tot (k, ws)")
+    query = f"""
+        SELECT {", ".join("b." + n for n in names)}, a.namespace, a.pod, a.container, a.w / tot.t
+        FROM b JOIN a ON a.k = lower(b.ResourceId) AND a.ws = b.ChargePeriodStart
+               JOIN tot ON tot.k = a.k AND tot.ws = a.ws
+        UNION ALL
+        SELECT {", ".join("b." + n for n in names)}, NULL, NULL, NULL, 1.0 FROM b
+        WHERE NOT EXISTS (SELECT 1 FROM tot WHERE tot.k = lower(b.ResourceId))"""
+    count = 0
+    cost_at = [names.index(c) for c in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")]
+    with open(out / "sqlite.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*names, "namespace", "pod", "container"])
+        for row in con.execute(query):
+            values = list(row[:-1])
+            for i in cost_at:
+                values[i] = values[i] * row[-1]
+            writer.writerow(values)
+            count += 1
+    con.close()
+    return count
+
+
+ENGINES = {"kubebill": run_kubebill, "duckdb": run_duckdb, "sqlite": run_sqlite}
+
+
+def child(engine: str, root: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix=f"kubebill-bench-{engine}-") as out:
+        started = time.monotonic()
+        rows = ENGINES[engine](root, Path(out))
+        seconds = time.monotonic() - started
+    print(json.dumps({"engine": engine, "seconds": seconds, "rows_out": rows, "peak_rss_mb": _peak_rss_mb()}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", default="1000000,10000000", help="bill rows per run, comma-separated")
+    parser.add_argument("--engines", default="kubebill,duckdb,sqlite")
+    parser.add_argument("--sqlite-max-rows", type=int, default=1_000_000, help="skip SQLite above this size")
+    parser.add_argument("--memory-limit", default="1GB", help="KUBEBILL_MEMORY_LIMIT for kubebill and the reference")
+    parser.add_argument("--threads", default="", help="KUBEBILL_THREADS (default: all cores)")
+    parser.add_argument("--child", nargs=2, metavar=("ENGINE", "ROOT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return 0
+    env = dict(os.environ, KUBEBILL_MEMORY_LIMIT=args.memory_limit, KUBEBILL_LOG_LEVEL="warning")
+    if args.threads:
+        env["KUBEBILL_THREADS"] = args.threads
+    print(f"{'bill rows':>10} {'engine':<9} {'seconds':>8} {'rows/s':>12} {'rows out':>11} {'peak RSS':>9}  ratio")
+    for size in (int(x) for x in args.rows.split(",")):
+        with tempfile.TemporaryDirectory(prefix="kubebill-bench-store-") as folder:
+            root = Path(folder)
+            shape = generate(root, size)
+            figures: dict[str, dict[str, float]] = {}
+            for engine in args.engines.split(","):
+                if engine == "sqlite" and shape["bill_rows"] > args.sqlite_max_rows:
+                    print(f"{shape['bill_rows']:>10} {engine:<9} skipped (> --sqlite-max-rows)")
+                    continue
+                done = subprocess.run(
+                    [sys.executable, __file__, "--child", engine, str(root)],
+                    env=env, capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                if done.returncode != 0:
+                    print(f"{shape['bill_rows']:>10} {engine:<9} failed: {done.stderr.strip()[-400:]}")
+                    continue
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                figures[engine] = result
+                rate = shape["bill_rows"] / result["seconds"]
+                ratio = ""
+                if engine != "kubebill" and "kubebill" in figures:
+                    ratio = f"kubebill = {figures[engine]['seconds'] / figures['kubebill']['seconds']:.2f}× {engine}"
+                print(
+                    f"{shape['bill_rows']:>10} {engine:<9} {result['seconds']:>8.1f} {rate:>12,.0f}"
+                    f" {result['rows_out']:>11,} {result['peak_rss_mb']:>7.0f}MB  {ratio}",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
