@@ -25,6 +25,7 @@ from kubebill.errors import InputError
 CLOUDS = ("aws", "azure", "gcp")
 LAMBDA_LIMIT_BYTES = 250 * 1024 * 1024
 LAMBDA_PYTHONS = ("3.11", "3.12", "3.13")  # must match the function's runtime (infra var python_runtime)
+LAMBDA_PYTHON = LAMBDA_PYTHONS[0]  # the default, what infra's python_runtime defaults to
 AWS_PLATFORMS = {"x86_64": "x86_64", "arm64": "aarch64"}
 ENTRY = {"aws": ("handler.py",), "azure": ("function_app.py", "host.json"), "gcp": ("main.py",)}
 # pandas is a user-facing convenience (DESIGN 6): no function's code path imports it.
@@ -194,7 +195,7 @@ def build(
     *,
     wheel_cache: Path | None = None,
     architectures: Iterable[str] = tuple(AWS_PLATFORMS),
-    python: str = LAMBDA_PYTHONS[0],
+    python: str = LAMBDA_PYTHON,
 ) -> list[Artifact]:
     """Build the artifact(s) of `cloud` into `out` (created if absent); returns what was written."""
     if cloud not in CLOUDS:
