@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,8 @@ def main() -> int:
                 print(done.stdout, done.stderr, file=sys.stderr)
                 return 1
             peak_kib = int(done.stderr.rsplit("VmHWM_KiB", 1)[1].split()[0])
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = usage.ru_utime + usage.ru_stime
             written = sum(p.stat().st_size for p in Path(store).rglob("*.parquet"))
             import pyarrow.parquet as pq
 
@@ -85,12 +88,14 @@ def main() -> int:
     print(f"requests            {len(sizes)} (one per {args.step} step of {DAY})")
     print(f"rows written        {rows:,}")
     print(f"wall time           {wall:.2f} s")
-    print(f"rows/s              {rows / wall:,.0f}")
+    print(f"rows/s              {rows / wall:,.0f} (wall)")
+    print(f"CPU time (export)   {cpu:.2f} s = {rows / cpu:,.0f} rows per CPU-second")
     print(f"response body       {largest / 1e6:.1f} MB per request, {sum(sizes) / 1e6:.1f} MB for the day")
     print(f"peak RSS (export)   {peak / 1e6:.1f} MB = {peak / largest:.2f}x one response body")
     print(f"parquet written     {written / 1e6:.1f} MB")
     cores = len(os.sched_getaffinity(0))
-    print(f"measured            {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cores} cores")
+    load = os.getloadavg()[0]
+    print(f"measured            {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cores} cores, load average {load:.1f}")
     return 0
 
 

@@ -36,9 +36,9 @@ def params(day: date) -> dict[str, str]:
 
 
 def fetch_day(
-    session: requests.Session, *, base_url: str, cluster: str, day: date, options: http.HttpOptions
+    session: requests.Session, *, base_url: str, cluster: str, day: date, options: http.HttpOptions, **_: object
 ) -> Iterator[pa.Table]:
-    """The day's ALLOCATION table (one request)."""
+    """The day's ALLOCATION table (one request); the OpenCost query options do not apply."""
     url = endpoint(base_url)
 
     def parse_day(chunks: http.Chunks) -> pa.Table:

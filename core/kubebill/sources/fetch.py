@@ -1,36 +1,28 @@
-"""Pick the cluster API client for a source name: one ALLOCATION table per request of a UTC day."""
+"""Pick the cluster API client for a source name: each yields one ALLOCATION table per request of a UTC day."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
-import requests
 
 from kubebill.errors import ConfigError
 from kubebill.sources import aks_agent, opencost
-from kubebill.sources.http import HttpOptions
-from kubebill.sources.opencost import Query
 
 SOURCES = ("opencost", "kubecost", "aks")
 
+# every client takes (session, *, source, base_url, cluster, day, query, options)
+Fetch = Callable[..., Iterator[pa.Table]]
+_CLIENTS: dict[str, Fetch] = {
+    "opencost": opencost.fetch_day,
+    "kubecost": opencost.fetch_day,
+    "aks": aks_agent.fetch_day,
+}
 
-def fetch_day(
-    session: requests.Session,
-    *,
-    source: str,
-    base_url: str,
-    cluster: str,
-    day: date,
-    query: Query,
-    options: HttpOptions,
-) -> Iterator[pa.Table]:
-    """ALLOCATION tables covering one UTC day of one cluster, in time order (one per request)."""
-    if source == "aks":
-        return aks_agent.fetch_day(session, base_url=base_url, cluster=cluster, day=day, options=options)
-    if source in ("opencost", "kubecost"):
-        return opencost.fetch_day(
-            session, source=source, base_url=base_url, cluster=cluster, day=day, query=query, options=options
-        )
-    raise ConfigError(f"source {source!r}: expected one of {', '.join(SOURCES)}")
+
+def client(source: str) -> Fetch:
+    """The fetch function of `source` (opencost, kubecost or aks)."""
+    try:
+        return _CLIENTS[source]
+    except KeyError:
+        raise ConfigError(f"source {source!r}: expected one of {', '.join(SOURCES)}") from None
