@@ -46,6 +46,15 @@ def _node_weights(method: str) -> str:
     raise ValueError(f"unknown split method {method!r}; expected one of {', '.join(METHODS)}")
 
 
+def _nested(comp: str, column: str, fallback: str) -> str:
+    """Split rows of a nested list (pvs, load_balancers): weight = the entry's cost, else its `fallback` amount."""
+    return f"""SELECT k.key, '{comp}', ws, we, rid, {_TARGET}, {_KIND},
+  greatest(coalesce(e.cost, 0), 0), 0.0, 0.0, greatest(coalesce(e.{fallback}, 0), 0),
+  coalesce(e.cost, 0), '{OPENCOST_LIST_COST}'
+FROM (SELECT *, unnest({column}) AS e FROM a WHERE source <> 'aks' AND len({column}) > 0) x
+JOIN keymap k ON k.raw = e.provider_id"""
+
+
 def split_table_sql(method: str) -> str:
     """CREATE the `splits` temp table from `a` and `keymap` (see the module doc)."""
     return f"""
@@ -74,17 +83,9 @@ SELECT skey, 'compute' AS comp, ws, we, rid, {_TARGET}, kind, {_node_weights(met
 FROM (SELECT *, sum(cpu_units) OVER w AS cap_cpu, sum(ram_units) OVER w AS cap_ram
       FROM node_rows WINDOW w AS (PARTITION BY skey, ws))
 UNION ALL
-SELECT k.key, 'pv', ws, we, rid, {_TARGET}, {_KIND},
-  greatest(coalesce(p.cost, 0), 0), 0.0, 0.0, greatest(coalesce(p.byte_hours, 0), 0),
-  coalesce(p.cost, 0), '{OPENCOST_LIST_COST}'
-FROM (SELECT *, unnest(pvs) AS p FROM a WHERE source <> 'aks' AND len(pvs) > 0) x
-JOIN keymap k ON k.raw = p.provider_id
+{_nested("pv", "pvs", "byte_hours")}
 UNION ALL
-SELECT k.key, 'load_balancer', ws, we, rid, {_TARGET}, {_KIND},
-  greatest(coalesce(b.cost, 0), 0), 0.0, 0.0, greatest(coalesce(b.hours, 0), 0),
-  coalesce(b.cost, 0), '{OPENCOST_LIST_COST}'
-FROM (SELECT *, unnest(load_balancers) AS b FROM a WHERE source <> 'aks' AND len(load_balancers) > 0) x
-JOIN keymap k ON k.raw = b.provider_id
+{_nested("load_balancer", "load_balancers", "hours")}
 UNION ALL
 SELECT k.key,
   CASE WHEN k.key LIKE '%/microsoft.compute/disks/%' THEN 'pv'
