@@ -339,7 +339,7 @@ class _Builder:
             "window_end": window_end,
             "cluster": constant(self.cluster, n),
             "source": constant(self.source, n),
-            "labels": [_labels(p.labels) for p in props],
+            "labels": _labels([p.labels for p in props]),
         }
         strings = zip(*map(_PROPERTY_GETTER, props), strict=True)
         for (column, _), values in zip(_PROPERTIES, strings, strict=True):
@@ -363,14 +363,17 @@ class _Builder:
         self.tables.append(table(columns, n))
 
 
-def _labels(raw: msgspec.Raw) -> str | None:
+def _labels(raws: list[msgspec.Raw]) -> pa.Array:
     """Go writes map keys sorted and compact: keep those bytes; re-encode anything else canonically."""
-    text = bytes(raw).decode()
-    if text == "null":
-        return None
-    if "\n" in text or '": ' in text or '", ' in text or text[:2] == "{ ":
-        return labels_json(json.loads(text))
-    return text
+    texts = pa.array([bytes(raw) for raw in raws], pa.binary()).cast(pa.string())  # the cast checks UTF-8
+    texts = pc.if_else(pc.equal(texts, "null"), pa.scalar(None, pa.string()), texts)
+    loose = pc.match_substring_regex(texts, r'\n|": |", |^\{ ')
+    if not pc.any(loose).as_py():
+        return texts
+    values = texts.to_pylist()
+    for row in pc.indices_nonzero(loose).to_pylist():
+        values[row] = labels_json(json.loads(values[row]))
+    return pa.array(values, pa.string())
 
 
 def _sentinels(columns: dict[str, Any], names: list[str]) -> None:
