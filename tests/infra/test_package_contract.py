@@ -8,6 +8,7 @@ import pytest
 
 from kubebill import packaging
 from tests.infra.hcl import module
+from tests.infra.render import Job, run_many, variable_block
 from tests.infra.wiring import entry_points
 
 GCP_ENTRY_POINTS = {"on_object_finalized", "on_schedule", "metrics"}
@@ -37,3 +38,10 @@ def test_the_packaged_folder_holds_what_terraform_deploys(tmp_path: Path, cloud:
         assert (artifact.path / "host.json").is_file()
     python = module("gcp").default("python_runtime") if cloud == "gcp" else module("azure").default("python_version")
     assert python.replace(".", "").endswith(packaging.LAMBDA_PYTHON.replace(".", ""))
+
+
+def test_every_python_kubebill_packages_for_is_a_runtime_the_aws_module_accepts(tmp_path: Path) -> None:
+    block = variable_block(module("aws").text(), "python_runtime")
+    pythons = getattr(packaging, "LAMBDA_PYTHONS", (packaging.LAMBDA_PYTHON,))
+    jobs = [Job(tmp_path / p, block, "var.python_runtime", {"python_runtime": f"python{p}"}) for p in pythons]
+    assert all(ok for ok, _ in run_many(jobs))
