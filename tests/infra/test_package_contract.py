@@ -42,6 +42,6 @@ def test_the_packaged_folder_holds_what_terraform_deploys(tmp_path: Path, cloud:
 
 def test_every_python_kubebill_packages_for_is_a_runtime_the_aws_module_accepts(tmp_path: Path) -> None:
     block = variable_block(module("aws").text(), "python_runtime")
-    pythons = getattr(packaging, "LAMBDA_PYTHONS", (packaging.LAMBDA_PYTHON,))
+    pythons = packaging.LAMBDA_PYTHONS
     jobs = [Job(tmp_path / p, block, "var.python_runtime", {"python_runtime": f"python{p}"}) for p in pythons]
     assert all(ok for ok, _ in run_many(jobs))
