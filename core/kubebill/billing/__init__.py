@@ -12,6 +12,11 @@ Public API (used by the merge and the blob-created handler):
 - ``stage(store, unit, directory, *, days=None) -> Path``: all-or-nothing: the whole unit read into an Arrow IPC
   file under `directory` (bounded memory), returned only when every line was read; nothing is left on failure.
 - ``route(store, layout, key) -> Route``: what a created key means for the event handler.
+
+Memory: files stream in batches of about 64k rows (CSV parsed in 4 MB blocks, parquet page by page, a temp copy
+when a store cannot seek); an Actual + Amortized pair is joined (DuckDB) over the requested days of both exports,
+so it holds those days' lines, not the month. Decisions where the exports leave room: see each reader's module doc
+(AWS split rows left out, Azure pairing rule, Google net cost) and ``kubebill.reconcile.keys`` (key forms).
 """
 
 from __future__ import annotations

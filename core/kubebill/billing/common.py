@@ -614,8 +614,9 @@ class MapEntries:
             column = column.combine_chunks()
         if column.offset != 0:
             column = column.take(pa.array(np.arange(len(column), dtype=np.int64)))
-        keys = pc.dictionary_encode(pc.cast(column.keys, pa.string()))
-        values = pc.dictionary_encode(pc.cast(column.items, pa.string()))
+        keys, values = column.keys, column.items
+        keys = keys if pa.types.is_dictionary(keys.type) else pc.dictionary_encode(pc.cast(keys, pa.string()))
+        values = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(pc.cast(values, pa.string()))
         width = len(values.dictionary) + 1
         key_codes = keys.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         value_codes = pc.fill_null(values.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
