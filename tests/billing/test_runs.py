@@ -204,3 +204,16 @@ def test_route_self_contained_reads_days(external: Path, tmp_path: Path) -> None
     assert route(store, Layout(), "billing/aks.csv").days == [date(2025, 6, 16), date(2025, 6, 17)]
     assert route(store, Layout(), "billing/focus.parquet").ready
     assert route(store, Layout(), "allocations/x.parquet").reason == "not under the billing prefix"
+
+
+def test_azure_exports_without_manifest_newest_run_per_period(external: Path, tmp_path: Path) -> None:
+    """Older Azure exports write one `<export>_<guid>.csv` per run into the period folder and no manifest."""
+    folder = "billing/azure/daily-actual/20250601-20250630"
+    source = (external / "aks/cost-management-export.csv").read_bytes()
+    old = f"{folder}/daily-actual_11111111-2222-3333-4444-555555555555.csv"
+    new = f"{folder}/daily-actual_99999999-2222-3333-4444-555555555555.csv"
+    _put(tmp_path, old, source, 1_000)
+    _put(tmp_path, new, source, 2_000)
+    found = scan(LocalStore(tmp_path), Layout())
+    assert [u.keys for u in found.units] == [(new,)]
+    assert [(s.key, s.reason.startswith("superseded")) for s in found.skipped] == [(old, True)]

@@ -277,7 +277,7 @@ def scan(store: Store, layout: Layout) -> Scan:
             azure_units.append((unit, None))
         else:
             result.units.append(unit)
-    result.units.extend(pair_azure(azure_units))
+    result.units.extend(pair_azure(_newest_v1_runs(azure_units, objects, result)))
     result.units.sort(key=lambda u: u.keys)
     return result
 
@@ -304,6 +304,35 @@ def _run_unit(store: Store, run: _Run, infos: list[ObjectInfo], result: Scan) ->
         manifest.etag,
         run.days,
     )
+
+
+_AZURE_V1 = re.compile(r"^(?P<folder>.*/\d{8}-\d{8})/(?P<export>[^/]+)_[0-9a-fA-F-]{36}\.csv(\.gz)?$")
+
+
+def _newest_v1_runs(
+    units: list[tuple[Unit, _Run | None]], objects: dict[str, ObjectInfo], result: Scan
+) -> list[tuple[Unit, _Run | None]]:
+    """Azure exports without manifest.json (``<export>/<YYYYMMDD-YYYYMMDD>/<export>_<guid>.csv``, one file per
+    run): only the newest run of an export and period is read, the others are skipped as superseded."""
+    newest: dict[tuple[str, str], tuple[Unit, _Run | None]] = {}
+    out: list[tuple[Unit, _Run | None]] = []
+    for unit, run in units:
+        match = _AZURE_V1.match(unit.parts[0].key) if run is None else None
+        if match is None:
+            out.append((unit, run))
+            continue
+        group = (match["folder"], match["export"])
+        other = newest.get(group)
+        if other is None:
+            newest[group] = (unit, run)
+            continue
+        mine, theirs = objects[unit.parts[0].key], objects[other[0].parts[0].key]
+        keep, drop = (
+            ((unit, run), other) if (mine.modified, mine.key) > (theirs.modified, theirs.key) else (other, (unit, run))
+        )
+        newest[group] = keep
+        result.skipped.append(Skipped(drop[0].parts[0].key, f"superseded by the newer run {keep[0].parts[0].key}"))
+    return out + list(newest.values())
 
 
 def pair_azure(units: Iterable[tuple[Unit, _Run | None]]) -> list[Unit]:
