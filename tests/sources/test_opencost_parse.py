@@ -196,3 +196,33 @@ def test_fifty_thousand_allocations_in_one_step() -> None:
     assert table.num_rows == 50_000
     assert sum(table.column("total_cost").to_pylist()) == pytest.approx(sum(a["totalCost"] for _, a in expected))
     assert table.column("namespace").to_pylist().count(IDLE) == 200
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+@pytest.mark.parametrize("size", [13, 1 << 20])
+def test_several_sets_empty_sets_and_trailing_fields(indent: int | None, size: int) -> None:
+    window = Window(datetime(2025, 6, 17, 5, tzinfo=UTC), datetime(2025, 6, 17, 6, tzinfo=UTC))
+    one = json.loads(step_body(window, allocations=30, nodes=2))["data"][0]
+    names = sorted(one)
+    sets = [{}, {n: one[n] for n in names[:10]}, {}, {n: one[n] for n in names[10:]}, {}]
+    body = {"code": 200, "status": "success", "data": sets, "message": "", "warning": "partial data"}
+    table = parse(json.dumps(body, indent=indent).encode(), size=size, window=window)
+    assert table.num_rows == 30
+    assert table.column("total_cost").to_pylist() == pytest.approx([one[n]["totalCost"] for n in names])
+    body["code"] = 206
+    trailing_code = {k: v for k, v in body.items() if k != "code"} | {"code": 206}
+    with pytest.raises(SourceError, match="got 206"):
+        parse(json.dumps(trailing_code, indent=indent).encode(), size=size, window=window)
+
+
+def test_text_that_looks_like_an_allocation_inside_strings_does_not_cut(external: Path) -> None:
+    raw = json.loads((external / "opencost" / REAL[2]).read_bytes())
+    ((name, allocation),) = raw["data"][0].items()
+    evil = dict(allocation, name='ns/pod-é\\"x')
+    evil["properties"] = dict(allocation["properties"], labels={"note": '"a":{"name":"a"}', "name": "b"})
+    raw["data"][0] = {name: allocation, 'ns/pod-é\\"x': evil}
+    for indent in (None, 1):
+        table = parse(json.dumps(raw, indent=indent, ensure_ascii=False).encode(), size=64)
+        assert table.num_rows == 2
+        labels = json.loads(table.column("labels")[1].as_py())
+        assert labels == {"name": "b", "note": '"a":{"name":"a"}'}

@@ -18,7 +18,7 @@ from typing import Any
 from kubebill.errors import SourceError
 
 _NAME_VALUE = re.compile(rb'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
-_HEAD = re.compile(rb'^\s*\{.*"data"\s*:\s*\[\s*\{\s*$', re.DOTALL)
+_HEAD = re.compile(rb'^\s*\{.*"data"\s*:\s*\[(?:\s*(?:\{\s*\}|null)\s*,)*\s*\{\s*$', re.DOTALL)
 _CODE = re.compile(rb'"code"\s*:\s*(-?\d+)')
 _WS = b" \t\r\n"
 

@@ -245,6 +245,8 @@ def parse(chunks: Iterable[bytes], *, requested: Window, cluster: str, source: s
         return _parse_whole(stream.body, builder, what)
     if stream.code is None:
         raise SourceError(f"{what}: no 'code' field; expected an OpenCost/Kubecost allocation response")
+    if stream.code != 200:
+        raise SourceError(f"{what}: expected code 200, got {stream.code}")
     return builder.finish()
 
 
