@@ -40,6 +40,11 @@ ELB_ARN = (
 )
 _ELB_HOST = re.compile(r"^(?P<name>[a-z0-9-]+)-[0-9a-f]+\.(?:[a-z0-9-]+\.)?elb\.(?:[a-z0-9-]+\.)?amazonaws\.com$")
 
+# Lines and allocation steps meet in UTC hour buckets (an equality the join can hash on); the overlap of a step
+# with a line inside one bucket, as a fraction of the step, sums over buckets to the step's whole overlap.
+HOURS = "unnest(generate_series(CAST(floor({0} / 3600) AS BIGINT), CAST(ceil({1} / 3600) AS BIGINT) - 1))"
+OVERLAP = "(least({we}, {ce}, ({hb} + 1) * 3600.0) - greatest({ws}, {cs}, {hb} * 3600.0)) / ({we} - {ws})"
+
 _BILL_COLUMNS = [f.name for f in RESULT][: RESULT.get_field_index("Tags") + 1]
 _SCALED = (*COST_COLUMNS, "ConsumedQuantity")
 _SERVICE_CATEGORY = {"compute": "Compute", "pv": "Storage", "load_balancer": "Networking", "network": "Networking"}
@@ -132,11 +137,15 @@ class Reconciliation:
         con.execute(split_table_sql(self.options.method))
         self._check_clusters()
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE splits_all AS
-            SELECT *, false AS via_parent, {PARENT.format("skey")} AS pkey FROM splits;
-            INSERT INTO splits_all
-            SELECT * REPLACE (pkey AS skey, true AS via_parent, NULL AS pkey) FROM splits_all
+            f"""CREATE OR REPLACE TEMP TABLE splits_x AS
+            SELECT *, skey AS bkey, false AS via_parent, {PARENT.format("skey")} AS pkey,
+                   epoch(ws) AS ws_s, epoch(we) AS we_s FROM splits;
+            INSERT INTO splits_x
+            SELECT * REPLACE (pkey AS skey, true AS via_parent, NULL AS pkey) FROM splits_x
             WHERE pkey IS NOT NULL AND pkey NOT IN (SELECT skey FROM splits);
+            CREATE OR REPLACE TEMP TABLE splits_all AS SELECT row_number() OVER () AS sid, * FROM splits_x;
+            DROP TABLE splits_x;
+            DROP TABLE node_rows;
             CREATE OR REPLACE TEMP TABLE keys AS
             SELECT skey, min(cluster) AS cluster, min(node) AS node, min(comp) AS comp, min(method) AS method
             FROM splits_all GROUP BY skey;
@@ -200,15 +209,18 @@ class Reconciliation:
     def _targets(self) -> None:
         """Matched lines × the split rows of their key overlapping their charge period, summed per target."""
         self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE t AS
+            f"""CREATE OR REPLACE TEMP TABLE pairs AS
+            SELECT m.lid, s.sid, {OVERLAP.format(ws="s.ws_s", we="s.we_s", cs="m.cs", ce="m.ce", hb="s.hb")} AS ov
+            FROM (SELECT lid, mkey, epoch(cps) AS cs, epoch(cpe) AS ce, {HOURS.format("epoch(cps)", "epoch(cpe)")} AS hb
+                  FROM lm WHERE mkey IS NOT NULL) m
+            JOIN (SELECT sid, skey, ws_s, we_s, {HOURS.format("ws_s", "we_s")} AS hb FROM splits_all) s
+              ON s.skey = m.mkey AND s.hb = m.hb
+            WHERE {OVERLAP.format(ws="s.ws_s", we="s.we_s", cs="m.cs", ce="m.ce", hb="s.hb")} > 0;
+            CREATE OR REPLACE TEMP TABLE t AS
             SELECT lid, comp, cluster, node, namespace, controller_kind, controller, pod, container, kind, method,
                    any_value(labels) AS labels,
                    sum(wc * ov) AS wc, sum(wr * ov) AS wr, sum(wg * ov) AS wg, sum(f * ov) AS f
-            FROM (SELECT m.lid, s.*,
-                         (epoch(least(s.we, m.cpe)) - epoch(greatest(s.ws, m.cps))) / (epoch(s.we) - epoch(s.ws))
-                           AS ov
-                  FROM lm m JOIN splits_all s ON s.skey = m.mkey AND s.ws < m.cpe AND s.we > m.cps
-                  WHERE m.mkey IS NOT NULL)
+            FROM pairs p JOIN splits_all s USING (sid)
             GROUP BY ALL;
             INSERT INTO t
             SELECT m.lid, k.comp, k.cluster, CASE WHEN k.comp = 'compute' THEN k.node END,
@@ -253,9 +265,14 @@ class Reconciliation:
             self.con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE nsw AS
                 SELECT u.lid, a.namespace, sum(greatest(coalesce(a.total_cost, 0), 0)
-                    * (epoch(least(a.we, u.cpe)) - epoch(greatest(a.ws, u.cps))) / (epoch(a.we) - epoch(a.ws))) AS w
-                FROM um u JOIN a ON a.cluster = u.cluster AND a.ws < u.cpe AND a.we > u.cps
-                WHERE a.namespace IS NOT NULL AND NOT starts_with(a.namespace, '__')
+                    * {OVERLAP.format(ws="a.ws_s", we="a.we_s", cs="u.cs", ce="u.ce", hb="a.hb")}) AS w
+                FROM (SELECT lid, cluster, epoch(cps) AS cs, epoch(cpe) AS ce,
+                             {HOURS.format("epoch(cps)", "epoch(cpe)")} AS hb FROM um WHERE cluster IS NOT NULL) u
+                JOIN (SELECT cluster, namespace, total_cost, epoch(ws) AS ws_s, epoch(we) AS we_s,
+                             {HOURS.format("epoch(ws)", "epoch(we)")} AS hb
+                      FROM a WHERE namespace IS NOT NULL AND NOT starts_with(namespace, '__')) a
+                  ON a.cluster = u.cluster AND a.hb = u.hb
+                WHERE {OVERLAP.format(ws="a.ws_s", we="a.we_s", cs="u.cs", ce="u.ce", hb="a.hb")} > 0
                 GROUP BY ALL HAVING w > 0;
                 INSERT INTO r
                 SELECT lid, 'shared', u.cluster, NULL, namespace, NULL, NULL, '{SHARED}', NULL, NULL, 'shared',
@@ -281,7 +298,9 @@ class Reconciliation:
     def _estimates(self) -> None:
         """Allocation steps no bill line of their key covers yet: list price, BilledCost = EffectiveCost = 0."""
         self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE est AS
+            f"""CREATE OR REPLACE TEMP TABLE covered AS
+            SELECT DISTINCT s.rid, s.comp, s.bkey FROM pairs p JOIN splits_all s USING (sid);
+            CREATE OR REPLACE TEMP TABLE est AS
             SELECT s.skey, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod,
                    s.container, any_value(s.labels) AS labels, s.kind, min(s.ws) AS ws, max(s.we) AS we,
                    sum(s.list_cost) AS list_cost, min(k.key) AS source_key
@@ -289,8 +308,7 @@ class Reconciliation:
             LEFT JOIN (SELECT rid, source FROM a) src ON src.rid = s.rid
             LEFT JOIN akeys k ON k.cluster = s.cluster AND k.source = src.source
             WHERE NOT s.via_parent AND s.list_cost <> 0 AND s.method <> '{AKS_FRACTION}'
-              AND NOT EXISTS (SELECT 1 FROM lm m WHERE m.mkey = s.skey AND m.cps < s.we AND m.cpe > s.ws)
-              AND NOT EXISTS (SELECT 1 FROM lm m WHERE m.mkey = s.pkey AND m.cps < s.we AND m.cpe > s.ws)
+              AND NOT EXISTS (SELECT 1 FROM covered c WHERE c.rid = s.rid AND c.comp = s.comp AND c.bkey = s.bkey)
             GROUP BY s.skey, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod,
                      s.container, s.kind"""
         )
