@@ -26,6 +26,8 @@ from tests.sources.replay import ReplayServer, Reply, Request  # noqa: E402
 from kubebill.model import Window  # noqa: E402
 
 DAY = date(2025, 6, 17)
+# what `kubebill export` loads before its first request: the CLI (every command module) and the export path
+_STARTUP = "import kubebill.cli, kubebill.pipeline, kubebill.sources.fetch\nkubebill.cli.build_parser()\ncode = 0"
 
 
 def main() -> int:
@@ -54,6 +56,8 @@ def main() -> int:
                 "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
                 "print('VmHWM_KiB', hwm, file=sys.stderr)\nsys.exit(code)"
             )
+            # the image sets ARROW_DEFAULT_MEMORY_POOL=system (Dockerfile): freed Arrow memory goes back at once
+            env = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "system")}
             command = [
                 sys.executable,
                 "-c",
@@ -66,9 +70,15 @@ def main() -> int:
                 f"--step={args.step}",
                 f"--store={store}",
             ]
+            baseline = subprocess.run(
+                [sys.executable, "-c", child.replace("code = main(sys.argv[1:])", _STARTUP)],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            baseline_kib = int(baseline.stderr.rsplit("VmHWM_KiB", 1)[1].split()[0])
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            # the image sets ARROW_DEFAULT_MEMORY_POOL=system (Dockerfile): freed Arrow memory goes back at once
-            env = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "system")}
             done = subprocess.run(command, capture_output=True, text=True, env=env)
             wall = time.perf_counter() - started
             if done.returncode != 0:
@@ -76,7 +86,7 @@ def main() -> int:
                 return 1
             peak_kib = int(done.stderr.rsplit("VmHWM_KiB", 1)[1].split()[0])
             usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = usage.ru_utime + usage.ru_stime
+            cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
             written = sum(p.stat().st_size for p in Path(store).rglob("*.parquet"))
             import pyarrow.parquet as pq
 
@@ -92,6 +102,9 @@ def main() -> int:
     print(f"CPU time (export)   {cpu:.2f} s = {rows / cpu:,.0f} rows per CPU-second")
     print(f"response body       {largest / 1e6:.1f} MB per request, {sum(sizes) / 1e6:.1f} MB for the day")
     print(f"peak RSS (export)   {peak / 1e6:.1f} MB = {peak / largest:.2f}x one response body")
+    base = baseline_kib * 1024
+    print(f"  of which startup  {base / 1e6:.1f} MB (the CLI with every command module, the export path)")
+    print(f"  export itself     {(peak - base) / 1e6:.1f} MB = {(peak - base) / largest:.2f}x one response body")
     print(f"parquet written     {written / 1e6:.1f} MB")
     cores = len(os.sched_getaffinity(0))
     load = os.getloadavg()[0]
