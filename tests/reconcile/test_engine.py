@@ -230,3 +230,9 @@ def test_every_cost_column_is_conserved() -> None:
     result = reconcile(a, c, day=D)
     for column in COST_COLUMNS:
         assert pc.sum(result[column]).as_py() == pytest.approx(pc.sum(c[column]).as_py(), rel=1e-12)
+
+
+def test_aks_control_plane_line_is_the_clusters_shared_cost() -> None:
+    fee = "/subscriptions/s/resourcegroups/rg-c1/providers/microsoft.containerservice/managedclusters/c1"
+    result = reconcile(allocation([alloc_row()]), cost([line(fee, 2.4), line("i-0001", 1.0)]), day=D)
+    assert [(r["x_K8sCluster"], r["x_K8sAllocation"]) for r in rows(result, ResourceId=fee)] == [("c1", "shared")]

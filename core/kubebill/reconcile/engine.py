@@ -40,6 +40,9 @@ ELB_ARN = (
 )
 _ELB_HOST = re.compile(r"^(?P<name>[a-z0-9-]+)-[0-9a-f]+\.(?:[a-z0-9-]+\.)?elb\.(?:[a-z0-9-]+\.)?amazonaws\.com$")
 
+# The AKS control-plane line is billed on the managed cluster itself, outside the node resource group.
+AKS_CLUSTER = r"NULLIF(regexp_extract({0}, '/microsoft\.containerservice/managedclusters/([^/]+)$', 1), '')"
+
 # Lines and allocation steps meet in UTC hour buckets (an equality the join can hash on); the overlap of a step
 # with a line inside one bucket, as a fraction of the step, sums over buckets to the step's whole overlap.
 HOURS = "unnest(generate_series(CAST(floor({0} / 3600) AS BIGINT), CAST(ceil({1} / 3600) AS BIGINT) - 1))"
@@ -153,7 +156,8 @@ class Reconciliation:
         )
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE l AS
-            SELECT row_number() OVER () AS lid, *, lower(x_ResourceKey) AS rk, lower(x_ClusterHint) AS hint,
+            SELECT row_number() OVER () AS lid, *, lower(x_ResourceKey) AS rk,
+                   coalesce(lower(x_ClusterHint), {AKS_CLUSTER.format("lower(x_ResourceKey)")}) AS hint,
                    ChargePeriodStart AS cps,
                    coalesce(ChargePeriodEnd, ChargePeriodStart + INTERVAL 1 HOUR) AS cpe
             FROM cost_in WHERE ChargePeriodStart >= {self._start} AND ChargePeriodStart < {self._end};
