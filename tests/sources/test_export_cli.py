@@ -255,3 +255,26 @@ def test_opencost_parquet_exporter_variables_drive_the_export(
 def test_drop_in_aliases(env: dict[str, str], expected: dict[str, object]) -> None:
     settings = Settings.from_env(env)
     assert {name: getattr(settings, name) for name in expected} == expected
+
+
+@pytest.mark.slow
+def test_fifty_thousand_allocations_times_twenty_four_steps(server: ReplayServer, tmp_path: Path) -> None:
+    from kubebill import pipeline
+    from kubebill.store import open_store
+
+    def route(request: Request) -> Reply:
+        start, end = request.query["window"].split(",")
+        return Reply(step_body(Window(datetime.fromisoformat(start), datetime.fromisoformat(end))))
+
+    server.route = route
+    day = date(2025, 6, 17)
+    summary = pipeline.export(
+        open_store(str(tmp_path)), Settings.from_env({}), days=[day], source="opencost", url=server.url, cluster="big"
+    )
+    assert summary.rows == 24 * 50_000 and summary.days == [day]
+    written = key(tmp_path, "big", day, "opencost")
+    metadata = pq.ParquetFile(written).metadata
+    assert (metadata.num_rows, metadata.num_row_groups) == (1_200_000, 24)
+    per_step = sum(a["totalCost"] for a in json.loads(step_body(Window.of_day(day)))["data"][0].values())
+    total = pq.read_table(written, columns=["total_cost"]).column(0).to_pylist()
+    assert sum(total) == pytest.approx(24 * per_step, rel=1e-9)
