@@ -78,11 +78,12 @@ def export(
     query, options = Query.from_settings(settings), HttpOptions.from_settings(settings)
     summary = ExportSummary(cluster=name, source=source)
     now = datetime.now(UTC)
+    unfinished = [day for day in days if Window.of_day(day).end > now]
+    if unfinished:
+        raise InputError(f"{unfinished[0]} is not over yet (UTC); export complete days only")
     with requests.Session() as session:
         session.headers["User-Agent"] = f"kubebill/{_version()}"
         for day in days:
-            if Window.of_day(day).end > now:
-                raise InputError(f"{day} is not over yet (UTC); export complete days only")
             tables = fetch_day(
                 session, source=source, base_url=base_url, cluster=name, day=day, query=query, options=options
             )
