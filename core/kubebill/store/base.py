@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import io
 import itertools
 from collections.abc import Iterator
@@ -162,7 +163,7 @@ def stream_of(chunks: Iterator[bytes]) -> BinaryIO:
     return io.BufferedReader(ChunkStream(chunks), CHUNK)
 
 
-class RemoteStore:
+class RemoteStore(abc.ABC):
     """What the cloud adapters share: keys under a root prefix inside one bucket or container."""
 
     def __init__(self, url: str, root: str) -> None:
@@ -183,11 +184,13 @@ class RemoteStore:
     def _missing(self, key: str) -> FileNotFoundError:
         return FileNotFoundError(f"{self.url.rstrip('/')}/{key}")
 
+    @abc.abstractmethod
     def head(self, key: str) -> ObjectInfo:
-        raise NotImplementedError
+        """Metadata of one object; FileNotFoundError if absent."""
 
+    @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
-        raise NotImplementedError
+        """A readable stream of the object; FileNotFoundError if absent."""
 
     def _precheck(self, key: str, *, if_absent: bool, if_match: str | None) -> None:
         """Fail before a multi-piece upload when its condition already fails, instead of after sending it all.
