@@ -26,7 +26,7 @@ from kubebill.model import IDLE, SHARED, UNALLOCATED, UNMOUNTED
 from kubebill.reconcile import invariants
 from kubebill.reconcile.keys import provider_id_key
 from kubebill.reconcile.splits import AKS_FRACTION, OPENCOST_LIST_COST, split_table_sql
-from kubebill.schema import COST_COLUMNS, RESULT, conform
+from kubebill.schema import ALLOCATION, COST_COLUMNS, RESULT, conform
 
 LOG = log.get("reconcile")
 
@@ -47,6 +47,10 @@ AKS_CLUSTER = r"NULLIF(regexp_extract({0}, '/microsoft\.containerservice/managed
 # with a line inside one bucket, as a fraction of the step, sums over buckets to the step's whole overlap.
 HOURS = "unnest(generate_series(CAST(floor({0} / 3600) AS BIGINT), CAST(ceil({1} / 3600) AS BIGINT) - 1))"
 OVERLAP = "(least({we}, {ce}, ({hb} + 1) * 3600.0) - greatest({ws}, {cs}, {hb} * 3600.0)) / ({we} - {ws})"
+
+_ALLOCATION_USED = ", ".join(
+    n for n in ALLOCATION.names if n not in ("window_start", "window_end") and "efficiency" not in n
+)
 
 _BILL_COLUMNS = [f.name for f in RESULT][: RESULT.get_field_index("Tags") + 1]
 _SCALED = (*COST_COLUMNS, "ConsumedQuantity")
@@ -132,7 +136,7 @@ class Reconciliation:
         con = self.con
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE a AS
-            SELECT row_number() OVER () AS rid, window_start AS ws, window_end AS we, *
+            SELECT row_number() OVER () AS rid, window_start AS ws, window_end AS we, {_ALLOCATION_USED}
             FROM alloc_in WHERE window_start < {self._end} AND window_end > {self._start}
               AND window_end > window_start"""
         )
@@ -146,7 +150,13 @@ class Reconciliation:
             INSERT INTO splits_x
             SELECT * REPLACE (pkey AS skey, true AS via_parent, NULL AS pkey) FROM splits_x
             WHERE pkey IS NOT NULL AND pkey NOT IN (SELECT skey FROM splits);
-            CREATE OR REPLACE TEMP TABLE splits_all AS SELECT row_number() OVER () AS sid, * FROM splits_x;
+            -- target: a 64-bit hash of the target's columns, so lines group on two integers (a collision
+            -- would merge two targets of one line: odds ~2^-64 per pair)
+            CREATE OR REPLACE TEMP TABLE splits_all AS
+            SELECT row_number() OVER () AS sid, *,
+                   hash(comp, cluster, node, namespace, controller_kind, controller, pod, container, kind, method)
+                     AS target
+            FROM splits_x;
             DROP TABLE splits_x;
             DROP TABLE node_rows;
             CREATE OR REPLACE TEMP TABLE keys AS
@@ -221,11 +231,13 @@ class Reconciliation:
               ON s.skey = m.mkey AND s.hb = m.hb
             WHERE {OVERLAP.format(ws="s.ws_s", we="s.we_s", cs="m.cs", ce="m.ce", hb="s.hb")} > 0;
             CREATE OR REPLACE TEMP TABLE t AS
-            SELECT lid, comp, cluster, node, namespace, controller_kind, controller, pod, container, kind, method,
-                   any_value(labels) AS labels,
+            SELECT lid, any_value(comp) AS comp, any_value(cluster) AS cluster, any_value(node) AS node,
+                   any_value(namespace) AS namespace, any_value(controller_kind) AS controller_kind,
+                   any_value(controller) AS controller, any_value(pod) AS pod, any_value(container) AS container,
+                   any_value(kind) AS kind, any_value(method) AS method, any_value(labels) AS labels,
                    sum(wc * ov) AS wc, sum(wr * ov) AS wr, sum(wg * ov) AS wg, sum(f * ov) AS f
             FROM pairs p JOIN splits_all s USING (sid)
-            GROUP BY ALL;
+            GROUP BY lid, s.target;
             INSERT INTO t
             SELECT m.lid, k.comp, k.cluster, CASE WHEN k.comp = 'compute' THEN k.node END,
                    CASE WHEN k.comp IN ('compute', 'network') THEN '{IDLE}' ELSE '{UNMOUNTED}' END, NULL, NULL,

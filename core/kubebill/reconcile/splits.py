@@ -55,6 +55,14 @@ FROM (SELECT *, unnest({column}) AS e FROM a WHERE source <> 'aks' AND len({colu
 JOIN keymap k ON k.raw = e.provider_id"""
 
 
+def _with_capacity(method: str) -> str:
+    """node_rows, with the node's CPU and RAM capacity per step when the weights need them."""
+    if method != AWS_SPLIT_COST:
+        return "node_rows"
+    return """(SELECT *, sum(cpu_units) OVER w AS cap_cpu, sum(ram_units) OVER w AS cap_ram
+      FROM node_rows WINDOW w AS (PARTITION BY skey, ws))"""
+
+
 def split_table_sql(method: str) -> str:
     """CREATE the `splits` temp table from `a` and `keymap` (see the module doc)."""
     return f"""
@@ -65,7 +73,8 @@ WHERE a.source <> 'aks' AND a.node IS NOT NULL
 GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE node_rows AS
-SELECT nk.key AS skey, a.*, {_KIND} AS kind,
+SELECT nk.key AS skey, ws, we, rid, a.cluster, a.node, namespace, controller_kind, controller, pod, container, labels,
+  minutes, cpu_cost, ram_cost, gpu_cost, {_KIND} AS kind,
   coalesce(greatest(cpu_core_request_average, cpu_core_usage_average)
            * minutes / 60 * CASE WHEN {_KIND} = 'idle' THEN NULL ELSE 1 END,
            cpu_core_hours, 0) AS cpu_units,
@@ -80,8 +89,7 @@ SELECT skey, 'compute' AS comp, ws, we, rid, {_TARGET}, kind, {_node_weights(met
   CASE WHEN kind = 'idle' THEN 0 ELSE coalesce(minutes, 0) END AS f,
   coalesce(cpu_cost, 0) + coalesce(ram_cost, 0) + coalesce(gpu_cost, 0) AS list_cost,
   '{method}' AS method
-FROM (SELECT *, sum(cpu_units) OVER w AS cap_cpu, sum(ram_units) OVER w AS cap_ram
-      FROM node_rows WINDOW w AS (PARTITION BY skey, ws))
+FROM {_with_capacity(method)}
 UNION ALL
 {_nested("pv", "pvs", "byte_hours")}
 UNION ALL
