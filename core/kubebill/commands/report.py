@@ -9,22 +9,24 @@ from pathlib import Path
 from kubebill.commands import common
 from kubebill.layout import Layout
 from kubebill.settings import Settings
-from kubebill.sinks import report
-from kubebill.sinks.results import available_days, read_days
 from kubebill.store import open_store
 
 HELP = "read results and print cost per group"
+FORMATS = ("table", "csv", "json", "html")  # kubebill.sinks.report.FORMATS, without importing duckdb for --help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", default="namespace", help="namespace, cluster, controller, pod or label:KEY")
     parser.add_argument("--window", default="7d", help="24h, 7d, 30d (back from the newest result day) or YYYY-MM")
-    parser.add_argument("--format", default="table", choices=report.FORMATS)
+    parser.add_argument("--format", default="table", choices=FORMATS)
     parser.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     common.add_store(parser)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from kubebill.sinks import report  # duckdb: loaded only by this command
+    from kubebill.sinks.results import available_days, read_days
+
     report.parse_by(args.by)
     store = open_store(common.store_url(args, settings))
     layout = Layout.from_settings(settings)

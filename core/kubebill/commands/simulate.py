@@ -9,10 +9,9 @@ from pathlib import Path
 from kubebill.errors import InputError
 from kubebill.model import parse_day, yesterday
 from kubebill.settings import Settings
-from kubebill.simulate import Scenario, simulate
-from kubebill.simulate.model import PROVIDERS
 
 HELP = "write synthetic allocation and native billing exports with ground truth"
+PROVIDERS = ("aws", "azure", "gcp")  # kubebill.simulate.model.PROVIDERS, without importing pyarrow for --help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from kubebill.simulate import Scenario, simulate  # pyarrow: loaded only when simulating
+
     try:
         end = parse_day(args.end) if args.end else yesterday()
         scenario = Scenario(

@@ -1,0 +1,30 @@
+"""The CLI's command modules load duckdb, pandas and the sinks only when their command runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from kubebill.commands import report, simulate
+from kubebill.simulate import model
+from kubebill.sinks import report as report_sink
+from tests.conftest import ROOT
+
+# every command module but demo (its owner is making its imports lazy separately)
+_COMMANDS = ("export", "run", "merge", "handle", "metrics", "report", "simulate", "package")
+
+
+def test_command_modules_do_not_import_duckdb_or_pandas() -> None:
+    code = (
+        "import sys\n"
+        f"for name in {_COMMANDS!r}:\n"
+        "    __import__('kubebill.commands.' + name)\n"
+        "print(sorted(m for m in ('duckdb', 'pandas', 'pyarrow.dataset') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_choices_copied_into_the_commands_match_their_modules() -> None:
+    assert report.FORMATS == report_sink.FORMATS
+    assert simulate.PROVIDERS == model.PROVIDERS
