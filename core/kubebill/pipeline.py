@@ -292,6 +292,8 @@ def _merge_day(
     import json
     import os
 
+    import pyarrow as pa
+
     from kubebill.errors import PreconditionFailed
     from kubebill.reconcile.engine import Options, Reconciliation
     from kubebill.sinks import results
@@ -321,6 +323,7 @@ def _merge_day(
         os.makedirs(daydir)
         allocations = stored.read_day(store, layout, inputs.allocations, day=day, workdir=daydir)
         cost = staged.cost(store, inputs.units, bad)
+        pa.default_memory_pool().release_unused()  # the readers' batches are on disk now: give DuckDB the room
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
         run = Reconciliation(source, cost, day=day, options=options, allocation_keys=allocations.keys)
         try:
