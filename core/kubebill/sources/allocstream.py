@@ -1,11 +1,12 @@
-"""Cut an allocation API answer into one JSON text per allocation while it streams in.
+"""Cut an allocation API answer into runs of whole allocations while it streams in.
 
 OpenCost and Kubecost write every allocation as `"<name>":{"name":"<name>",…}` (the map key repeats as
 the first field). Inside a JSON string a quote is always escaped, so an unescaped `{"name":"K"` preceded
-by the key `"K":` can only be the start of an allocation: the body is cut there, and each piece is then
-decoded on its own (msgspec, typed). Memory is one network chunk plus the allocations not yet decoded,
-whatever the size of the answer. An answer in another shape (an error, no allocations, a future
-layout) is kept whole and `body` returns it for the caller's full decode; it is small or rare.
+by the key `"K":` can only be the start of an allocation: the body is cut at the last such start of each
+network chunk, and each run of allocations before it is then decoded in one call (msgspec, typed).
+Memory is one network chunk plus the allocations not yet decoded, whatever the size of the answer.
+An answer in another shape (an error, no allocations, a future layout) is kept whole and
+`body` returns it for the caller's full decode; it is small or rare.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ _WS = b" \t\r\n"
 
 
 class AllocationStream:
-    """Iterate `(name, allocation JSON bytes)`; afterwards `code` is the answer's code (None if absent)."""
+    """Iterate runs of whole allocations, `"K1":{…},"K2":{…}`, one per network chunk or so.
+
+    A run is the members of one JSON object (`{` + run + `}` decodes as a map), unless it spans the
+    boundary between two sets (several step windows in one answer): `split` cuts any run per allocation.
+    Afterwards `code` is the answer's code (None if absent).
+    """
 
     def __init__(self, chunks: Iterable[bytes], *, what: str) -> None:
         self._chunks = chunks
@@ -33,34 +39,52 @@ class AllocationStream:
         self.found = False
         self.body = bytearray()  # the whole answer, only when no allocation was found in it
 
-    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+    def __iter__(self) -> Iterator[bytes]:
         buf = bytearray()
-        pending: tuple[str, int] | None = None  # the allocation whose end is not known yet: (name, value start)
-        scan = 0
+        started = False  # buf begins at the key of the first allocation not yet yielded
         for chunk in self._chunks:
+            scan = max(0, len(buf) - 4096)  # a start may straddle two chunks
             buf += chunk
-            for brace, raw_name in _starts(buf, scan):
-                key_start = self._key_start(buf, brace, raw_name)
+            if not started:
+                key_start = self._first_start(buf, scan)
                 if key_start is None:
                     continue
-                if pending is None:
-                    self._head(bytes(buf[:key_start]))
-                else:
-                    yield pending[0], _trim(bytes(buf[pending[1] : key_start]))
-                pending = (_text(raw_name), brace)
-            if pending is not None:
-                if pending[1] > 0:  # keep only the last, unfinished allocation
-                    del buf[: pending[1]]
-                    pending = (pending[0], 0)
-                scan = 1
-            else:
-                scan = max(0, len(buf) - 4096)  # a start may straddle two chunks
-        if pending is None:
+                self._head(bytes(buf[:key_start]))
+                del buf[:key_start]
+                started = True
+            cut = self._last_start(buf)
+            if cut:
+                yield _trim(bytes(buf[:cut]))
+                del buf[:cut]
+        if not started:
             self.body = buf
             return
-        yield pending[0], self._last(bytes(buf))
+        yield self._last(bytes(buf))
 
-    def _key_start(self, buf: bytearray, brace: int, raw_name: bytes) -> int | None:
+    def _first_start(self, buf: bytearray, scan: int) -> int | None:
+        for brace, raw_name in _starts(buf, scan):
+            key_start = self._key_start(buf, brace, raw_name)
+            if key_start is not None:
+                return key_start
+        return None
+
+    def _last_start(self, buf: bytearray) -> int:
+        """Where the key of the last allocation that starts in `buf` begins (0: only the first one does)."""
+        position = buf.rfind(b'"name"')
+        while position > 0:
+            brace = position - 1
+            while brace >= 0 and buf[brace] in _WS:
+                brace -= 1
+            if brace >= 0 and buf[brace] == 0x7B:  # "{"
+                name = _name_at(buf, position)
+                if name is not None:
+                    key_start = self._key_start(buf, brace, name)
+                    if key_start is not None:
+                        return key_start
+            position = buf.rfind(b'"name"', 0, position)
+        return 0
+
+    def _key_start(self, buf: bytearray | bytes, brace: int, raw_name: bytes) -> int | None:
         """Where `"K":` begins right before this `{"name":"K"`, or None when it is not an allocation."""
         key = b'"' + raw_name + b'"'
         first = max(0, brace - len(key) - 64)
@@ -73,6 +97,16 @@ class AllocationStream:
         self.found = True
         return first + len(before) - len(key)
 
+    def split(self, run: bytes) -> list[tuple[str, bytes]]:
+        """`(name, allocation JSON)` of each allocation of a run."""
+        cuts = []
+        for brace, raw_name in _starts(run, 0):
+            key_start = self._key_start(run, brace, raw_name)
+            if key_start is not None:
+                cuts.append((key_start, brace, _text(raw_name)))
+        ends = [key_start for key_start, _, _ in cuts[1:]] + [len(run)]
+        return [(name, _trim(run[brace:end])) for (_, brace, name), end in zip(cuts, ends, strict=True)]
+
     def _head(self, head: bytes) -> None:
         if not _HEAD.match(head):
             raise SourceError(f'{self.what}: expected an answer starting {{…"data":[{{, found {head[:80]!r}')
@@ -83,10 +117,14 @@ class AllocationStream:
             raise SourceError(f"{self.what}: expected code 200, got {self.code}")
 
     def _last(self, rest: bytes) -> bytes:
-        """The last allocation; what follows it must close the set, the list and the answer."""
+        """The run of the last allocation; what follows it must close the set, the list and the answer."""
         text = rest.decode("utf-8", "replace")
+        decoder = json.JSONDecoder()
         try:
-            _, end = json.JSONDecoder().raw_decode(text)
+            _, colon = decoder.raw_decode(text)  # the key, which the stream checked is followed by ":"
+            value = text.index(":", colon) + 1
+            value += len(text[value:]) - len(text[value:].lstrip())
+            _, end = decoder.raw_decode(text, value)
         except json.JSONDecodeError as exc:
             raise SourceError(f"{self.what}: truncated or invalid JSON in the last allocation ({exc.msg})") from None
         tail = text[end:].strip()
@@ -112,7 +150,7 @@ class AllocationStream:
         return text[:end].encode("utf-8")
 
 
-def _starts(buf: bytearray, scan: int) -> Iterator[tuple[int, bytes]]:
+def _starts(buf: bytes | bytearray, scan: int) -> Iterator[tuple[int, bytes]]:
     """`(position of "{", raw name)` of every `{"name":"…"` from `scan` on (a fast literal search first)."""
     position = buf.find(b'"name"', scan)
     while position != -1:
@@ -126,7 +164,7 @@ def _starts(buf: bytearray, scan: int) -> Iterator[tuple[int, bytes]]:
         position = buf.find(b'"name"', position + 6)
 
 
-def _name_at(buf: bytearray, position: int) -> bytes | None:
+def _name_at(buf: bytes | bytearray, position: int) -> bytes | None:
     """The raw string value of the `"name"` key at `position` (compact output without a regex)."""
     if buf.startswith(b'"name":"', position):
         start = position + 8

@@ -38,16 +38,23 @@ def floats(values: Sequence[Any], *, column: str, what: str) -> pa.Array:
     try:
         array = pa.array(values, type=F64, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        cleaned = []
-        for row, value in enumerate(values):
-            try:
-                cleaned.append(number(value))
-            except ValueError as exc:
-                raise SourceError(f"{what}: row {row}, field {column!r}: {exc}") from None
-        return pa.array(cleaned, type=F64)
+        try:  # only the odd values ("NaN" strings) go through `number`
+            cleaned = [value if type(value) is float else number(value) for value in values]
+        except ValueError:
+            row, problem = next((row, value) for row, value in enumerate(values) if not _is_number(value))
+            raise SourceError(f"{what}: row {row}, field {column!r}: expected a number, found {problem!r}") from None
+        array = pa.array(cleaned, type=F64, from_pandas=True)
     if array.null_count < len(array) and pc.any(pc.is_inf(array)).as_py():
         array = pc.if_else(pc.is_inf(array), pa.scalar(None, F64), array)
     return array
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        number(value)
+    except ValueError:
+        return False
+    return True
 
 
 def micros(text: Any, *, what: str) -> int:

@@ -217,6 +217,7 @@ class _Allocation(msgspec.Struct):
 
 
 _ALLOCATION_DECODER = msgspec.json.Decoder(_Allocation)
+_RUN_DECODER = msgspec.json.Decoder(dict[str, _Allocation])
 
 
 class _Response(msgspec.Struct):
@@ -232,15 +233,21 @@ def parse(chunks: Iterable[bytes], *, requested: Window, cluster: str, source: s
     builder = _Builder(requested=requested, cluster=cluster, source=source, what=what)
     stream = AllocationStream(chunks, what=what)
     names: list[str] = []
-    blobs: list[bytes] = []
-    for name, blob in stream:
-        names.append(name)
-        blobs.append(blob)
-        if len(names) >= BATCH_ROWS:
-            builder.add(names, _decode(names, blobs, what))
-            names, blobs = [], []
+    allocations: list[_Allocation] = []
+    for run in stream:
+        try:
+            decoded = _RUN_DECODER.decode(b"{" + run + b"}")
+            names += decoded
+            allocations += decoded.values()
+        except (msgspec.DecodeError, msgspec.ValidationError):  # across sets, a culprit to name, bare NaN
+            pairs = stream.split(run)
+            names += [name for name, _ in pairs]
+            allocations += _decode([name for name, _ in pairs], [blob for _, blob in pairs], what)
+        while len(names) >= BATCH_ROWS:  # batches of a fixed size: the same table chunks whatever the chunking
+            builder.add(names[:BATCH_ROWS], allocations[:BATCH_ROWS])
+            del names[:BATCH_ROWS], allocations[:BATCH_ROWS]
     if names:
-        builder.add(names, _decode(names, blobs, what))
+        builder.add(names, allocations)
     if not stream.found:
         return _parse_whole(stream.body, builder, what)
     if stream.code is None:
