@@ -236,3 +236,37 @@ def test_legacy_cur_parquet_column_names(external: Path, tmp_path: Path) -> None
     assert set(got["x_BillingFormat"].to_pylist()) == {"aws-cur"}
     assert got.num_rows == 3 and pc.sum(got["BilledCost"]).as_py() == 30.0
     assert set(got["x_ClusterHint"].to_pylist()) == {"eks-9"}
+
+
+def _repeated_payg(external: Path, tmp_path: Path, rows: int, odd_row: int, odd_cost: str) -> Path:
+    """The PAYG sample's one line repeated `rows` times, with one line's PreTaxCost text replaced."""
+    header, line = (external / "azure/opencost-azure-headersets/PayAsYouGo.csv").read_text().splitlines()[:2]
+    assert line.count(",0.075,") == 1
+    path = tmp_path / "PayAsYouGo.csv"
+    with path.open("w") as out:
+        out.write(header + "\n")
+        for row in range(rows):
+            out.write((line.replace(",0.075,", f",{odd_cost},") if row == odd_row else line) + "\n")
+    return path
+
+
+def test_number_only_python_reads_late_in_the_file(external: Path, tmp_path: Path) -> None:
+    # Arrow's CSV reader cannot read "1_5" as float64: the read restarts with the cost as text, skipping the rows
+    # already given (more than one 64k-row batch), and Python's reading of it (15.0) applies as it always did
+    path = _repeated_payg(external, tmp_path, 110_000, 100_000, "1_5")
+    table = read_table(LocalStore(tmp_path), path.name)
+    assert table.num_rows == 110_000
+    assert table["x_SourceRowId"].to_pylist() == list(range(110_000))
+    assert table["BilledCost"][100_000].as_py() == 15.0
+    assert pc.sum(table["BilledCost"]).as_py() == pytest.approx(0.075 * 109_999 + 15.0, rel=1e-12)
+
+
+def test_non_numeric_cost_late_in_the_file(external: Path, tmp_path: Path) -> None:
+    path = _repeated_payg(external, tmp_path, 110_000, 100_000, "zero")
+    given: list[int] = []
+    with pytest.raises(
+        BillingFormatError, match=r"PayAsYouGo\.csv: row 100000 column 'PreTaxCost': expected a number, found 'zero'"
+    ):
+        for batch in read_file(LocalStore(tmp_path), path.name):
+            given.extend(batch["x_SourceRowId"].to_pylist())
+    assert given == list(range(len(given)))
