@@ -33,7 +33,7 @@ import requests
 from kubebill.errors import SourceError
 from kubebill.model import IDLE, UNALLOCATED, UNMOUNTED, Window
 from kubebill.settings import Settings, parse_duration
-from kubebill.sources import body, http
+from kubebill.sources import body, http, parallel
 from kubebill.sources.allocstream import AllocationStream
 from kubebill.sources.normalize import constant, floats, labels_json, micros, number, table, timestamps
 
@@ -136,16 +136,57 @@ def fetch_day(
     day: date,
     query: Query,
     options: http.HttpOptions,
+    workers: int | None = None,
 ) -> Iterator[pa.Table]:
-    """One ALLOCATION table per step of `day` (a request each), in time order."""
+    """One ALLOCATION table per step of `day` (a request each), in time order.
+
+    Steps are fetched and parsed by `workers` processes side by side (default: the usable cores).
+    """
     url = endpoint(base_url, source)
-    for window in Window.of_day(day).steps(query.step_delta):
+    headers = dict(session.headers)
+    steps = [
+        _Step(url, params(query, window, source), window, cluster, source, options, headers)
+        for window in Window.of_day(day).steps(query.step_delta)
+    ]
+    return parallel.ordered(
+        steps,
+        lambda step: step.run(session),
+        _run_step,
+        workers=parallel.cpu_budget() if workers is None else workers,
+    )
 
-        def parse_step(chunks: http.Chunks, window: Window = window) -> pa.Table:
-            what = f"{source} {url} window={window.to_opencost()}"
-            return parse(chunks, requested=window, cluster=cluster, source=source, what=what)
 
-        yield http.get(session, url, params(query, window, source), parse_step, options=options)
+@dataclass(frozen=True)
+class _Step:
+    """One request of a day: what a worker process needs to fetch and parse it."""
+
+    url: str
+    params: dict[str, str]
+    window: Window
+    cluster: str
+    source: str
+    options: http.HttpOptions
+    headers: dict[str, str | bytes]
+
+    def run(self, session: requests.Session) -> pa.Table:
+        what = f"{self.source} {self.url} window={self.window.to_opencost()}"
+
+        def parse_step(chunks: http.Chunks) -> pa.Table:
+            return parse(chunks, requested=self.window, cluster=self.cluster, source=self.source, what=what)
+
+        return http.get(session, self.url, self.params, parse_step, options=self.options)
+
+
+_WORKER_SESSION: list[requests.Session] = []  # one per worker process, reused across its steps
+
+
+def _run_step(step: _Step) -> bytes:
+    """In a worker process: the step's table as an Arrow IPC stream."""
+    if not _WORKER_SESSION:
+        _WORKER_SESSION.append(requests.Session())
+    session = _WORKER_SESSION[0]
+    session.headers.update(step.headers)
+    return parallel.to_ipc(step.run(session))
 
 
 _NULL = msgspec.Raw(b"null")

@@ -1,0 +1,75 @@
+"""Steps fetched and parsed in worker processes: the same tables, in step order, and the same errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pyarrow as pa
+import pytest
+import requests
+
+from kubebill.errors import SourceError
+from kubebill.model import Window
+from kubebill.sources import http, opencost, parallel
+from tests.sources.generated import step_body
+from tests.sources.replay import ReplayServer, Reply, Request
+
+DAY = date(2025, 6, 17)
+QUERY = opencost.Query(step="3h")  # 8 requests
+
+
+def generated(request: Request) -> Reply:
+    start, end = request.query["window"].split(",")
+    window = Window(datetime.fromisoformat(start), datetime.fromisoformat(end))
+    return Reply(step_body(window, allocations=300, nodes=5))
+
+
+def fetch(server: ReplayServer, workers: int) -> list[pa.Table]:
+    with requests.Session() as session:
+        tables = opencost.fetch_day(
+            session,
+            source="opencost",
+            base_url=server.url,
+            cluster="c1",
+            day=DAY,
+            query=QUERY,
+            options=http.HttpOptions(retry_seconds=0.5),
+            workers=workers,
+        )
+        return list(tables)
+
+
+def test_workers_give_the_same_tables_in_step_order(server: ReplayServer) -> None:
+    server.route = generated  # type: ignore[assignment]
+    alone = fetch(server, 1)
+    side_by_side = fetch(server, 2)
+    assert len(side_by_side) == 8
+    assert all(a.equals(b, check_metadata=True) for a, b in zip(alone, side_by_side, strict=True))
+    starts = [t.column("window_start")[0].as_py() for t in side_by_side]
+    assert starts == sorted(starts)
+
+
+def test_a_bad_step_in_a_worker_fails_the_day_with_its_one_line_error(server: ReplayServer) -> None:
+    def route(request: Request) -> Reply:
+        if request.query["window"].startswith("2025-06-17T09:00:00Z"):
+            return Reply(b'{"code":200,"data":[{"a":{"name":"a","properties":{}')  # truncated
+        return generated(request)
+
+    server.route = route  # type: ignore[assignment]
+    with pytest.raises(SourceError, match=r"window=2025-06-17T09:00:00Z.*truncated") as caught:
+        fetch(server, 2)
+    assert "\n" not in str(caught.value)
+
+
+def test_ipc_round_trip_keeps_the_table() -> None:
+    window = next(iter(Window.of_day(DAY).steps(QUERY.step_delta)))
+    table = opencost.parse(
+        [step_body(window, allocations=50, nodes=2)], requested=window, cluster="c", source="opencost"
+    )
+    assert parallel.from_ipc(parallel.to_ipc(table)).equals(table, check_metadata=True)
+
+
+def test_cpu_budget_is_at_least_one_and_at_most_the_affinity() -> None:
+    import os
+
+    assert 1 <= parallel.cpu_budget() <= len(os.sched_getaffinity(0))
