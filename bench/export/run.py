@@ -1,7 +1,8 @@
 """Benchmark: `kubebill export` of one day of 50,000 allocations x 24 hourly steps from a loopback OpenCost.
 
 Run from the repository root: `.venv/bin/python bench/export/run.py [--allocations N] [--steps-of 1h]`.
-Prints wall time, rows/s, peak RSS (VmHWM) of the export process (a fresh child) and the body sizes.
+Prints wall time, rows/s, peak RSS (VmHWM) of the export process (a fresh child), of each of its parse
+workers and of their sum (sampled every 50 ms), CPU time with and without the workers, and the body sizes.
 Targets (issue 3): peak RSS <= 2x the response body size; >= 100,000 rows/s normalized and written.
 """
 
@@ -13,6 +14,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,10 +32,55 @@ DAY = date(2025, 6, 17)
 _STARTUP = "import kubebill.cli, kubebill.pipeline, kubebill.sources.fetch\nkubebill.cli.build_parser()\ncode = 0"
 
 
+class TreeSampler:
+    """Polls a process and its descendants (the parse workers): peak RSS of each, of the sum, and CPU time."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.hwm_kib: dict[int, int] = {}
+        self.cpu_ticks: dict[int, int] = {}
+        self.peak_sum_kib = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _tree(self, pid: int) -> list[int]:
+        pids = [pid]
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            for child in task.read_text().split():
+                pids += self._tree(int(child))
+        return pids
+
+    def _run(self) -> None:
+        while not self.done.is_set():
+            total = 0
+            try:
+                pids = self._tree(self.pid)
+            except OSError:
+                pids = []
+            for pid in pids:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+                    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                fields = {line.split(":")[0]: line.split()[1] for line in status if line.startswith("Vm")}
+                total += int(fields.get("VmRSS", 0))
+                self.hwm_kib[pid] = max(self.hwm_kib.get(pid, 0), int(fields.get("VmHWM", 0)))
+                self.cpu_ticks[pid] = int(stat[11]) + int(stat[12])  # utime + stime
+            self.peak_sum_kib = max(self.peak_sum_kib, total)
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--allocations", type=int, default=50_000, help="allocations per step")
     parser.add_argument("--step", default="1h")
+    parser.add_argument("--cpus", help="pin the export to these CPUs (taskset -c); one CPU: no workers")
     args = parser.parse_args()
     sizes: list[int] = []
 
@@ -59,6 +106,7 @@ def main() -> int:
             # the image sets ARROW_DEFAULT_MEMORY_POOL=system (Dockerfile): freed Arrow memory goes back at once
             env = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "system")}
             command = [
+                *(["taskset", "-c", args.cpus] if args.cpus else []),
                 sys.executable,
                 "-c",
                 child,
@@ -79,8 +127,12 @@ def main() -> int:
             baseline_kib = int(baseline.stderr.rsplit("VmHWM_KiB", 1)[1].split()[0])
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True, env=env)
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            sampler = TreeSampler(process.pid)
+            stdout, stderr = process.communicate()
             wall = time.perf_counter() - started
+            sampler.stop()
+            done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
             if done.returncode != 0:
                 print(done.stdout, done.stderr, file=sys.stderr)
                 return 1
@@ -105,6 +157,13 @@ def main() -> int:
     base = baseline_kib * 1024
     print(f"  of which startup  {base / 1e6:.1f} MB (the CLI with every command module, the export path)")
     print(f"  export itself     {(peak - base) / 1e6:.1f} MB = {(peak - base) / largest:.2f}x one response body")
+    workers = {pid: kib for pid, kib in sampler.hwm_kib.items() if pid != process.pid}
+    tree_cpu = sum(sampler.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
+    print(f"CPU time (all)      {tree_cpu:.2f} s with the workers = {rows / tree_cpu:,.0f} rows per CPU-second")
+    for pid, kib in sorted(workers.items()):
+        print(f"  peak RSS pid {pid:<6} {kib * 1024 / 1e6:.1f} MB = {kib * 1024 / largest:.2f}x (fork server / worker)")
+    summed = sampler.peak_sum_kib * 1024
+    print(f"peak RSS, sum       {summed / 1e6:.1f} MB = {summed / largest:.2f}x, the export and its workers (sampled)")
     print(f"parquet written     {written / 1e6:.1f} MB")
     cores = len(os.sched_getaffinity(0))
     load = os.getloadavg()[0]

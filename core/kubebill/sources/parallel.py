@@ -96,7 +96,7 @@ def _return_big_blocks() -> None:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor | None:
-    _return_big_blocks()
+    _return_big_blocks()  # in the parent only: in a parsing process it would double the CPU time (page faults)
     try:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)
