@@ -18,7 +18,7 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kubebill.billing.common import Columns, coalesce, finish, map_pairs, map_unique, tags_text
+from kubebill.billing.common import Columns, coalesce, constant, finish, map_pairs, map_unique, tags_text
 from kubebill.reconcile.keys import azure_resource_key, cluster_hint, parse_json_object
 from kubebill.schema import COST
 
@@ -129,7 +129,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
     category = map_unique(_lookup(_CHARGE), charge, pa.string()) if charge is not None else None
     pricing = map_unique(_lookup(_PRICING), model, pa.string()) if model is not None else None
     if category is None:
-        category = pa.repeat(pa.scalar("Usage"), n)
+        category = constant("Usage", n)
     if pricing is None:
         pricing = pc.if_else(pc.equal(category, "Usage"), pa.scalar("Standard"), pa.scalar(None, pa.string()))
     commitment = cols.text("benefitid", "reservationid")
@@ -143,7 +143,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
             "BillingPeriodStart": cols.time("billingperiodstartdate"),
             "BillingAccountId": cols.text("billingaccountid", "billingprofileid"),
             "SubAccountId": cols.text("subscriptionid", "subscriptionguid"),
-            "ProviderName": pa.repeat(pa.scalar("Microsoft"), n),
+            "ProviderName": constant("Microsoft", n),
             "ServiceName": cols.text("metercategory", "servicename", "consumedservice"),
             "ResourceId": resource,
             "ResourceName": cols.text("resourcename"),

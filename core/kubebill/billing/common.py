@@ -754,7 +754,19 @@ def tags_json(value: object) -> str | None:
 
 
 def constant(value: str | None, n: int) -> pa.Array:
-    return pa.repeat(pa.scalar(value, pa.string()), n)
+    """`value` on `n` rows: a slice of one array kept per value (no new buffers per batch)."""
+    size = max(BATCH_ROWS * 2, 1 << max(n - 1, 0).bit_length())
+    if value is not None and len(value) * size > CONSTANT_BYTES:
+        return pa.repeat(pa.scalar(value, pa.string()), n)
+    return _repeated(value, size).slice(0, n)
+
+
+CONSTANT_BYTES = 16 * 1024 * 1024
+
+
+@lru_cache(maxsize=4)
+def _repeated(value: str | None, size: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), size)
 
 
 def lower(column: pa.Array | None) -> pa.Array | None:
