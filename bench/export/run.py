@@ -126,6 +126,7 @@ def main() -> int:
             )
             baseline_kib = int(baseline.stderr.rsplit("VmHWM_KiB", 1)[1].split()[0])
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            serving = resource.getrusage(resource.RUSAGE_SELF)
             started = time.perf_counter()
             process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
             sampler = TreeSampler(process.pid)
@@ -138,6 +139,8 @@ def main() -> int:
                 return 1
             peak_kib = int(done.stderr.rsplit("VmHWM_KiB", 1)[1].split()[0])
             usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            served = resource.getrusage(resource.RUSAGE_SELF)
+            server_cpu = served.ru_utime + served.ru_stime - serving.ru_utime - serving.ru_stime
             cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
             written = sum(p.stat().st_size for p in Path(store).rglob("*.parquet"))
             import pyarrow.parquet as pq
@@ -160,6 +163,7 @@ def main() -> int:
     workers = {pid: kib for pid, kib in sampler.hwm_kib.items() if pid != process.pid}
     tree_cpu = sum(sampler.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
     print(f"CPU time (all)      {tree_cpu:.2f} s with the workers = {rows / tree_cpu:,.0f} rows per CPU-second")
+    print(f"CPU time (server)   {server_cpu:.2f} s in this process: the loopback OpenCost, sharing the cores")
     for pid, kib in sorted(workers.items()):
         print(f"  peak RSS pid {pid:<6} {kib * 1024 / 1e6:.1f} MB = {kib * 1024 / largest:.2f}x (fork server / worker)")
     summed = sampler.peak_sum_kib * 1024

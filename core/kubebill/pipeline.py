@@ -113,6 +113,7 @@ def _write_allocations(tables: Iterable[pa.Table], sink: BinaryIO, *, what: str)
             if table.num_rows:
                 writer.write_table(table, row_group_size=max(table.num_rows, 1))
                 rows += table.num_rows
+            del table  # not held while the next step is fetched and parsed: one step table in memory at a time
     if rows == 0:
         raise SourceError(
             f"{what}: no allocations for the whole day (a fresh install has none yet, "

@@ -63,10 +63,11 @@ class ReplayServer:
                     self.close_connection = True
                 self.end_headers()
                 half = len(body) // 2
-                self.wfile.write(body[:half])
+                view = memoryview(body)  # no copy of a large body's halves
+                self.wfile.write(view[:half])
                 self.wfile.flush()
                 time.sleep(reply.stall)
-                self.wfile.write(body[half:])
+                self.wfile.write(view[half:])
                 self.wfile.flush()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

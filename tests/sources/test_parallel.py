@@ -73,3 +73,15 @@ def test_cpu_budget_is_at_least_one_and_at_most_the_affinity() -> None:
     import os
 
     assert 1 <= parallel.cpu_budget() <= len(os.sched_getaffinity(0))
+
+
+def test_parse_leaves_the_garbage_collector_as_it_was() -> None:
+    import gc
+
+    window = next(iter(Window.of_day(DAY).steps(QUERY.step_delta)))
+    assert gc.isenabled()
+    opencost.parse([step_body(window, allocations=20, nodes=2)], requested=window, cluster="c", source="opencost")
+    assert gc.isenabled()
+    with pytest.raises(SourceError):
+        opencost.parse([b'{"code":200,"data":[{"a":{"name":"a"'], requested=window, cluster="c", source="opencost")
+    assert gc.isenabled()

@@ -1,8 +1,9 @@
 """OpenCost `GET /allocation/compute` and Kubecost `GET /model/allocation`, one request per step of a UTC day.
 
-The body is cut into allocations as it streams in (`AllocationStream`); batches of BATCH_ROWS are decoded
-with msgspec into typed structs that skip unused fields, each batch into an Arrow table, so memory is
-one step's Arrow table plus one batch, not the JSON.
+The body is cut into runs of allocations as it streams in (`AllocationStream`), each run decoded in one
+msgspec call into typed structs that skip unused fields, each batch of BATCH_ROWS into an Arrow table, so
+memory is one step's Arrow table plus one batch, not the JSON. The steps of a day are fetched and parsed
+by one worker process per usable core (`parallel`), their tables handed back in step order.
 Normalized to the ALLOCATION schema:
 - costs include OpenCost's `*CostAdjustment` (as OpenCost's own `totalCost` does);
 - labels become one canonical JSON object; `pvs` and `lbAllocations` become nested lists (Kubecost,

@@ -75,8 +75,10 @@ def ordered(
                 following = next(waiting, None)
                 if following is not None:
                     running.append(pool.submit(remote, following))
-                yield from_ipc(data)
-                del data
+                table = from_ipc(data)
+                del data  # only the uncompressed table while it is written
+                yield table
+                del table
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
