@@ -97,7 +97,7 @@ def read_file(
         if fields is not None and fields < len(names):
             # published CUR quirk: trailing header columns the rows do not carry (koku test_cur.csv)
             names = names[:fields]
-        batches = csv_batches(store, key, names, wanted(fmt, names), coded=reader.CODED, numeric=reader.NUMERIC)
+        batches = csv_batches(store, key, names, wanted(fmt, names), coded=reader.CODED)
     elif container == "parquet":
         projection = wanted(fmt, header) if fmt.startswith(("aws", "azure-a")) else None
         batches = parquet_batches(store, key, projection)
