@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 import requests
 
+from kubebill import cli
 from kubebill.errors import SourceError
 from kubebill.model import Window
 from kubebill.sources import http, opencost, parallel
+from tests.conftest import ROOT
 from tests.sources.generated import step_body
 from tests.sources.replay import ReplayServer, Reply, Request
 
@@ -85,3 +90,15 @@ def test_parse_leaves_the_garbage_collector_as_it_was() -> None:
     with pytest.raises(SourceError):
         opencost.parse([b'{"code":200,"data":[{"a":{"name":"a"'], requested=window, cluster="c", source="opencost")
     assert gc.isenabled()
+
+
+def test_cli_in_a_fresh_process_forks_workers_and_writes_the_same_bytes(server: ReplayServer, tmp_path: Path) -> None:
+    """A process with no other thread forks its workers; a script without a __main__ guard still works."""
+    server.route = generated  # type: ignore[assignment]
+    args = ["export", "--source=opencost", f"--url={server.url}", "--cluster=c1", f"--date={DAY}", "--step=3h"]
+    forked_args = [*args, f"--store={tmp_path / 'forked'}"]
+    code = f"import sys\nfrom kubebill.cli import main\nsys.exit(main({forked_args!r}))"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+    assert cli.main([*args, f"--store={tmp_path / 'here'}"]) == 0  # this process has threads: a fork server
+    forked, here = (next((tmp_path / name).rglob("*.parquet")).read_bytes() for name in ("forked", "here"))
+    assert forked == here

@@ -13,6 +13,7 @@ import ctypes
 import math
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -69,6 +70,7 @@ def ordered(
     with pool:
         waiting = iter(jobs)
         running: deque[Future[bytes]] = deque(pool.submit(remote, job) for job in islice(waiting, workers))
+        _return_big_blocks()  # once the workers are forked: in a parsing process it doubles the CPU time
         try:
             while running:
                 data = running.popleft().result()
@@ -98,8 +100,12 @@ def _return_big_blocks() -> None:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor | None:
-    _return_big_blocks()  # in the parent only: in a parsing process it would double the CPU time (page faults)
     try:
+        # fork when nothing else runs here (the CLI): nothing is imported again, a script without a
+        # __main__ guard works; with other threads a fork could copy a lock one of them holds, so a fork
+        # server (which imports the __main__ script again in each worker, as spawn does) starts them
+        if threading.active_count() == 1:
+            return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)
         return ProcessPoolExecutor(workers, mp_context=context)
