@@ -10,8 +10,7 @@ from kubebill.simulate import model
 from kubebill.sinks import report as report_sink
 from tests.conftest import ROOT
 
-# every command module but demo (its owner is making its imports lazy separately)
-_COMMANDS = ("export", "run", "merge", "handle", "metrics", "report", "simulate", "package")
+_COMMANDS = ("demo", "export", "run", "merge", "handle", "metrics", "report", "simulate", "package")
 
 
 def test_command_modules_do_not_import_duckdb_or_pandas() -> None:

@@ -12,15 +12,14 @@ import dataclasses
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from kubebill import pipeline
 from kubebill.layout import Layout
 from kubebill.settings import Settings
 from kubebill.store.local import LocalStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 HELP = "simulate clusters on all three clouds, export, merge, print a summary and write results and an HTML report"
 
@@ -54,6 +53,8 @@ def _percent(value: float | None) -> str:
 
 def summary_table(results: pa.Table) -> str:
     """Per cloud / cluster / namespace: billed, effective and list cost, idle and unallocated shares of billed."""
+    import duckdb
+
     con = duckdb.connect()
     try:
         con.register("results", results)
@@ -83,6 +84,9 @@ def summary_table(results: pa.Table) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    import pyarrow.parquet as pq
+
+    from kubebill import pipeline
     from kubebill.reconcile import accuracy
     from kubebill.simulate import GROUND_TRUTH_KEY, Scenario, cluster_names, serve_opencost, simulate
     from kubebill.sinks import report, results
