@@ -122,14 +122,16 @@ def write_month_csv(
             finally:
                 con.close()
             parts.append(part)
-        out = os.path.join(workdir, f"month-{year:04d}-{month:02d}.csv")
-        with open(out, "wb") as dst:
-            for number, part in enumerate(parts):
-                with open(part, "rb") as src:
-                    header = src.readline()
-                    if number == 0:
-                        dst.write(header)
-                    copy_stream(src, dst)
+        out = parts[0]  # one day: its CSV is the month's, sent as is (saves a copy of the whole file)
+        if len(parts) > 1:
+            out = os.path.join(workdir, f"month-{year:04d}-{month:02d}.csv")
+            with open(out, "wb") as dst:
+                for number, part in enumerate(parts):
+                    with open(part, "rb") as src:
+                        header = src.readline()
+                        if number == 0:
+                            dst.write(header)
+                        copy_stream(src, dst)
         with open(out, "rb") as data:
             written = store.write(key, data)
         if {d: i.etag for d, i in month_days(store, layout, year, month).items()} == {
