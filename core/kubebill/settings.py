@@ -313,7 +313,9 @@ class Settings:
     )
     # merge
     restate_days: int = var("KUBEBILL_RESTATE_DAYS", 3, _int_between(0, 62), "days the catch-up merge re-merges")
-    memory_limit: str | None = var("KUBEBILL_MEMORY_LIMIT", None, _size_text, "DuckDB memory limit (spills beyond)")
+    memory_limit: str | None = var(
+        "KUBEBILL_MEMORY_LIMIT", None, _size_text, "memory budget of a merge: DuckDB gets 60% and spills beyond it"
+    )
     threads: int | None = var("KUBEBILL_THREADS", None, _int_between(1, 256), "DuckDB threads (default: all cores)")
     split_method: str = var(
         "KUBEBILL_SPLIT_METHOD",
