@@ -12,6 +12,7 @@ import pytest
 
 from kubebill.store import LocalStore
 from tests.functions.clouds import CLOUDS
+from tests.sources import replay
 
 BUCKET = "kubebill-test"
 TOKEN = "s3cr3t-metrics-token"
@@ -82,32 +83,8 @@ def aks_allocation(external: Path) -> bytes:
 @pytest.fixture
 def aks_api(external: Path) -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 answering like the AKS cost-analysis agent (`/resources/v1`)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    body = (external / "aks" / "cost-analysis.json").read_bytes()
-
-    class Agent(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status = 200 if self.path.startswith("/resources/v1") else 404
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body) if status == 200 else 0))
-            self.end_headers()
-            if status == 200:
-                self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Agent)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with replay.aks_agent(external) as url:
+        yield url
 
 
 AKS_KEY = "allocations/cluster=aks-demo/year=2025/month=06/day=17/aks.parquet"

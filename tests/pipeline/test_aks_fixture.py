@@ -4,10 +4,8 @@ the real Cost Management export. The AKS tool leaves ~7% of 2025-06-17 `__unallo
 from __future__ import annotations
 
 import csv
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -18,6 +16,7 @@ from kubebill.layout import Layout
 from kubebill.settings import Settings
 from kubebill.sinks import results
 from kubebill.store.local import LocalStore
+from tests.sources import replay
 
 DAY = date(2025, 6, 17)
 CLUSTER = "akhantimirov-aks"
@@ -25,30 +24,8 @@ CLUSTER = "akhantimirov-aks"
 
 @pytest.fixture
 def agent(external: Path) -> Iterator[str]:
-    body = (external / "aks" / "cost-analysis.json").read_bytes()
-
-    class Replay(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if not self.path.startswith("/resources/v1"):
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Replay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with replay.aks_agent(external) as url:
+        yield url
 
 
 def test_aks_fixture_conserved_and_at_most_one_percent_unallocated(tmp_path: Path, external: Path, agent: str) -> None:

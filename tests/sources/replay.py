@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 
@@ -82,3 +84,17 @@ class ReplayServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@contextlib.contextmanager
+def aks_agent(external: Path) -> Iterator[str]:
+    """The real AKS cost-analysis agent answer (`/resources/v1`) served on 127.0.0.1; yields the base URL."""
+    body = (external / "aks" / "cost-analysis.json").read_bytes()
+    replay = ReplayServer(
+        lambda request: Reply(body) if request.path.startswith("/resources/v1") else Reply(status=404)
+    )
+    replay.start()
+    try:
+        yield replay.url
+    finally:
+        replay.stop()
