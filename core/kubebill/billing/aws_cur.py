@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kubebill.billing.common import Columns, MapEntries, coalesce, finish, map_unique
+from kubebill.billing.common import Columns, MapEntries, coalesce, finish, map_unique, pricing_category
 from kubebill.reconcile.keys import aws_resource_key, cluster_hint
 
 ALIASES = frozenset(
@@ -199,13 +199,7 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
         pc.or_(is_kind("savingsplancoveredusage"), is_kind("discountedusage")),
         map_unique(lambda v: v == "Reserved", term, pa.bool_()) if term is not None else pa.repeat(pa.scalar(False), n),
     )
-    pricing = pc.case_when(
-        pc.make_struct(spot, committed, pc.equal(category, "Usage")),
-        pa.scalar("Dynamic"),
-        pa.scalar("Committed"),
-        pa.scalar("Standard"),
-        pa.scalar(None, pa.string()),
-    )
+    pricing = pricing_category(spot=spot, committed=committed, category=category)
     commitment = coalesce(sp_arn, ri_arn)
     has_sp = pc.or_(
         pc.or_(is_kind("savingsplancoveredusage"), is_kind("savingsplannegation")),

@@ -763,3 +763,14 @@ def coalesce(*columns: pa.Array | None) -> pa.Array | None:
 def tags_text(value: str | None) -> str | None:
     """`tags_json` of one text value, remembered (the same tag sets repeat on every line of a resource)."""
     return tags_json(value)
+
+
+def pricing_category(*, spot: pa.Array, committed: pa.Array, category: pa.Array) -> pa.Array:
+    """FOCUS PricingCategory of usage lines: spot → Dynamic, RI/SP/CUD → Committed, else Standard; null otherwise."""
+    return pc.case_when(
+        pc.make_struct(spot, committed, pc.equal(category, "Usage")),
+        pa.scalar("Dynamic"),
+        pa.scalar("Committed"),
+        pa.scalar("Standard"),
+        pa.scalar(None, pa.string()),
+    )

@@ -15,7 +15,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kubebill.billing.common import Columns, coalesce, finish, is_text, map_unique, pair_text, split_pair
+from kubebill.billing.common import (
+    Columns,
+    coalesce,
+    finish,
+    is_text,
+    map_unique,
+    pair_text,
+    pricing_category,
+    split_pair,
+)
 from kubebill.reconcile.keys import cluster_hint, gcp_resource_key
 
 ALIASES = frozenset(
@@ -139,13 +148,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
         if sku is not None
         else pa.repeat(pa.scalar(False), n)
     )
-    pricing = pc.case_when(
-        pc.make_struct(spot, committed, pc.equal(category, "Usage")),
-        pa.scalar("Dynamic"),
-        pa.scalar("Committed"),
-        pa.scalar("Standard"),
-        pa.scalar(None, pa.string()),
-    )
+    pricing = pricing_category(spot=spot, committed=committed, category=category)
     invoice = cols.text("invoicemonth")
     billing_start = (
         None

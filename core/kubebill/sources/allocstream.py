@@ -72,15 +72,11 @@ class AllocationStream:
         """Where the key of the last allocation that starts in `buf` begins (0: only the first one does)."""
         position = buf.rfind(b'"name"')
         while position > 0:
-            brace = position - 1
-            while brace >= 0 and buf[brace] in _WS:
-                brace -= 1
-            if brace >= 0 and buf[brace] == 0x7B:  # "{"
-                name = _name_at(buf, position)
-                if name is not None:
-                    key_start = self._key_start(buf, brace, name)
-                    if key_start is not None:
-                        return key_start
+            start = _start_at(buf, position)
+            if start is not None:
+                key_start = self._key_start(buf, *start)
+                if key_start is not None:
+                    return key_start
             position = buf.rfind(b'"name"', 0, position)
         return 0
 
@@ -154,14 +150,21 @@ def _starts(buf: bytes | bytearray, scan: int) -> Iterator[tuple[int, bytes]]:
     """`(position of "{", raw name)` of every `{"name":"…"` from `scan` on (a fast literal search first)."""
     position = buf.find(b'"name"', scan)
     while position != -1:
-        brace = position - 1
-        while brace >= 0 and buf[brace] in _WS:
-            brace -= 1
-        if brace >= 0 and buf[brace] == 0x7B:  # "{"
-            name = _name_at(buf, position)
-            if name is not None:
-                yield brace, name
+        start = _start_at(buf, position)
+        if start is not None:
+            yield start
         position = buf.find(b'"name"', position + 6)
+
+
+def _start_at(buf: bytes | bytearray, position: int) -> tuple[int, bytes] | None:
+    """`(position of "{", raw name)` when the `"name"` at `position` opens an object (`{"name":"…"`)."""
+    brace = position - 1
+    while brace >= 0 and buf[brace] in _WS:
+        brace -= 1
+    if brace < 0 or buf[brace] != 0x7B:  # "{"
+        return None
+    name = _name_at(buf, position)
+    return None if name is None else (brace, name)
 
 
 def _name_at(buf: bytes | bytearray, position: int) -> bytes | None:
