@@ -71,12 +71,12 @@ def azure_lines(out: Path, scenario: Scenario = SMALL) -> Sums:
 
 
 def gcp_lines(out: Path, scenario: Scenario = SMALL) -> Sums:
+    """Per cluster by the GKE label: a Service's forwarding rule carries none, so the truth has it outside."""
     sums: Sums = {}
-    forwarding = {s.resource_id: c.name for c in build_clusters(scenario, "gcp") for s in c.services}
     for path in sorted(out.glob("billing/gcp/*/*/*.parquet")):
         for row in pq.read_table(path).to_pylist():
             labels = {kv["key"]: kv["value"] for kv in row["labels"]}
-            cluster = labels.get("goog-k8s-cluster-name") or forwarding.get(row["resource"]["name"])
+            cluster = labels.get("goog-k8s-cluster-name")
             net = row["cost"] + sum(c["amount"] for c in row["credits"])
             day = row["usage_start_time"].astimezone(UTC).date()
             _add(sums, cluster, day, (net, net, row["cost_at_list"], row["cost"]))

@@ -25,7 +25,7 @@ from kubebill.errors import InputError
 from kubebill.model import IDLE, SHARED, UNALLOCATED, UNMOUNTED
 from kubebill.reconcile import invariants
 from kubebill.reconcile.keys import provider_id_key
-from kubebill.reconcile.splits import AKS_FRACTION, OPENCOST_LIST_COST, split_table_sql
+from kubebill.reconcile.splits import AKS_FRACTION, OPENCOST_LIST_COST, service_lines_sql, split_table_sql
 from kubebill.schema import ALLOCATION, COST_COLUMNS, RESULT, conform
 
 LOG = log.get("reconcile")
@@ -197,6 +197,7 @@ class Reconciliation:
                    LEFT JOIN keys k2 ON k2.skey = {PARENT.format("l.rk")}
                    LEFT JOIN keys k3 ON k3.skey = {ELB_ARN.format("l.rk")};"""
         )
+        con.execute(service_lines_sql())
         self._targets()
         self._unmatched()
         self._estimates()

@@ -12,6 +12,14 @@ One SQL statement over the day's allocation rows (`a`, with `rid`, `ws`, `we`) a
 Columns: skey, comp (compute|pv|load_balancer|network), ws, we, target columns, kind (workload|idle|system|
 unmounted), wc/wr/wg (the CPU/RAM/GPU parts of the weight; other components put their whole weight in wc),
 f (fallback weight when every weight of a line is zero), list_cost (for estimates), method.
+
+It also creates `lbkeys` (lower-cased cluster, the Service's lower-cased ``namespace/name``, the LB's split key
+and the epoch seconds its allocation spans), which `service_lines_sql` uses to bill Azure lines that name no
+allocated key: a Service's public IP (tagged ``k8s-azure-service: <namespace>/<name>`` by the AKS cloud
+provider; one IP shared by several Services carries them comma-separated) goes to that Service's LB rows, and a
+load balancer of the AKS node resource group (``kubernetes``, shared by every LoadBalancer Service of the
+cluster, per-service key none) is split over the LB rows of the cluster overlapping the line, by their list
+cost. A line with no such LB rows stays with the cluster-scoped rule (`__shared__`).
 """
 
 from __future__ import annotations
@@ -108,4 +116,41 @@ SELECT k.key,
   '{AKS_FRACTION}'
 FROM a JOIN keymap k ON k.raw = a.provider_id
 WHERE a.source = 'aks';
+
+CREATE OR REPLACE TEMP TABLE lbkeys AS
+SELECT lower(x.cluster) AS lc, lower(x.e.service) AS service, k.key AS skey,
+  min(epoch(x.ws)) AS ks, max(epoch(x.we)) AS ke
+FROM (SELECT cluster, ws, we, unnest(load_balancers) AS e FROM a
+      WHERE source <> 'aks' AND len(load_balancers) > 0) x
+JOIN keymap k ON k.raw = x.e.provider_id
+WHERE x.e.service IS NOT NULL
+GROUP BY ALL;
+"""
+
+
+# The AKS cloud provider's tag on a Service's public IP (value ``<namespace>/<name>``, comma-separated when
+# Services share the IP); Azure exports spell Tags with or without outer braces and keys in any case.
+AZURE_SERVICE_TAG = r'''(?i)"k8s-azure-service"\s*:\s*"([^"]*)"'''
+AZURE_LB = r"/microsoft\.network/loadbalancers/[^/]+$"
+
+
+def service_lines_sql() -> str:
+    """Give lines of `l` that `lm` left unmatched their LB keys from `lbkeys` (see the module doc): one `lm` row
+    per (line, key), so the engine splits the line over all of them by weight."""
+    return f"""
+CREATE OR REPLACE TEMP TABLE lbm AS
+WITH c AS (
+  SELECT l.lid, l.cps, l.cpe, l.hint,
+    CASE WHEN regexp_matches(l.rk, '{AZURE_LB}') THEN NULL
+         ELSE string_split(replace(lower(regexp_extract(l.Tags, '{AZURE_SERVICE_TAG}', 1)), ' ', ''), ',')
+    END AS services
+  FROM l JOIN lm USING (lid)
+  WHERE lm.mkey IS NULL AND l.hint IS NOT NULL AND starts_with(l.rk, '/subscriptions/')
+    AND (regexp_matches(l.rk, '{AZURE_LB}') OR contains(lower(l.Tags), 'k8s-azure-service')))
+SELECT DISTINCT c.lid, c.cps, c.cpe, k.skey AS mkey
+FROM c JOIN lbkeys k ON k.lc = c.hint AND k.ks < epoch(c.cpe) AND k.ke > epoch(c.cps)
+WHERE c.services IS NULL OR list_contains(c.services, k.service);
+DELETE FROM lm WHERE lid IN (SELECT lid FROM lbm);
+INSERT INTO lm (lid, cps, cpe, mkey) SELECT lid, cps, cpe, mkey FROM lbm;
+DROP TABLE lbm;
 """

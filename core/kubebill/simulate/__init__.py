@@ -31,13 +31,17 @@ Truth definition (what a perfect merge reproduces):
   among the containers running on the node by their list-cost weight (cpu + ram + gpu list cost ÷ the node's
   list cost for the slice); the rest goes to ``__idle__`` (allocation ``idle``, summed over the cluster's nodes).
 - PV disk lines go to the pod mounting the PV (it runs the whole time), an unmounted PV's to
-  ``__unmounted__`` (``unmounted``); the load balancer's lines to its Service's pods in equal parts (they run
-  the whole time, so this is their LB cost share).
-- Cluster-scoped lines (control-plane fee, node OS/boot disks, NAT gateway, the AKS cluster load balancer and
-  outbound IP) go to ``__shared__`` (``shared``).
+  ``__unmounted__`` (``unmounted``); a Service's load-balancer lines (the AWS NLB, the Azure public IP tagged
+  ``k8s-azure-service``) to its pods in equal parts (they run the whole time, so this is their LB cost share).
+- The AKS cluster load balancer (``kubernetes``, one for every LoadBalancer Service of the cluster) goes to the
+  cluster's Services by their list price, then as above; with no Service, to ``__shared__``.
+- Cluster-scoped lines (control-plane fee, node OS/boot disks, NAT gateway, the AKS outbound IP) go to
+  ``__shared__`` (``shared``).
 - Lines outside every cluster (databases, object storage, commitment fees and purchases, tax, credits,
   support) are ``not_kubernetes`` with null cluster/namespace/pod, on the UTC day their charge period starts
-  (monthly lines on the 1st of their month).
+  (monthly lines on the 1st of their month). So is a line nothing on which ties it to a cluster, though a
+  cluster caused it: a GKE Service's forwarding rule (named ``a<Service UID>``, no labels; OpenCost gives the
+  Service's name and IP, never its UID), whose cost OpenCost still reports at list price.
 
 So Σ truth per provider, day and cost column equals Σ of that provider's bill lines starting that day, and
 per cluster equals Σ of the lines touching that cluster.

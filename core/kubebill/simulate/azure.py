@@ -275,7 +275,7 @@ class AzureExport(Export):
         )
         blocks[-1].extra["price"] = monthly
         lb = Resource(f"{mc}/Microsoft.Network/loadBalancers/kubernetes", "kubernetes", dict(aks_tags))
-        blocks.append(self._flat("cluster_lb", "shared", [lb], day0, 0.025, 24.0, cd))
+        blocks.append(self._flat("cluster_lb", "lbs", [lb], day0, 0.025, 24.0, cd))
         ips = [
             Resource(
                 s.resource_id,

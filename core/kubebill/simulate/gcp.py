@@ -167,7 +167,7 @@ class GcpExport(Export):
         blocks.append(
             self._block(
                 "forwarding_rule",
-                "lb",
+                "external",  # named a<Service UID>, no labels: nothing on the line ties it to the cluster
                 fr,
                 day0,
                 np.array([s.hourly for s in c.services]),
@@ -261,7 +261,7 @@ class GcpExport(Export):
         credit = b.extra.get("credit", np.zeros(n))
         kv = key_values
         r = b.r
-        zone = "" if b.target == "external" else "us-central1-a"
+        zone = "" if b.target == "external" else "us-central1-a"  # forwarding rules are regional
         names = [res.name for res in b.resources]
         globals_ = [self._global_name(b.kind, res) for res in b.resources]
         system = [self._system_labels(b.kind, res) for res in b.resources]

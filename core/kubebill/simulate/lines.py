@@ -13,7 +13,7 @@ import numpy as np
 
 from kubebill.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
 
-TARGETS = ("node", "pv", "lb", "shared", "external")
+TARGETS = ("node", "pv", "lb", "lbs", "shared", "external")
 
 
 @dataclass

@@ -11,6 +11,7 @@ import pyarrow as pa
 from kubebill.model import IDLE, SHARED, UNMOUNTED
 from kubebill.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
 from kubebill.simulate.lines import Lines
+from kubebill.simulate.model import Service
 
 NOT_KUBERNETES = "not_kubernetes"
 
@@ -66,8 +67,12 @@ class Truth:
         np.add.at(per_resource.T, block.r, costs.T)
         for i, res in enumerate(block.resources):
             amount = per_resource[:, i]
-            if block.target == "shared":
+            if block.target == "shared" or (block.target == "lbs" and not cluster.services):
                 self.sums[(provider, cluster.name, SHARED, SHARED, cd.day, "shared")] += amount
+            elif block.target == "lbs":  # the cluster's LB: its Services' by their list price (they run all day)
+                total = sum(s.hourly for s in cluster.services)
+                for svc in cluster.services:
+                    self._service(provider, cd, svc, amount * svc.hourly / total)
             elif block.target == "pv":
                 vol = cluster.volumes[res.ref]
                 if vol.pod is None:
@@ -75,12 +80,15 @@ class Truth:
                 else:
                     pod = cluster.pods[vol.pod]
                     self.sums[(provider, cluster.name, pod.namespace, pod.name, cd.day, "workload")] += amount
-            else:  # lb: its pods run the whole time, so they share it equally
-                svc = cluster.services[res.ref]
-                for p in svc.pods:
-                    pod = cluster.pods[p]
-                    key = (provider, cluster.name, pod.namespace, pod.name, cd.day, "workload")
-                    self.sums[key] += amount / len(svc.pods)
+            else:
+                self._service(provider, cd, cluster.services[res.ref], amount)
+
+    def _service(self, provider: str, cd: ClusterDay, svc: Service, amount: np.ndarray) -> None:
+        """A load balancer's cost to its Service's pods: they run the whole time, so they share it equally."""
+        share = amount / len(svc.pods)
+        for p in svc.pods:
+            pod = cd.cluster.pods[p]
+            self.sums[(provider, cd.cluster.name, pod.namespace, pod.name, cd.day, "workload")] += share
 
     def _node(self, provider: str, block: Lines) -> None:
         """Spread each line evenly over the hours it covers, then split node-hours by list-cost weight."""
