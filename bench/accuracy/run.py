@@ -4,8 +4,8 @@
                                            [--days 3] [--seed 1] [--method opencost-list-cost]
 
 Simulates (bills at RI / Savings Plan / CUD / spot prices, not list), merges every day, compares BilledCost and
-EffectiveCost per (cluster, namespace, day) and prints the worst errors, per cluster and overall, and every row
-above the 0.5% target.
+EffectiveCost per (cluster, namespace, day) and prints the worst errors, per cluster, per provider (with the
+count above the 0.5% target) and overall, and every row above the target.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -25,6 +26,7 @@ from kubebill.layout import Layout
 from kubebill.reconcile import accuracy
 from kubebill.settings import Settings
 from kubebill.simulate import GROUND_TRUTH_KEY, Scenario, simulate
+from kubebill.simulate.model import cluster_name
 from kubebill.sinks import results
 from kubebill.store.local import LocalStore
 
@@ -65,6 +67,14 @@ def main() -> int:
         print(
             f"{cluster:<16} {part.num_rows:>5} {100 * accuracy.worst(part, 'BilledCost'):>16.4f}%"
             f" {100 * accuracy.worst(part, 'EffectiveCost'):>19.4f}%"
+        )
+    print(f"{'provider':<9} {'rows':>5} {'max error BilledCost':>21} {'max error EffectiveCost':>24} {'above':>6}")
+    for provider in scenario.providers:
+        names = [cluster_name(provider, i) for i in range(scenario.clusters)]
+        part = compared.filter(pc.is_in(compared["cluster"], pa.array(names)))
+        print(
+            f"{provider:<9} {part.num_rows:>5} {100 * accuracy.worst(part, 'BilledCost'):>20.2e}%"
+            f" {100 * accuracy.worst(part, 'EffectiveCost'):>23.2e}% {len(accuracy.failures(part)):>6}"
         )
     off = accuracy.failures(compared)
     print(
