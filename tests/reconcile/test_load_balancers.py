@@ -82,6 +82,21 @@ def test_the_kubernetes_load_balancer_is_split_over_the_clusters_services_by_lis
     assert sum(ratios) == pytest.approx(1.0)
 
 
+def test_the_internal_load_balancer_goes_to_the_internal_services() -> None:
+    node = "azure:///subscriptions/s/resourcegroups/mc_rg_c1_westus3/providers/microsoft.compute/virtualmachines/n1"
+    a = allocation(
+        [
+            alloc_row(namespace="checkout", provider_id=node, load_balancers=lb("checkout/web", "20.1.2.3", 0.01)),
+            alloc_row(namespace="intra", provider_id=node, load_balancers=lb("intra/grpc", "10.224.0.7", 0.01)),
+            alloc_row(namespace="ops", provider_id=node, load_balancers=lb("ops/dns", "172.20.1.9", 0.03)),
+        ]
+    )
+    internal = f"{KUBERNETES_LB}-internal"
+    result = reconcile(a, cost([line(KUBERNETES_LB, 0.1, hint="c1"), line(internal, 0.2, hint="c1")]), day=D)
+    assert by_namespace(result, KUBERNETES_LB) == {"checkout": pytest.approx(0.1)}
+    assert by_namespace(result, internal) == {"intra": pytest.approx(0.05), "ops": pytest.approx(0.15)}
+
+
 def test_hours_without_a_service_leave_the_cluster_load_balancer_shared() -> None:
     c = cost([line(KUBERNETES_LB, 0.025, hint="c1", start=h) for h in range(4)])
     result = reconcile(allocation(services(range(2))), c, day=D)  # Services exist in hours 0-1 only

@@ -17,9 +17,10 @@ It also creates `lbkeys` (lower-cased cluster, the Service's lower-cased ``names
 and the epoch seconds its allocation spans), which `service_lines_sql` uses to bill Azure lines that name no
 allocated key: a Service's public IP (tagged ``k8s-azure-service: <namespace>/<name>`` by the AKS cloud
 provider; one IP shared by several Services carries them comma-separated) goes to that Service's LB rows, and a
-load balancer of the AKS node resource group (``kubernetes``, shared by every LoadBalancer Service of the
-cluster, per-service key none) is split over the LB rows of the cluster overlapping the line, by their list
-cost. A line with no such LB rows stays with the cluster-scoped rule (`__shared__`).
+load balancer of the AKS node resource group (``kubernetes``, shared by every public LoadBalancer Service of
+the cluster, per-service key none; ``kubernetes-internal`` for the internal ones, whose IPs are private) is split
+over the matching LB rows of the cluster overlapping the line, by their list cost. A line with no such LB rows
+stays with the cluster-scoped rule (`__shared__`).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ WHERE a.source = 'aks';
 
 CREATE OR REPLACE TEMP TABLE lbkeys AS
 SELECT lower(x.cluster) AS lc, lower(x.e.service) AS service, k.key AS skey,
-  min(epoch(x.ws)) AS ks, max(epoch(x.we)) AS ke
+  regexp_matches(lower(x.e.provider_id), '{PRIVATE_IP}') AS internal, min(epoch(x.ws)) AS ks, max(epoch(x.we)) AS ke
 FROM (SELECT cluster, ws, we, unnest(load_balancers) AS e FROM a
       WHERE source <> 'aks' AND len(load_balancers) > 0) x
 JOIN keymap k ON k.raw = x.e.provider_id
@@ -127,6 +128,9 @@ WHERE x.e.service IS NOT NULL
 GROUP BY ALL;
 """
 
+
+# An internal Service's ingress IP (RFC 1918, IPv6 unique-local): its LB is the cluster's `kubernetes-internal`.
+PRIVATE_IP = r"^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|f[cd][0-9a-f]{2}:)"
 
 # The AKS cloud provider's tag on a Service's public IP (value ``<namespace>/<name>``, comma-separated when
 # Services share the IP); Azure exports spell Tags with or without outer braces and keys in any case.
@@ -140,7 +144,7 @@ def service_lines_sql() -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE lbm AS
 WITH c AS (
-  SELECT l.lid, l.cps, l.cpe, l.hint,
+  SELECT l.lid, l.cps, l.cpe, l.hint, ends_with(l.rk, '-internal') AS internal,
     CASE WHEN regexp_matches(l.rk, '{AZURE_LB}') THEN NULL
          ELSE string_split(replace(lower(regexp_extract(l.Tags, '{AZURE_SERVICE_TAG}', 1)), ' ', ''), ',')
     END AS services
@@ -149,7 +153,7 @@ WITH c AS (
     AND (regexp_matches(l.rk, '{AZURE_LB}') OR contains(lower(l.Tags), 'k8s-azure-service')))
 SELECT DISTINCT c.lid, c.cps, c.cpe, k.skey AS mkey
 FROM c JOIN lbkeys k ON k.lc = c.hint AND k.ks < epoch(c.cpe) AND k.ke > epoch(c.cps)
-WHERE c.services IS NULL OR list_contains(c.services, k.service);
+WHERE (c.services IS NULL AND k.internal = c.internal) OR list_contains(c.services, k.service);
 DELETE FROM lm WHERE lid IN (SELECT lid FROM lbm);
 INSERT INTO lm (lid, cps, cpe, mkey) SELECT lid, cps, cpe, mkey FROM lbm;
 DROP TABLE lbm;
