@@ -40,6 +40,8 @@ class TreeSampler:
         self.hwm_kib: dict[int, int] = {}
         self.cpu_ticks: dict[int, int] = {}
         self.peak_sum_kib = 0
+        self.peak_pss_kib = 0  # pages shared by the forked workers counted once, as the pod's cgroup counts them
+        self.pss_kib: dict[int, int] = {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -53,7 +55,7 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self.done.is_set():
-            total = 0
+            total = pss = 0
             try:
                 pids = self._tree(self.pid)
             except OSError:
@@ -66,9 +68,13 @@ class TreeSampler:
                     continue
                 fields = {line.split(":")[0]: line.split()[1] for line in status if line.startswith("Vm")}
                 total += int(fields.get("VmRSS", 0))
+                own = _pss_kib(pid)
+                pss += own
+                self.pss_kib[pid] = max(self.pss_kib.get(pid, 0), own)
                 self.hwm_kib[pid] = max(self.hwm_kib.get(pid, 0), int(fields.get("VmHWM", 0)))
                 self.cpu_ticks[pid] = int(stat[11]) + int(stat[12])  # utime + stime
             self.peak_sum_kib = max(self.peak_sum_kib, total)
+            self.peak_pss_kib = max(self.peak_pss_kib, pss)
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -76,11 +82,23 @@ class TreeSampler:
         self.thread.join()
 
 
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: each shared page split among the processes that map it."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--allocations", type=int, default=50_000, help="allocations per step")
     parser.add_argument("--step", default="1h")
     parser.add_argument("--cpus", help="pin the export to these CPUs (taskset -c); one CPU: no workers")
+    parser.add_argument("--workers", type=int, help="kubebill export --workers (default: the usable cores)")
     args = parser.parse_args()
     sizes: list[int] = []
 
@@ -117,6 +135,7 @@ def main() -> int:
                 f"--date={DAY}",
                 f"--step={args.step}",
                 f"--store={store}",
+                *([f"--workers={args.workers}"] if args.workers else []),
             ]
             baseline = subprocess.run(
                 [sys.executable, "-c", child.replace("code = main(sys.argv[1:])", _STARTUP)],
@@ -168,6 +187,10 @@ def main() -> int:
         print(f"  peak RSS pid {pid:<6} {kib * 1024 / 1e6:.1f} MB = {kib * 1024 / largest:.2f}x (fork server / worker)")
     summed = sampler.peak_sum_kib * 1024
     print(f"peak RSS, sum       {summed / 1e6:.1f} MB = {summed / largest:.2f}x, the export and its workers (sampled)")
+    for pid, kib in sorted(sampler.pss_kib.items()):
+        print(f"  peak PSS pid {pid:<6} {kib * 1024 / 1e6:.1f} MB")
+    pss = sampler.peak_pss_kib * 1024
+    print(f"peak PSS, sum       {pss / 1e6:.1f} MB = {pss / largest:.2f}x, shared pages counted once (sampled)")
     print(f"parquet written     {written / 1e6:.1f} MB")
     cores = len(os.sched_getaffinity(0))
     load = os.getloadavg()[0]

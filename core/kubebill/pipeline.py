@@ -84,12 +84,19 @@ def export(
     with requests.Session() as session:
         session.headers["User-Agent"] = f"kubebill/{_version()}"
         for day in days:
-            tables = fetch_day(
-                session, source=source, base_url=base_url, cluster=name, day=day, query=query, options=options
+            batches = fetch_day(
+                session,
+                source=source,
+                base_url=base_url,
+                cluster=name,
+                day=day,
+                query=query,
+                options=options,
+                workers=settings.export_workers,
             )
             key = layout.allocation_key(name, day, source)
             with tempfile.TemporaryFile() as spool:
-                rows = _write_allocations(tables, spool, what=f"{source} {base_url} {day}")
+                rows = _write_allocations(batches, spool, what=f"{source} {base_url} {day}")
                 spool.seek(0)
                 store.write(key, spool)
             summary.days.append(day)
@@ -100,20 +107,30 @@ def export(
     return summary
 
 
-def _write_allocations(tables: Iterable[pa.Table], sink: BinaryIO, *, what: str) -> int:
-    """Stream ALLOCATION tables into one Parquet file (a row group per request); returns the row count."""
+ROW_GROUP_ROWS = 16_384  # a fixed row count: the same row groups whatever the steps, ~10 MB of Arrow each
+
+
+def _write_allocations(batches: Iterable[pa.RecordBatch], sink: BinaryIO, *, what: str) -> int:
+    """Stream ALLOCATION batches into one Parquet file in row groups of ROW_GROUP_ROWS; returns the row count."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from kubebill.errors import SourceError
     from kubebill.schema import ALLOCATION
 
     rows = 0
+    pending: list[pa.RecordBatch] = []
     with pq.ParquetWriter(sink, ALLOCATION, compression="zstd", write_statistics=True) as writer:
-        for table in tables:
-            if table.num_rows:
-                writer.write_table(table, row_group_size=max(table.num_rows, 1))
-                rows += table.num_rows
-            del table  # not held while the next step is fetched and parsed: one step table in memory at a time
+        for batch in batches:
+            pending.append(batch)
+            rows += batch.num_rows
+            if sum(b.num_rows for b in pending) >= ROW_GROUP_ROWS:
+                group = pa.Table.from_batches(pending, ALLOCATION)  # no copy
+                writer.write_table(group.slice(0, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
+                pending = group.slice(ROW_GROUP_ROWS).to_batches()
+            del batch
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, ALLOCATION), row_group_size=ROW_GROUP_ROWS)
     if rows == 0:
         raise SourceError(
             f"{what}: no allocations for the whole day (a fresh install has none yet, "

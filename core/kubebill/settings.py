@@ -311,6 +311,13 @@ class Settings:
         _float_between(0, 3600),
         "total time budget for retrying a request",
     )
+    export_workers: int | None = var(
+        "KUBEBILL_EXPORT_WORKERS",
+        None,
+        _int_between(1, 64),
+        "processes that fetch and parse an export's steps side by side (default: the usable cores; "
+        "1: all in the exporting process, the least memory)",
+    )
     # merge
     restate_days: int = var("KUBEBILL_RESTATE_DAYS", 3, _int_between(0, 62), "days the catch-up merge re-merges")
     memory_limit: str | None = var(

@@ -45,7 +45,7 @@ def test_client_reads_the_same_table_as_the_file(small: tuple[Path, list[Written
                 options=http.HttpOptions(retry_seconds=0),
             )
         )
-    served = pa.concat_tables(tables)
+    served = pa.Table.from_batches(tables)
     assert (
         served.num_rows
         == written.num_rows

@@ -14,6 +14,7 @@ import requests
 from kubebill import cli
 from kubebill.errors import SourceError
 from kubebill.model import Window
+from kubebill.schema import ALLOCATION
 from kubebill.sources import http, opencost, parallel
 from tests.conftest import ROOT
 from tests.sources.generated import step_body
@@ -66,12 +67,16 @@ def test_a_bad_step_in_a_worker_fails_the_day_with_its_one_line_error(server: Re
     assert "\n" not in str(caught.value)
 
 
-def test_ipc_round_trip_keeps_the_table() -> None:
+def test_the_step_file_holds_the_parsed_rows_in_batches_of_batch_rows(tmp_path: Path) -> None:
     window = next(iter(Window.of_day(DAY).steps(QUERY.step_delta)))
-    table = opencost.parse(
-        [step_body(window, allocations=50, nodes=2)], requested=window, cluster="c", source="opencost"
-    )
-    assert parallel.from_ipc(parallel.to_ipc(table)).equals(table, check_metadata=True)
+    body = step_body(window, allocations=5000, nodes=4)
+    table = opencost.parse([body], requested=window, cluster="c", source="opencost")
+    path = str(tmp_path / "step.arrows")
+    opencost.parse_stream([body], path, requested=window, cluster="c", source="opencost")
+    batches = list(pa.ipc.open_stream(pa.OSFile(path)))
+    assert [b.num_rows for b in batches] == [opencost.BATCH_ROWS, opencost.BATCH_ROWS, 5000 - 2 * opencost.BATCH_ROWS]
+    assert pa.Table.from_batches(batches).equals(table, check_metadata=True)
+    assert batches[0].schema.equals(ALLOCATION, check_metadata=True)
 
 
 def test_cpu_budget_is_at_least_one_and_at_most_the_affinity() -> None:

@@ -28,6 +28,7 @@ _QUERY_FLAGS = {
     "resolution": "resolution",
     "accumulate": "accumulate",
     "filter": "filter",
+    "workers": "export_workers",
 }
 
 
@@ -37,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", help="cluster name (KUBEBILL_CLUSTER)")
     common.add_days(parser)
     common.add_store(parser)
+    parser.add_argument(
+        "--workers", metavar="N", help="processes parsing steps side by side; 1: least memory (KUBEBILL_EXPORT_WORKERS)"
+    )
     query = parser.add_argument_group("query options (OpenCost/Kubecost)")
     query.add_argument("--step", metavar="DURATION", help="one request per step, e.g. 1h (KUBEBILL_STEP)")
     query.add_argument("--aggregate", metavar="PROPS", help="aggregate properties (KUBEBILL_AGGREGATE)")

@@ -37,14 +37,14 @@ def params(day: date) -> dict[str, str]:
 
 def fetch_day(
     session: requests.Session, *, base_url: str, cluster: str, day: date, options: http.HttpOptions, **_: object
-) -> Iterator[pa.Table]:
-    """The day's ALLOCATION table (one request); the OpenCost query options do not apply."""
+) -> Iterator[pa.RecordBatch]:
+    """The day's ALLOCATION rows (one request); the OpenCost query options do not apply."""
     url = endpoint(base_url)
 
     def parse_day(chunks: http.Chunks) -> pa.Table:
         return parse(chunks, day=day, cluster=cluster, what=f"aks {url} from={params(day)['from']}")
 
-    yield http.get(session, url, params(day), parse_day, options=options)
+    yield from http.get(session, url, params(day), parse_day, options=options).to_batches()
 
 
 class _Split(msgspec.Struct):

@@ -1,4 +1,4 @@
-"""Pick the cluster API client for a source name: each yields one ALLOCATION table per request of a UTC day."""
+"""Pick the cluster API client for a source name: each yields the ALLOCATION batches of a UTC day, in time order."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kubebill.sources import aks_agent, opencost
 SOURCES = ("opencost", "kubecost", "aks")
 
 # every client takes (session, *, source, base_url, cluster, day, query, options)
-Fetch = Callable[..., Iterator[pa.Table]]
+Fetch = Callable[..., Iterator[pa.RecordBatch]]
 _CLIENTS: dict[str, Fetch] = {
     "opencost": opencost.fetch_day,
     "kubecost": opencost.fetch_day,

@@ -1,9 +1,10 @@
 """OpenCost `GET /allocation/compute` and Kubecost `GET /model/allocation`, one request per step of a UTC day.
 
 The body is cut into runs of allocations as it streams in (`AllocationStream`), each run decoded in one
-msgspec call into typed structs that skip unused fields, each batch of BATCH_ROWS into an Arrow table, so
-memory is one step's Arrow table plus one batch, not the JSON. The steps of a day are fetched and parsed
-by one worker process per usable core (`parallel`), their tables handed back in step order.
+msgspec call into typed structs that skip unused fields, each batch of BATCH_ROWS into an Arrow batch
+that is compressed into the step's spool file at once, so memory is one network chunk and one batch, not
+the JSON nor the step. The steps of a day are fetched and parsed by one worker process per usable core
+(`parallel`, KUBEBILL_EXPORT_WORKERS), their batches read back in step order.
 Normalized to the ALLOCATION schema:
 - costs include OpenCost's `*CostAdjustment` (as OpenCost's own `totalCost` does);
 - labels become one canonical JSON object; `pvs` and `lbAllocations` become nested lists (Kubecost,
@@ -22,7 +23,9 @@ from __future__ import annotations
 import gc
 import json
 import operator
-from collections.abc import Iterable, Iterator
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -34,6 +37,7 @@ import requests
 
 from kubebill.errors import SourceError
 from kubebill.model import IDLE, UNALLOCATED, UNMOUNTED, Window
+from kubebill.schema import ALLOCATION
 from kubebill.settings import Settings, parse_duration
 from kubebill.sources import body, http, parallel
 from kubebill.sources.allocstream import AllocationStream
@@ -139,28 +143,33 @@ def fetch_day(
     query: Query,
     options: http.HttpOptions,
     workers: int | None = None,
-) -> Iterator[pa.Table]:
-    """One ALLOCATION table per step of `day` (a request each), in time order.
+) -> Iterator[pa.RecordBatch]:
+    """The ALLOCATION rows of `day`, one request per step, in time order, as batches of BATCH_ROWS rows at most.
 
     Steps are fetched and parsed by `workers` processes side by side (default: the usable cores).
     """
     url = endpoint(base_url, source)
     headers = dict(session.headers)
-    steps = [
-        _Step(url, params(query, window, source), window, cluster, source, options, headers)
-        for window in Window.of_day(day).steps(query.step_delta)
-    ]
-    return parallel.ordered(
-        steps,
-        lambda step: step.run(session),
-        _run_step,
-        workers=parallel.cpu_budget() if workers is None else workers,
-    )
+    with tempfile.TemporaryDirectory(prefix="kubebill-steps-") as spool:
+        steps = [
+            _Step(url, params(query, window, source), window, cluster, source, options, headers, f"{spool}/{i}.arrows")
+            for i, window in enumerate(Window.of_day(day).steps(query.step_delta))
+        ]
+        done = parallel.ordered(
+            steps,
+            lambda step: step.run(session),
+            _run_step,
+            workers=parallel.cpu_budget() if workers is None else workers,
+        )
+        for path in done:
+            with pa.OSFile(path) as stream:
+                yield from pa.ipc.open_stream(stream)  # one batch read and decompressed at a time
+            os.unlink(path)
 
 
 @dataclass(frozen=True)
 class _Step:
-    """One request of a day: what a worker process needs to fetch and parse it."""
+    """One request of a day: what a worker process needs to fetch and parse it, and where to put its rows."""
 
     url: str
     params: dict[str, str]
@@ -169,12 +178,15 @@ class _Step:
     source: str
     options: http.HttpOptions
     headers: dict[str, str | bytes]
+    path: str
 
-    def run(self, session: requests.Session) -> pa.Table:
+    def run(self, session: requests.Session) -> str:
+        """Fetch and parse the step into `path`; returns `path`."""
         what = f"{self.source} {self.url} window={self.window.to_opencost()}"
 
-        def parse_step(chunks: http.Chunks) -> pa.Table:
-            return parse(chunks, requested=self.window, cluster=self.cluster, source=self.source, what=what)
+        def parse_step(chunks: http.Chunks) -> str:
+            parse_stream(chunks, self.path, requested=self.window, cluster=self.cluster, source=self.source, what=what)
+            return self.path
 
         return http.get(session, self.url, self.params, parse_step, options=self.options)
 
@@ -182,24 +194,24 @@ class _Step:
 _WORKER_SESSION: list[requests.Session] = []  # one per worker process, reused across its steps
 
 
-def _run_step(step: _Step) -> bytes:
-    """In a worker process: the step's table as an Arrow IPC stream."""
+def _run_step(step: _Step) -> str:
+    """In a worker process: the step's rows into its file."""
     if not _WORKER_SESSION:
         _WORKER_SESSION.append(requests.Session())
     session = _WORKER_SESSION[0]
     session.headers.update(step.headers)
-    return parallel.to_ipc(step.run(session))
+    return step.run(session)
 
 
 _NULL = msgspec.Raw(b"null")
 
 
-class _Window(msgspec.Struct):
+class _Window(msgspec.Struct, gc=False):
     start: str
     end: str
 
 
-class _Properties(msgspec.Struct):
+class _Properties(msgspec.Struct, gc=False):
     node: str | None = None
     providerID: str | None = None
     namespace: str | None = None
@@ -211,14 +223,14 @@ class _Properties(msgspec.Struct):
     services: list[str] | None = None
 
 
-class _PV(msgspec.Struct):
+class _PV(msgspec.Struct, gc=False):
     byteHours: Num = None
     cost: Num = None
     adjustment: Num = None
     providerID: str | None = None
 
 
-class _LB(msgspec.Struct):
+class _LB(msgspec.Struct, gc=False):
     service: str | None = None
     cost: Num = None
     hours: Num = None
@@ -226,7 +238,7 @@ class _LB(msgspec.Struct):
     providerID: str | None = None
 
 
-class _Allocation(msgspec.Struct):
+class _Allocation(msgspec.Struct, gc=False):
     properties: _Properties
     window: _Window
     totalCost: Num
@@ -272,19 +284,44 @@ class _Response(msgspec.Struct):
 
 def parse(chunks: Iterable[bytes], *, requested: Window, cluster: str, source: str, what: str = "") -> pa.Table:
     """Normalize one `/allocation` response body (any number of sets) to an ALLOCATION table."""
+    batches: list[pa.Table] = []
+    _parse(chunks, batches.append, requested=requested, cluster=cluster, source=source, what=what or source)
+    return pa.concat_tables(batches) if batches else table({}, 0)
+
+
+def parse_stream(
+    chunks: Iterable[bytes], path: str, *, requested: Window, cluster: str, source: str, what: str = ""
+) -> None:
+    """The same rows into the file `path`, an LZ4-compressed Arrow IPC stream, each batch as soon as it is built.
+
+    A step's rows are never all in memory: that bounds a worker's memory and what waits for the writer.
+    Rewritten from the start when a retry parses the body again.
+    """
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, ALLOCATION, options=parallel.IPC_OPTIONS) as writer:
+        _parse(chunks, writer.write_table, requested=requested, cluster=cluster, source=source, what=what or source)
+
+
+def _parse(
+    chunks: Iterable[bytes],
+    emit: Callable[[pa.Table], object],
+    *,
+    requested: Window,
+    cluster: str,
+    source: str,
+    what: str,
+) -> None:
     # the cyclic GC would rescan the whole heap again and again while a step's millions of acyclic objects
     # (structs, values, column tuples) are made: without it a step parses in about half the time
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _parse(chunks, requested=requested, cluster=cluster, source=source, what=what or source)
+        _parse_runs(chunks, _Builder(emit, requested=requested, cluster=cluster, source=source, what=what), what)
     finally:
         if enabled:
             gc.enable()
 
 
-def _parse(chunks: Iterable[bytes], *, requested: Window, cluster: str, source: str, what: str) -> pa.Table:
-    builder = _Builder(requested=requested, cluster=cluster, source=source, what=what)
+def _parse_runs(chunks: Iterable[bytes], builder: _Builder, what: str) -> None:
     stream = AllocationStream(chunks, what=what)
     names: list[str] = []
     allocations: list[_Allocation] = []
@@ -297,18 +334,18 @@ def _parse(chunks: Iterable[bytes], *, requested: Window, cluster: str, source: 
             pairs = stream.split(run)
             names += [name for name, _ in pairs]
             allocations += _decode([name for name, _ in pairs], [blob for _, blob in pairs], what)
-        while len(names) >= BATCH_ROWS:  # batches of a fixed size: the same table chunks whatever the chunking
+        while len(names) >= BATCH_ROWS:  # batches of a fixed size: the same batches whatever the chunking
             builder.add(names[:BATCH_ROWS], allocations[:BATCH_ROWS])
             del names[:BATCH_ROWS], allocations[:BATCH_ROWS]
     if names:
         builder.add(names, allocations)
     if not stream.found:
-        return _parse_whole(stream.body, builder, what)
+        _parse_whole(stream.body, builder, what)
+        return
     if stream.code is None:
         raise SourceError(f"{what}: no 'code' field; expected an OpenCost/Kubecost allocation response")
     if stream.code != 200:
         raise SourceError(f"{what}: expected code 200, got {stream.code}")
-    return builder.finish()
 
 
 def _decode(names: list[str], blobs: list[bytes], what: str) -> list[_Allocation]:
@@ -319,7 +356,7 @@ def _decode(names: list[str], blobs: list[bytes], what: str) -> list[_Allocation
         return [body.decode(blob, _Allocation, what=f"{what}: allocation {name!r}") for name, blob in pairs]
 
 
-def _parse_whole(raw: bytearray, builder: _Builder, what: str) -> pa.Table:
+def _parse_whole(raw: bytearray, builder: _Builder, what: str) -> None:
     """An answer without recognisable allocations (error, empty, other layout): decode it whole."""
     try:
         response = body.decode(raw, _Response, what=what)
@@ -337,7 +374,6 @@ def _parse_whole(raw: bytearray, builder: _Builder, what: str) -> pa.Table:
         allocations = list((allocation_set or {}).values())
         for first in range(0, len(names), BATCH_ROWS):
             builder.add(names[first : first + BATCH_ROWS], allocations[first : first + BATCH_ROWS])
-    return builder.finish()
 
 
 class _ErrorAnswer(msgspec.Struct):
@@ -361,20 +397,17 @@ def _check_error_answer(raw: bytearray, what: str) -> None:
 
 
 class _Builder:
-    """Turns batches of decoded allocations into ALLOCATION tables."""
+    """Turns batches of decoded allocations into ALLOCATION tables, each handed to `emit` at once."""
 
-    def __init__(self, *, requested: Window, cluster: str, source: str, what: str) -> None:
+    def __init__(
+        self, emit: Callable[[pa.Table], object], *, requested: Window, cluster: str, source: str, what: str
+    ) -> None:
+        self.emit = emit
         self.cluster = cluster
         self.source = source
         self.what = what
         self.lo = micros(requested.start.isoformat(), what=what)
         self.hi = micros(requested.end.isoformat(), what=what)
-        self.tables: list[pa.Table] = []
-
-    def finish(self) -> pa.Table:
-        if not self.tables:
-            return table({}, 0)
-        return pa.concat_tables(self.tables)
 
     def _windows(self, names: list[str], allocs: list[_Allocation]) -> tuple[pa.Array, pa.Array]:
         """window_start/window_end columns; every distinct window must lie inside the requested one."""
@@ -423,7 +456,7 @@ class _Builder:
         columns["pvs"] = [_pvs(a.pvs, self.what) if a.pvs else None for a in allocs]
         columns["load_balancers"] = [_load_balancers(a) for a in allocs]
         _sentinels(columns, names)
-        self.tables.append(table(columns, n))
+        self.emit(table(columns, n))
 
 
 def _labels(raws: list[msgspec.Raw]) -> pa.Array:

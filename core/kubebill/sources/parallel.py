@@ -1,15 +1,17 @@
-"""Fetch and parse the steps of a day in worker processes, and hand their tables back in step order.
+"""Fetch and parse the steps of a day in worker processes, and hand their rows back in step order.
 
 Parsing a step is CPU-bound Python (msgspec decode, Arrow columns): one process per usable core does
-the steps side by side. At most `workers` steps are in flight, so the parent holds at most `workers`
-finished step tables while it writes one; each worker holds one step. A worker sends its table back as
-an LZ4-compressed Arrow IPC stream. With one usable core (the CronJob's 1-CPU limit) or where
-processes cannot be started, the steps run one after the other in this process.
+the steps side by side, at most `workers` at a time; each worker writes a step's rows to a file as an
+LZ4-compressed Arrow IPC stream, batch by batch, and the parent reads them back a batch at a time,
+in step order, while it writes the day: neither holds a whole step. With one usable core (the
+CronJob's 1-CPU limit) or where processes cannot be started, the steps run one after the other in
+this process.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import math
 import multiprocessing
 import os
@@ -24,7 +26,8 @@ from typing import TypeVar
 import pyarrow as pa
 
 Job = TypeVar("Job")
-_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+Result = TypeVar("Result")
+IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4", use_threads=False)  # how a step's rows travel and wait
 _M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 _PRELOAD = ["kubebill.sources.opencost"]  # imported once by the fork server, not by every worker
 
@@ -41,25 +44,13 @@ def cpu_budget() -> int:
     return max(1, cores)
 
 
-def to_ipc(table: pa.Table) -> bytes:
-    """The table as an LZ4-compressed Arrow IPC stream: a quarter of its size while it waits in the parent."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
-        writer.write_table(table)
-    data: bytes = sink.getvalue().to_pybytes()
-    return data
-
-
-def from_ipc(data: bytes) -> pa.Table:
-    return pa.ipc.open_stream(data).read_all()
-
-
 def ordered(
-    jobs: Sequence[Job], local: Callable[[Job], pa.Table], remote: Callable[[Job], bytes], *, workers: int
-) -> Iterator[pa.Table]:
-    """`local(job)` for each job in order, or, with several workers, `from_ipc(remote(job))` run in a pool.
+    jobs: Sequence[Job], local: Callable[[Job], Result], remote: Callable[[Job], Result], *, workers: int
+) -> Iterator[Result]:
+    """`local(job)` for each job in order, or, with several workers, `remote(job)` run in a pool.
 
-    `remote` must be a module-level function (it is pickled by name) and return `to_ipc(local(job))`.
+    `remote` must be a module-level function (it is pickled by name) returning what `local` does, in a
+    picklable form.
     """
     workers = min(workers, len(jobs))
     pool = _pool(workers) if workers > 1 else None
@@ -69,18 +60,22 @@ def ordered(
         return
     with pool:
         waiting = iter(jobs)
-        running: deque[Future[bytes]] = deque(pool.submit(remote, job) for job in islice(waiting, workers))
+        # the workers are forked by the first submit: objects frozen before are never traversed by their
+        # cyclic GC, so the pages of this process's heap stay shared instead of being copied into each
+        gc.freeze()
+        try:
+            running: deque[Future[Result]] = deque(pool.submit(remote, job) for job in islice(waiting, workers))
+        finally:
+            gc.unfreeze()
         _return_big_blocks()  # once the workers are forked: in a parsing process it doubles the CPU time
         try:
             while running:
-                data = running.popleft().result()
+                result = running.popleft().result()
                 following = next(waiting, None)
                 if following is not None:
                     running.append(pool.submit(remote, following))
-                table = from_ipc(data)
-                del data  # only the uncompressed table while it is written
-                yield table
-                del table
+                yield result
+                del result  # not held while the next one is awaited
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
