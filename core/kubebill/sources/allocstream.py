@@ -22,13 +22,14 @@ _NAME_VALUE = re.compile(rb'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _HEAD = re.compile(rb'^\s*\{.*"data"\s*:\s*\[(?:\s*(?:\{\s*\}|null)\s*,)*\s*\{\s*$', re.DOTALL)
 _CODE = re.compile(rb'"code"\s*:\s*(-?\d+)')
 _WS = b" \t\r\n"
+_SET_BOUNDARY = b"{,} \n\r\t"
 
 
 class AllocationStream:
-    """Iterate runs of whole allocations, `"K1":{…},"K2":{…}`, one per network chunk or so.
+    """Iterate runs of whole allocations, `{"K1":{…},"K2":{…}}`, one per network chunk or so.
 
-    A run is the members of one JSON object (`{` + run + `}` decodes as a map), unless it spans the
-    boundary between two sets (several step windows in one answer): `split` cuts any run per allocation.
+    A run decodes as one JSON object (a map), unless it spans the boundary between two sets (several
+    step windows in one answer): `split` cuts any run per allocation.
     Afterwards `code` is the answer's code (None if absent).
     """
 
@@ -54,12 +55,14 @@ class AllocationStream:
                 started = True
             cut = self._last_start(buf)
             if cut:
-                yield _trim(bytes(buf[:cut]))
-                del buf[:cut]
+                with memoryview(buf) as view:
+                    run = b"".join((b"{", view[: _end(buf, cut)], b"}"))  # the one copy of these bytes
+                yield run
+                del run, buf[:cut]
         if not started:
             self.body = buf
             return
-        yield self._last(bytes(buf))
+        yield b"{" + self._last(bytes(buf)) + b"}"
 
     def _first_start(self, buf: bytearray, scan: int) -> int | None:
         for brace, raw_name in _starts(buf, scan):
@@ -95,6 +98,7 @@ class AllocationStream:
 
     def split(self, run: bytes) -> list[tuple[str, bytes]]:
         """`(name, allocation JSON)` of each allocation of a run."""
+        run = run[1:-1]
         cuts = []
         for brace, raw_name in _starts(run, 0):
             key_start = self._key_start(run, brace, raw_name)
@@ -184,19 +188,26 @@ def _text(raw: bytes) -> str:
 
 def _trim(piece: bytes) -> bytes:
     """Drop the separator after an allocation: `,` within a set, `},{` (or more) between sets."""
-    piece = piece.rstrip(_WS)
-    if piece.endswith(b","):
-        return piece[:-1]
+    return piece[: _end(piece, len(piece))]
+
+
+def _end(piece: bytes | bytearray, stop: int) -> int:
+    """Where the separator after the allocation ending before `stop` begins (`,` or a set boundary `},{`)."""
+    end = stop
+    while end > 0 and piece[end - 1] in _WS:
+        end -= 1
+    if end > 0 and piece[end - 1] == 0x2C:  # ","
+        return end - 1
     # a set boundary: …}<ws>}<ws>,<ws>{ (possibly with empty sets between): cut at the allocation's own end
     depth = 0
-    cut = len(piece)
-    while cut > 0 and piece[cut - 1 : cut] in (b"{", b",", b"}", b" ", b"\n", b"\r", b"\t"):
+    cut = end
+    while cut > 0 and piece[cut - 1] in _SET_BOUNDARY:
         cut -= 1
-        char = piece[cut : cut + 1]
-        if char == b"{":
+        char = piece[cut]
+        if char == 0x7B:  # "{"
             depth += 1
-        elif char == b"}":
+        elif char == 0x7D:  # "}"
             depth -= 1
             if depth < 0:
                 break
-    return piece[: cut + 1]
+    return cut + 1

@@ -44,9 +44,17 @@ def floats(values: Sequence[Any], *, column: str, what: str) -> pa.Array:
             row, problem = next((row, value) for row, value in enumerate(values) if not _is_number(value))
             raise SourceError(f"{what}: row {row}, field {column!r}: expected a number, found {problem!r}") from None
         array = pa.array(cleaned, type=F64, from_pandas=True)
-    if array.null_count < len(array) and pc.any(pc.is_inf(array)).as_py():
+    if not _finite_sum(values) and pc.any(pc.is_inf(array)).as_py():
         array = pc.if_else(pc.is_inf(array), pa.scalar(None, F64), array)
     return array
+
+
+def _finite_sum(values: Sequence[Any]) -> bool:
+    """True when the values are all floats with a finite sum (so none is ±Inf): a C loop, no Arrow call."""
+    try:
+        return math.isfinite(sum(values))
+    except TypeError:  # None or text among them
+        return False
 
 
 def _is_number(value: Any) -> bool:
@@ -72,7 +80,8 @@ def micros(text: Any, *, what: str) -> int:
 
 
 def timestamps(values: Sequence[int]) -> pa.Array:
-    return pa.array(values, type=pa.int64()).cast(TS)
+    """Microseconds since the epoch as a UTC timestamp column (built directly: a first cast costs 0.17 s)."""
+    return pa.array(values, type=TS)
 
 
 def labels_json(labels: Any) -> str | None:
