@@ -31,17 +31,25 @@ from kubebill.schema import ALLOCATION, COST_COLUMNS, RESULT, conform
 LOG = log.get("reconcile")
 
 # A VMSS instance key → its VMSS key (Defender lines carry the instance; the AKS agent splits the VMSS).
-PARENT = r"NULLIF(regexp_extract({0}, '^(.*/virtualmachinescalesets/[^/]+)/virtualmachines/[^/]+$', 1), '')"
+# Each regex is guarded by a plain substring test it implies: most keys fail that test, which costs far less.
+PARENT = (
+    r"CASE WHEN contains({0}, '/virtualmachines/') THEN"
+    r" NULLIF(regexp_extract({0}, '^(.*/virtualmachinescalesets/[^/]+)/virtualmachines/[^/]+$', 1), '') END"
+)
 
 # An ELB's bill ARN (…:loadbalancer/net/<name>/<id>) and its DNS name on the Service (<name>-<hash>.elb.…) → name.
 ELB_ARN = (
-    r"NULLIF(regexp_extract({0}, '^arn:aws:elasticloadbalancing:[^:]*:[^:]*:loadbalancer/(?:net/|app/)?([^/]+)', 1),"
-    " '')"
+    r"CASE WHEN starts_with({0}, 'arn:aws:elasticloadbalancing:') THEN"
+    r" NULLIF(regexp_extract({0}, '^arn:aws:elasticloadbalancing:[^:]*:[^:]*:loadbalancer/(?:net/|app/)?([^/]+)', 1),"
+    " '') END"
 )
 _ELB_HOST = re.compile(r"^(?P<name>[a-z0-9-]+)-[0-9a-f]+\.(?:[a-z0-9-]+\.)?elb\.(?:[a-z0-9-]+\.)?amazonaws\.com$")
 
 # The AKS control-plane line is billed on the managed cluster itself, outside the node resource group.
-AKS_CLUSTER = r"NULLIF(regexp_extract({0}, '/microsoft\.containerservice/managedclusters/([^/]+)$', 1), '')"
+AKS_CLUSTER = (
+    r"CASE WHEN contains({0}, '/microsoft.containerservice/managedclusters/') THEN"
+    r" NULLIF(regexp_extract({0}, '/microsoft\.containerservice/managedclusters/([^/]+)$', 1), '') END"
+)
 
 # Lines and allocation steps meet in UTC hour buckets (an equality the join can hash on); the overlap of a step
 # with a line inside one bucket, as a fraction of the step, sums over buckets to the step's whole overlap.
@@ -54,6 +62,9 @@ _ALLOCATION_USED = ", ".join(
 
 _BILL_COLUMNS = [f.name for f in RESULT][: RESULT.get_field_index("Tags") + 1]
 _SCALED = (*COST_COLUMNS, "ConsumedQuantity")
+# Parquet row groups of the result: the writer holds one per thread while the wide rows are joined (the default
+# 122,880 rows × 46 columns ran DuckDB out of memory at 1M bill lines under a 1 GB KUBEBILL_MEMORY_LIMIT).
+ROW_GROUP = 32_768
 _SERVICE_CATEGORY = {"compute": "Compute", "pv": "Storage", "load_balancer": "Networking", "network": "Networking"}
 
 
@@ -130,6 +141,8 @@ class Reconciliation:
         self.day = day
         self.options = options or Options()
         self.con = con or connect(self.options)
+        self._wide = ""
+        self._parquet: str | None = None
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         self._start, self._end = _ts(start), _ts(start + timedelta(days=1))
         self.con.register("alloc_in", allocation)
@@ -163,7 +176,7 @@ class Reconciliation:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE splits_x AS
             SELECT *, skey AS bkey, false AS via_parent, {PARENT.format("skey")} AS pkey,
-                   epoch(ws) AS ws_s, epoch(we) AS we_s FROM splits;
+                   epoch(ws) AS ws_s, epoch(we) AS we_s, row_number() OVER () AS oid FROM splits;
             INSERT INTO splits_x
             SELECT * REPLACE (pkey AS skey, true AS via_parent, NULL AS pkey) FROM splits_x
             WHERE pkey IS NOT NULL AND pkey NOT IN (SELECT skey FROM splits);
@@ -202,7 +215,15 @@ class Reconciliation:
         self._unmatched()
         self._estimates()
         self._out()
+        self._keep_only("l", "out", "est")
         invariants.check(con)
+
+    def _keep_only(self, *tables: str) -> None:
+        """Drop every other temp table: the writes' join of the wide rows gets their memory (spills less)."""
+        found = self.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+        for (name,) in found:
+            if name not in tables:
+                self.con.execute(f'DROP TABLE "{name}"')
 
     def _keymap(self) -> None:
         raw = self.con.execute(
@@ -242,10 +263,11 @@ class Reconciliation:
         """Matched lines × the split rows of their key overlapping their charge period, summed per target."""
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE pairs AS
-            SELECT m.lid, s.sid, {OVERLAP.format(ws="s.ws_s", we="s.we_s", cs="m.cs", ce="m.ce", hb="s.hb")} AS ov
+            SELECT m.lid, s.sid, s.oid,
+                   {OVERLAP.format(ws="s.ws_s", we="s.we_s", cs="m.cs", ce="m.ce", hb="s.hb")} AS ov
             FROM (SELECT lid, mkey, epoch(cps) AS cs, epoch(cpe) AS ce, {HOURS.format("epoch(cps)", "epoch(cpe)")} AS hb
                   FROM lm WHERE mkey IS NOT NULL) m
-            JOIN (SELECT sid, skey, ws_s, we_s, {HOURS.format("ws_s", "we_s")} AS hb FROM splits_all) s
+            JOIN (SELECT sid, oid, skey, ws_s, we_s, {HOURS.format("ws_s", "we_s")} AS hb FROM splits_all) s
               ON s.skey = m.mkey AND s.hb = m.hb
             WHERE {OVERLAP.format(ws="s.ws_s", we="s.we_s", cs="m.cs", ce="m.ce", hb="s.hb")} > 0;
             CREATE OR REPLACE TEMP TABLE t AS
@@ -333,16 +355,20 @@ class Reconciliation:
         """Allocation steps no bill line of their key covers yet: list price, BilledCost = EffectiveCost = 0."""
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE covered AS
-            SELECT DISTINCT s.rid, s.comp, s.bkey FROM pairs p JOIN splits_all s USING (sid);
+            SELECT DISTINCT oid FROM pairs;
             CREATE OR REPLACE TEMP TABLE est AS
+            -- the uncovered rows first (few once the bill has landed), then their source keys: joining every
+            -- split row to `a` before the anti-join cost 4x more
+            WITH u AS MATERIALIZED (
+              SELECT * FROM splits_all s
+              WHERE NOT s.via_parent AND s.list_cost <> 0 AND s.method <> '{AKS_FRACTION}'
+                AND s.oid NOT IN (SELECT oid FROM covered))
             SELECT s.skey, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod,
                    s.container, any_value(s.labels) AS labels, s.kind, min(s.ws) AS ws, max(s.we) AS we,
                    sum(s.list_cost) AS list_cost, min(k.key) AS source_key
-            FROM splits_all s
+            FROM u s
             LEFT JOIN (SELECT rid, source FROM a) src ON src.rid = s.rid
             LEFT JOIN akeys k ON k.cluster = s.cluster AND k.source = src.source
-            WHERE NOT s.via_parent AND s.list_cost <> 0 AND s.method <> '{AKS_FRACTION}'
-              AND NOT EXISTS (SELECT 1 FROM covered c WHERE c.rid = s.rid AND c.comp = s.comp AND c.bkey = s.bkey)
             GROUP BY s.skey, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod,
                      s.container, s.kind"""
         )
@@ -378,7 +404,7 @@ class Reconciliation:
             "x_SourceKey": "l.x_SourceKey",
             "x_SourceRowId": "l.x_SourceRowId",
         }
-        split = {c: f"l.{c}" for c in bill} | {c: f"l.{c} * r.ratio" for c in _SCALED} | k8s
+        split = {c: f"l.{c}" for c in bill} | {c: f"r.{c}" for c in _SCALED} | k8s
         estimated = {c: "NULL" for c in _BILL_COLUMNS} | {
             "ChargePeriodStart": "e.ws",
             "ChargePeriodEnd": "e.we",
@@ -409,31 +435,39 @@ class Reconciliation:
         def cols(exprs: Mapping[str, str]) -> str:
             return ", ".join(f"CAST({exprs[f.name]} AS {_duckdb_type(f.type)}) AS {f.name}" for f in RESULT)
 
+        # The narrow split rows with their scaled costs: what the invariants check and the writers put out.
+        # The wide RESULT rows (the origin line's FOCUS columns) are joined on only while being written:
+        # a 46-column table of the day would cost more to build (and spill) than the writes themselves.
+        scaled = ", ".join(f"CAST(l.{c} * r.ratio AS DOUBLE) AS {c}" for c in _SCALED)
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE out AS
-            SELECT r.lid AS _lid, r.ratio AS _ratio, {cols(split)} FROM r JOIN l ON l.lid = r.lid
-            UNION ALL
-            SELECT NULL, NULL, {cols(estimated)} FROM est e"""
+            SELECT r.*, l.BillingCurrency, {scaled}
+            FROM r JOIN (SELECT lid, BillingCurrency, {", ".join(_SCALED)} FROM l) l USING (lid)"""
         )
+        self._wide = f"""SELECT {cols(split)} FROM out r JOIN l ON l.lid = r.lid
+            UNION ALL
+            SELECT {cols(estimated)} FROM est e"""
 
     # --- results ---
     @property
     def rows(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM out").fetchone()
+        row = self.con.execute("SELECT (SELECT count(*) FROM out) + (SELECT count(*) FROM est)").fetchone()
         return int(row[0]) if row else 0
 
     def stats(self) -> dict[str, int]:
         """Counts by x_K8sAllocation, plus `flagged_slices` (allocated list cost above the node's)."""
-        found = dict(self.con.execute("SELECT x_K8sAllocation, count(*) FROM out GROUP BY ALL").fetchall())
-        flagged = self.con.execute("SELECT count(*) FROM r WHERE neg_idle").fetchone()
+        found = dict(self.con.execute("SELECT kind, count(*) FROM out GROUP BY ALL").fetchall())
+        estimated = self.con.execute("SELECT count(*) FROM est").fetchone()
+        if estimated and estimated[0]:
+            found["estimated"] = estimated[0]
+        flagged = self.con.execute("SELECT count(*) FROM out WHERE neg_idle").fetchone()
         return {str(k): int(v) for k, v in found.items()} | {"flagged_slices": int(flagged[0]) if flagged else 0}
 
     def _ordered(self) -> str:
-        names = ", ".join(f.name for f in RESULT)
         return (
-            f"SELECT {names} FROM out ORDER BY x_SourceKey NULLS LAST, x_SourceRowId NULLS LAST, ChargePeriodStart,"
-            " ResourceId, SkuId, x_K8sAllocation, x_K8sCluster, x_K8sNode, x_K8sNamespace, x_K8sControllerKind,"
-            " x_K8sController, x_K8sPod, x_K8sContainer, BilledCost, ListCost"
+            f"SELECT * FROM ({self._wide}) ORDER BY x_SourceKey NULLS LAST, x_SourceRowId NULLS LAST,"
+            " ChargePeriodStart, ResourceId, SkuId, x_K8sAllocation, x_K8sCluster, x_K8sNode, x_K8sNamespace,"
+            " x_K8sControllerKind, x_K8sController, x_K8sPod, x_K8sContainer, BilledCost, ListCost"
         )
 
     def table(self) -> pa.Table:
@@ -443,13 +477,14 @@ class Reconciliation:
     def write_parquet(self, path: str) -> None:
         """Stream the day's rows into a Parquet file, without holding them in Python (unsorted: a sort of the
         whole day costs more than the rest of the merge)."""
-        names = ", ".join(f.name for f in RESULT)
-        self.con.execute(f"COPY (SELECT {names} FROM out) TO '{_sql_text(path)}' (FORMAT parquet)")
+        self.con.execute(f"COPY ({self._wide}) TO '{_sql_text(path)}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+        self._parquet = path
 
     def write_csv(self, path: str, options: str) -> None:
-        """The same rows as CSV (COPY `options`), for the month's CSV without reading the Parquet back."""
-        names = ", ".join(f.name for f in RESULT)
-        self.con.execute(f"COPY (SELECT {names} FROM out) TO '{_sql_text(path)}' ({options})")
+        """The same rows as CSV (COPY `options`): converted from the Parquet file just written when there is
+        one (reading it back costs less than joining the wide rows again)."""
+        source = f"SELECT * FROM read_parquet('{_sql_text(self._parquet)}')" if self._parquet else self._wide
+        self.con.execute(f"COPY ({source}) TO '{_sql_text(path)}' ({options})")
 
     def close(self) -> None:
         self.con.close()

@@ -4,7 +4,9 @@
   Σ AllocatedRatio = 1;
 - per day, currency and cost column: Σ output (estimates left out) = Σ input lines.
 
-Works on the engine's temp tables `l` (the day's lines, `lid`) and `out` (rows with `_lid`, `_ratio`).
+Works on the engine's temp tables `l` (the day's lines, `lid`) and `out` (one row per split of a line: `lid`,
+`ratio`, `BillingCurrency` and the scaled cost columns, the very values the writers put out; estimates are not
+bill lines and are kept apart).
 A violation raises InvariantViolation naming the line (x_SourceKey + row) and the column.
 """
 
@@ -36,11 +38,10 @@ def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
     broken = " OR ".join(f"NOT ({_close(f's.s_{c}', f'l.{c}', f'abs(coalesce(l.{c}, 0))')})" for c in COST_COLUMNS)
     row = con.execute(
         f"""
-        WITH s AS (SELECT o._lid, count(*) AS n, sum(o._ratio) AS ratio, {sums} FROM out o
-                   WHERE o._lid IS NOT NULL GROUP BY o._lid)
+        WITH s AS (SELECT o.lid, count(*) AS n, sum(o.ratio) AS ratio, {sums} FROM out o GROUP BY o.lid)
         SELECT l.x_SourceKey, l.x_SourceRowId, l.ResourceId, l.lid, s.n, s.ratio,
                {", ".join(f"l.{c}, s.s_{c}" for c in COST_COLUMNS)}
-        FROM l LEFT JOIN s ON s._lid = l.lid
+        FROM l LEFT JOIN s ON s.lid = l.lid
         WHERE s.n IS NULL OR abs(s.ratio - 1) > {RELATIVE} OR {broken}
         LIMIT 1"""
     ).fetchone()
@@ -76,8 +77,7 @@ def _check_day(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
         f"""
         WITH i AS (SELECT coalesce(BillingCurrency, '') AS cur, {inputs} FROM l GROUP BY ALL),
-             o AS (SELECT coalesce(BillingCurrency, '') AS cur, {outputs} FROM out
-                   WHERE x_K8sAllocation <> 'estimated' GROUP BY ALL)
+             o AS (SELECT coalesce(BillingCurrency, '') AS cur, {outputs} FROM out GROUP BY ALL)
         SELECT coalesce(i.cur, o.cur), {", ".join(f"i.{c}, o.{c}, i.a_{c}" for c in COST_COLUMNS)}
         FROM i FULL JOIN o ON i.cur = o.cur"""
     ).fetchall()
