@@ -183,8 +183,11 @@ def main() -> int:
     tree_cpu = sum(sampler.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
     print(f"CPU time (all)      {tree_cpu:.2f} s with the workers = {rows / tree_cpu:,.0f} rows per CPU-second")
     print(f"CPU time (server)   {server_cpu:.2f} s in this process: the loopback OpenCost, sharing the cores")
+    ticks = os.sysconf("SC_CLK_TCK")
+    print(f"  CPU pid {process.pid:<6}    {sampler.cpu_ticks.get(process.pid, 0) / ticks:.2f} s (the export process)")
     for pid, kib in sorted(workers.items()):
         print(f"  peak RSS pid {pid:<6} {kib * 1024 / 1e6:.1f} MB = {kib * 1024 / largest:.2f}x (fork server / worker)")
+        print(f"  CPU pid {pid:<6}    {sampler.cpu_ticks.get(pid, 0) / ticks:.2f} s")
     summed = sampler.peak_sum_kib * 1024
     print(f"peak RSS, sum       {summed / 1e6:.1f} MB = {summed / largest:.2f}x, the export and its workers (sampled)")
     for pid, kib in sorted(sampler.pss_kib.items()):
