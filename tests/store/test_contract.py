@@ -216,6 +216,30 @@ def test_a_lost_precondition_writes_nothing(any_store: Backend) -> None:
     _assert_no_leftovers(any_store)
 
 
+def test_write_file_puts_the_files_content_under_the_same_conditions(any_store: Backend, tmp_path: Path) -> None:
+    store = any_store.store
+    source = tmp_path / "result.csv"
+    payload = os.urandom(MB) * 20  # a multi-piece upload on the cloud stores
+    source.write_bytes(payload)
+
+    written = store.write_file("results/month.csv", str(source), if_absent=True)
+
+    assert (written.size, written.etag) == (len(payload), store.head("results/month.csv").etag)
+    assert _sha(store, "results/month.csv") == hashlib.sha256(payload).hexdigest()
+    assert source.read_bytes() == payload  # the caller's file is left as it was
+    with pytest.raises(PreconditionFailed):
+        store.write_file("results/month.csv", str(source), if_absent=True)
+    newer = tmp_path / "newer.csv"
+    newer.write_bytes(b"a,b\n1,2\n")
+    with pytest.raises(PreconditionFailed):
+        store.write_file("results/month.csv", str(newer), if_match='"0x0"' if any_store.name != "gcs" else "1")
+    assert store.head("results/month.csv").etag == written.etag
+    replaced = store.write_file("results/month.csv", str(newer), if_match=written.etag)
+    assert store.read_bytes("results/month.csv") == b"a,b\n1,2\n"
+    assert replaced.etag == store.head("results/month.csv").etag != written.etag
+    assert [i.key for i in store.list()] == ["results/month.csv"]
+
+
 def _assert_no_leftovers(backend: Backend) -> None:
     """Nothing half-written behind the API either: no temp files, no open multipart uploads."""
     if backend.name == "local":

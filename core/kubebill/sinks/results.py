@@ -66,10 +66,9 @@ def write_day(store: Store, layout: Layout, day: date, path: str, *, expected_et
     """Put the day's Parquet file (one atomic object) only if the current object is still `expected_etag`
     (None: only if absent); PreconditionFailed when another merge wrote it meanwhile."""
     key = layout.result_parquet_key(day)
-    with open(path, "rb") as data:
-        if expected_etag is None:
-            return store.write(key, data, if_absent=True)
-        return store.write(key, data, if_match=expected_etag)
+    if expected_etag is None:
+        return store.write_file(key, path, if_absent=True)
+    return store.write_file(key, path, if_match=expected_etag)
 
 
 def month_days(store: Store, layout: Layout, year: int, month: int) -> dict[date, ObjectInfo]:
@@ -132,8 +131,7 @@ def write_month_csv(
                         if number == 0:
                             dst.write(header)
                         copy_stream(src, dst)
-        with open(out, "rb") as data:
-            written = store.write(key, data)
+        written = store.write_file(key, out)  # a local store links the file: no copy of the whole month
         if {d: i.etag for d, i in month_days(store, layout, year, month).items()} == {
             d: i.etag for d, i in days.items()
         }:

@@ -57,6 +57,11 @@ class Store(Protocol):
         """
         ...
 
+    def write_file(self, key: str, path: str, *, if_absent: bool = False, if_match: str | None = None) -> ObjectInfo:
+        """write() of a local file's content (conditions as there); a store may link the file instead of copying
+        it, so the file must not be changed afterwards."""
+        ...
+
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Remove one object (kubebill's own state/temp objects only); FileNotFoundError if absent."""
         ...
@@ -213,3 +218,12 @@ class RemoteStore(abc.ABC):
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as stream:
             return stream.read()
+
+    @abc.abstractmethod
+    def write(self, key: str, data: Data, *, if_absent: bool = False, if_match: str | None = None) -> ObjectInfo:
+        """See Store.write."""
+
+    def write_file(self, key: str, path: str, *, if_absent: bool = False, if_match: str | None = None) -> ObjectInfo:
+        """An upload of the file, streamed as write() streams a file object."""
+        with open(path, "rb") as data:
+            return self.write(key, data, if_absent=if_absent, if_match=if_match)

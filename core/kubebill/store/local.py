@@ -85,10 +85,32 @@ class LocalStore:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=_HIDDEN, dir=path.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out:
+            try:
                 copy_stream(as_stream(data), out)
+            except BaseException:
+                os.unlink(tmp_name)
+                raise
+        return self._commit(key, path, Path(tmp_name), if_absent=if_absent, if_match=if_match)
+
+    def write_file(self, key: str, path: str, *, if_absent: bool = False, if_match: str | None = None) -> ObjectInfo:
+        """A hard link to the file when it is on the store's file system (no copy of a large result), else a
+        copy; the file must not be changed afterwards."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f"{_HIDDEN}{os.urandom(8).hex()}"
+        try:
+            if target.is_file() and os.path.samefile(path, target):
+                raise OSError("already this object: a link would keep its etag")
+            os.link(path, tmp)  # the etag (inode, mtime, size) is then the file's own: unique to this write
+        except OSError:  # another file system, links not allowed there, or the object itself
+            with open(path, "rb") as data:
+                return self.write(key, data, if_absent=if_absent, if_match=if_match)
+        return self._commit(key, target, tmp, if_absent=if_absent, if_match=if_match)
+
+    def _commit(self, key: str, path: Path, tmp: Path, *, if_absent: bool, if_match: str | None) -> ObjectInfo:
+        """Move the complete temp file `tmp` to the key's `path` if the condition holds; `tmp` is gone after."""
+        try:
             with self._locked(key):
                 if if_absent:
                     try:
