@@ -147,6 +147,43 @@ def test_backfill_logs_one_line_per_day(
     assert len(lines) == 2 and "day=2024-03-18" in lines[0] and "day=2024-03-19" in lines[1]
 
 
+def test_backfill_on_a_terminal_draws_one_progress_bar(server: ReplayServer, tmp_path: Path) -> None:
+    """stderr on a pseudo-terminal: a bar redrawn in place per day, a newline at the end, no log lines."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    server.route = (
+        lambda request: Reply(  # type: ignore[assignment]
+            step_body(Window.of_day(date.fromisoformat(request.query["window"][:10])), allocations=20, nodes=2)
+        )
+    )
+    args = ["export", "--url", server.url, "--cluster", "c1", "--store", str(tmp_path), "--step", "1d"]
+    args += ["--from", "2025-06-16", "--to", "2025-06-18", "--workers", "1"]
+    leader, follower = pty.openpty()
+    code = "import sys\nfrom kubebill.cli import main\nsys.exit(main(sys.argv[1:]))"
+    with subprocess.Popen([sys.executable, "-c", code, *args], stderr=follower, stdout=subprocess.PIPE) as process:
+        os.close(follower)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end closed: the process is done
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        assert process.wait(timeout=60) == 0
+    os.close(leader)
+    text = drawn.decode()
+    frames = [frame for frame in text.replace("\r\n", "\n").split("\r") if frame]
+    assert [frame.split("] ")[1].split()[0] for frame in frames] == ["1/3", "2/3", "3/3"], text
+    assert frames[0].startswith("[" + "#" * 10 + "." * 20 + "]") and "2025-06-16 20 rows" in frames[0]
+    assert frames[-1].startswith("[" + "#" * 30 + "]") and frames[-1].endswith("\n")
+    assert "exported" not in text  # the log lines are for logs, not for a terminal
+
+
 @pytest.mark.parametrize(
     ("args", "reply", "message"),
     [
