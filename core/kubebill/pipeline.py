@@ -98,8 +98,7 @@ def export(
             with tempfile.TemporaryDirectory(prefix="kubebill-export-") as spool:
                 path = f"{spool}/{day}.parquet"
                 rows = _write_allocations(batches, path, what=f"{source} {base_url} {day}")
-                with open(path, "rb") as written:
-                    store.write(key, written)
+                store.write_file(key, path)
             summary.days.append(day)
             summary.keys.append(key)
             summary.rows += rows

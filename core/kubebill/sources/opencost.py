@@ -454,7 +454,9 @@ class _Builder:
             row = totals.is_null().to_pylist().index(True)
             raise SourceError(f"{self.what}: allocation {names[row]!r} has no numeric 'totalCost'")
         columns["pvs"] = [_pvs(a.pvs, self.what) if a.pvs else None for a in allocs]
-        columns["load_balancers"] = [_load_balancers(a) for a in allocs]
+        columns["load_balancers"] = [
+            _load_balancers(a) if a.lbAllocations or a.properties.services else None for a in allocs
+        ]
         _sentinels(columns, names)
         self.emit(table(columns, n))
 
