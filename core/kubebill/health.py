@@ -7,6 +7,7 @@ success, errors). Updates are read-modify-write with an etag precondition, retri
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,9 +35,12 @@ def read(store: Store, layout: Layout) -> dict[str, Any]:
         return {}
 
 
-def record(store: Store, layout: Layout, *, increment: tuple[str, ...] = (), **fields: Any) -> dict[str, Any]:
-    """Add 1 to each counter in `increment`, set `fields`, stamp `updated`; returns the new record."""
-    for name in increment:
+def record(
+    store: Store, layout: Layout, *, increment: tuple[str, ...] | Mapping[str, int] = (), **fields: Any
+) -> dict[str, Any]:
+    """Add 1 to each counter in `increment` (or the amount a mapping gives), set `fields`, stamp `updated`."""
+    amounts = dict(increment) if isinstance(increment, Mapping) else dict.fromkeys(increment, 1)
+    for name in amounts:
         if name not in COUNTERS:
             raise ValueError(f"unknown health counter {name!r}; expected one of {', '.join(COUNTERS)}")
     key = layout.state_key(KEY)
@@ -47,8 +51,8 @@ def record(store: Store, layout: Layout, *, increment: tuple[str, ...] = (), **f
             etag: str | None = info.etag
         except FileNotFoundError:
             current, etag = {}, None
-        for name in increment:
-            current[name] = int(current.get(name, 0)) + 1
+        for name, amount in amounts.items():
+            current[name] = int(current.get(name, 0)) + amount
         current.update(fields)
         current["updated"] = datetime.now(UTC).isoformat()
         body = json.dumps(current, sort_keys=True, default=str).encode()

@@ -398,7 +398,9 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
 
     Every cluster and cloud of a day at once; a Parquet object per day and the month's CSV rewritten;
     merge state with the inputs' fingerprint in results/_state/merge/ (unchanged inputs: nothing written);
-    health recorded after every merge. A billing file that cannot be read is recorded, not fatal.
+    health recorded after every merge. A billing file that cannot be read is recorded, not fatal; a day
+    whose own inputs cannot be merged (an allocation export in an incompatible schema) keeps its last
+    result while the other days merge, then the merge fails with an InputError naming each such day.
     """
     import tempfile
     import time
@@ -409,6 +411,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     layout = Layout.from_settings(settings)
     started = time.monotonic()
     summary = MergeSummary()
+    failed: list[str] = []  # days whose own inputs cannot be merged, with the reason
     try:
         with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
             staged = _Staged(workdir, set(days) if days is not None else None)
@@ -426,7 +429,12 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                     _record_empty(store, layout, day, day_inputs)
                     summary.unchanged.append(day)
                     continue
-                merged, rows, bad, stats = _merge_day(store, settings, layout, day, day_inputs, staged=staged)
+                try:
+                    merged, rows, bad, stats = _merge_day(store, settings, layout, day, day_inputs, staged=staged)
+                except InputError as exc:  # this day keeps its last result; the other days still merge
+                    LOG_MERGE.error("day not merged", extra={"day": day.isoformat(), "reason": str(exc)})
+                    failed.append(f"{day.isoformat()}: {exc}")
+                    continue
                 summary.rows += rows
                 summary.bad_inputs.extend(k for k in bad if k not in summary.bad_inputs)
                 for name, count in stats.items():
@@ -441,6 +449,9 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                 written = results.write_month_csv(store, layout, year, month, workdir=workdir, fresh=staged.csv)
                 if written is not None:
                     summary.keys.append(written.key)
+            if failed:
+                merged_days = f" ({len(summary.merged)} other day(s) merged)" if summary.merged else ""
+                raise InputError("; ".join(failed) + merged_days)
     except Exception:
         summary.seconds = time.monotonic() - started
         health.record(
@@ -453,11 +464,14 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
         )
         raise
     summary.seconds = time.monotonic() - started
-    increment: tuple[str, ...] = ("merges_total",) + (("bad_inputs_total",) if summary.bad_inputs else ())
+    # a bad input is counted once, when first found, however many merges it stays bad in
+    seen = set(health.read(store, layout).get("bad_inputs", []))
+    new_bad = len([key for key in summary.bad_inputs if key not in seen])
     health.record(
         store,
         layout,
-        increment=increment,
+        increment={"merges_total": 1, "bad_inputs_total": new_bad},
+        bad_inputs=summary.bad_inputs,
         last_merge_time=datetime.now(UTC).isoformat(),
         last_merge_duration_seconds=summary.seconds,
         last_merge_success=True,

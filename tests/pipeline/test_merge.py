@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -116,6 +117,37 @@ def test_incompatible_allocation_schema_names_the_column(tmp_path: Path) -> None
     with pytest.raises(InputError, match=r"column 'labels' is struct"):
         pipeline.merge(store, SETTINGS, days=[DAY])
     assert health.read(store, LAYOUT)["last_merge_success"] is False
+
+
+def test_a_day_that_cannot_be_merged_does_not_hold_back_the_others(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    after = DAY + timedelta(days=1)
+    next_day = allocation([alloc_row(start=24 + h) for h in range(24)])
+    store.write(LAYOUT.allocation_key("c1", after, "opencost"), parquet_bytes(next_day))
+    broken = allocation([alloc_row(cluster="c2", node="n9", provider_id="i-0009")])
+    broken = broken.drop_columns(["window_start"])
+    store.write(LAYOUT.allocation_key("c2", DAY, "opencost"), parquet_bytes(broken))
+    with pytest.raises(InputError, match=r"^2025-06-17: .*cluster=c2.*missing column 'window_start'.*1 other day"):
+        pipeline.merge(store, SETTINGS, days=[DAY, after])
+    assert [d for d in results.available_days(store, LAYOUT)] == [after]
+    assert health.read(store, LAYOUT)["last_merge_success"] is False
+
+
+def test_a_bad_input_is_counted_once_while_it_stays_bad(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    store.write("billing/focus/broken.csv", b"BilledCost,ChargePeriodStart,EffectiveCost\nnot-a-number,2025-06-17,1\n")
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    record = health.read(store, LAYOUT)
+    assert (record["bad_inputs_total"], record["merges_total"]) == (1, 2)
+    assert record["bad_inputs"] == ["billing/focus/broken.csv"]
+    store.write("billing/focus/other.csv", b"BilledCost\nx\n")
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    assert health.read(store, LAYOUT)["bad_inputs_total"] == 2
+    store.delete("billing/focus/broken.csv")
+    store.delete("billing/focus/other.csv")
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    assert health.read(store, LAYOUT)["bad_inputs"] == []
 
 
 def test_same_node_in_two_clusters_exports_fails_naming_both(tmp_path: Path) -> None:
