@@ -26,6 +26,7 @@ from tests.sources.generated import step_body  # noqa: E402
 from tests.sources.replay import ReplayServer, Reply, Request  # noqa: E402
 
 from kubebill.model import Window  # noqa: E402
+from kubebill.settings import parse_duration  # noqa: E402
 
 DAY = date(2025, 6, 17)
 # what `kubebill export` loads before its first request: the CLI (every command module) and the export path
@@ -102,14 +103,18 @@ def main() -> int:
     args = parser.parse_args()
     sizes: list[int] = []
 
+    # every step's answer is made before the clock starts: the server only sends (as OpenCost's own work of
+    # building the JSON is not the exporter's), about 0.7 s of CPU for the day instead of 4.5 s
+    bodies = {
+        window.to_opencost(): step_body(window, allocations=args.allocations)
+        for window in Window.of_day(DAY).steps(parse_duration(args.step))
+    }
+
     def route(request: Request) -> Reply:
-        start, end = request.query["window"].split(",")
-        window = Window(datetime.fromisoformat(start), datetime.fromisoformat(end))
-        body = step_body(window, allocations=args.allocations)
+        body = bodies[request.query["window"]]
         sizes.append(len(body))
         return Reply(body)
 
-    step_body(Window.of_day(DAY), allocations=args.allocations)  # build the template before timing
     server = ReplayServer(route=route)
     server.start()
     try:
