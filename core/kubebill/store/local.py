@@ -103,6 +103,7 @@ class LocalStore:
             if target.is_file() and os.path.samefile(path, target):
                 raise OSError("already this object: a link would keep its etag")
             os.link(path, tmp)  # the etag (inode, mtime, size) is then the file's own: unique to this write
+            os.chmod(tmp, 0o600)  # the mode write()'s temp files have
         except OSError:  # another file system, links not allowed there, or the object itself
             with open(path, "rb") as data:
                 return self.write(key, data, if_absent=if_absent, if_match=if_match)
