@@ -107,7 +107,7 @@ def export(
     return summary
 
 
-ROW_GROUP_ROWS = 16_384  # a fixed row count: the same row groups whatever the steps, ~10 MB of Arrow each
+ROW_GROUP_ROWS = 8_192  # a fixed row count: the same row groups whatever the steps, ~5 MB of Arrow each
 # min/max statistics where a reader may prune row groups; dictionaries where values repeat within a row
 # group (a pod appears once per step, its labels too): both cost encoding time for nothing elsewhere
 _STATISTICS = ("window_start", "window_end", "cluster", "node", "provider_id", "namespace", "controller", "source")
