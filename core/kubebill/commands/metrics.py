@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from kubebill.sinks import metrics  # duckdb and pandas: loaded only by this command
+    from kubebill.sinks import metrics  # duckdb: loaded only by this command
 
     body, _ = metrics.render(open_store(common.store_url(args, settings)), settings)
     sys.stdout.write(body.decode())
