@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -70,6 +70,46 @@ ROW_GROUP = 65_536
 # Bill lines whose wide rows are joined at once: their FOCUS columns fit in DuckDB's share of a 1 GB limit.
 LINES_PER_JOIN = 500_000
 _SERVICE_CATEGORY = {"compute": "Compute", "pv": "Storage", "load_balancer": "Networking", "network": "Networking"}
+
+
+# The RESULT columns a split row (`r`, a row of `out`) adds to its origin line (`l`).
+_K8S = {
+    "AllocatedMethodId": "r.method",
+    "AllocatedMethodDetails": (
+        """CASE WHEN r.method IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || r.ratio::VARCHAR
+            || coalesce(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || r.qty::VARCHAR, '')
+            || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || '}' END"""
+    ),
+    "AllocatedResourceId": "CASE WHEN r.kind <> 'not_kubernetes' THEN concat_ws('/', r.cluster, r.namespace,"
+    " r.pod, r.container) END",
+    "AllocatedResourceName": "coalesce(r.container, r.pod, r.namespace, r.cluster)",
+    "AllocatedTags": "r.labels",
+    "x_K8sCluster": "r.cluster",
+    "x_K8sNode": "r.node",
+    "x_K8sNamespace": "r.namespace",
+    "x_K8sControllerKind": "r.controller_kind",
+    "x_K8sController": "r.controller",
+    "x_K8sPod": "r.pod",
+    "x_K8sContainer": "r.container",
+    "x_K8sLabels": "r.labels",
+    "x_K8sAllocation": "r.kind",
+    "x_K8sCostComponent": """CASE WHEN r.comp = 'compute' AND (l.ServiceCategory = 'Networking'
+            OR lower(l.ChargeDescription) LIKE '%data transfer%' OR lower(l.ServiceName) LIKE '%bandwidth%')
+            THEN 'network' ELSE r.comp END""",
+    "x_K8sCpuRatio": "r.cpu_ratio",
+    "x_K8sRamRatio": "r.ram_ratio",
+    "x_K8sGpuRatio": "r.gpu_ratio",
+    "x_SourceKey": "l.x_SourceKey",
+    "x_SourceRowId": "l.x_SourceRowId",
+}
+
+# The `r` of a not_kubernetes line (see `_unmatched`): its one row, ratio 1, no target.
+_PASSED = {"comp": "'other'", "kind": "'not_kubernetes'", "ratio": "1.0", "neg_idle": "false"}
+
+
+def _from(exprs: Mapping[str, str], source: Callable[[str], str]) -> dict[str, str]:
+    """`exprs` with each `r.<column>` read from `source(column)` instead."""
+    return {c: re.sub(r"\br\.(\w+)", lambda m: source(m[1]), v) for c, v in exprs.items()}
 
 
 @dataclass(frozen=True)
@@ -219,7 +259,7 @@ class Reconciliation:
         self._unmatched()
         self._estimates()
         self._out()
-        self._keep_only("l", "out", "est")
+        self._keep_only("l", "out", "passed", "est")
         invariants.check(con)
 
     def _keep_only(self, *tables: str) -> None:
@@ -379,36 +419,9 @@ class Reconciliation:
 
     def _out(self) -> None:
         bill = [c for c in _BILL_COLUMNS if c not in _SCALED]
-        k8s = {
-            "AllocatedMethodId": "r.method",
-            "AllocatedMethodDetails": (
-                """CASE WHEN r.method IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || r.ratio::VARCHAR
-                || coalesce(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || r.qty::VARCHAR, '')
-                || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || '}' END"""
-            ),
-            "AllocatedResourceId": "CASE WHEN r.kind <> 'not_kubernetes' THEN concat_ws('/', r.cluster, r.namespace,"
-            " r.pod, r.container) END",
-            "AllocatedResourceName": "coalesce(r.container, r.pod, r.namespace, r.cluster)",
-            "AllocatedTags": "r.labels",
-            "x_K8sCluster": "r.cluster",
-            "x_K8sNode": "r.node",
-            "x_K8sNamespace": "r.namespace",
-            "x_K8sControllerKind": "r.controller_kind",
-            "x_K8sController": "r.controller",
-            "x_K8sPod": "r.pod",
-            "x_K8sContainer": "r.container",
-            "x_K8sLabels": "r.labels",
-            "x_K8sAllocation": "r.kind",
-            "x_K8sCostComponent": """CASE WHEN r.comp = 'compute' AND (l.ServiceCategory = 'Networking'
-                OR lower(l.ChargeDescription) LIKE '%data transfer%' OR lower(l.ServiceName) LIKE '%bandwidth%')
-                THEN 'network' ELSE r.comp END""",
-            "x_K8sCpuRatio": "r.cpu_ratio",
-            "x_K8sRamRatio": "r.ram_ratio",
-            "x_K8sGpuRatio": "r.gpu_ratio",
-            "x_SourceKey": "l.x_SourceKey",
-            "x_SourceRowId": "l.x_SourceRowId",
-        }
-        split = {c: f"l.{c}" for c in bill} | {c: f"r.{c}" for c in _SCALED} | k8s
+        split = {c: f"l.{c}" for c in bill} | {c: f"r.{c}" for c in _SCALED} | _K8S
+        # a not_kubernetes line passes through whole: its one row is the line itself, nothing to join
+        passed = {c: f"l.{c}" for c in (*bill, *_SCALED)} | _from(_K8S, lambda c: _PASSED.get(c, "NULL"))
         estimated = {c: "NULL" for c in _BILL_COLUMNS} | {
             "ChargePeriodStart": "e.ws",
             "ChargePeriodEnd": "e.we",
@@ -421,7 +434,9 @@ class Reconciliation:
             "ListCost": "e.list_cost",
             "ContractedCost": "e.list_cost",
         }
-        estimated |= {c: v.replace("r.", "e.") for c, v in k8s.items() if c.startswith("x_K8s") or "Allocated" in c}
+        estimated |= {
+            c: v for c, v in _from(_K8S, lambda c: f"e.{c}").items() if c.startswith("x_K8s") or "Allocated" in c
+        }
         estimated |= {
             "AllocatedMethodId": f"'{OPENCOST_LIST_COST}'",
             "AllocatedMethodDetails": "NULL",
@@ -446,11 +461,24 @@ class Reconciliation:
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE out AS
             SELECT r.*, l.BillingCurrency, {scaled}
-            FROM r JOIN (SELECT lid, BillingCurrency, {", ".join(_SCALED)} FROM l) l USING (lid)"""
+            FROM r JOIN (SELECT lid, BillingCurrency, {", ".join(_SCALED)} FROM l) l USING (lid);
+            CREATE OR REPLACE TEMP TABLE passed AS SELECT lid FROM out WHERE kind = 'not_kubernetes'"""
         )
         self._split_columns = cols(split)  # over `out r JOIN l`
+        self._passed_columns = cols(passed)  # over `l` alone
         self._estimated_rows = f"SELECT {cols(estimated)} FROM est e"
-        self._wide = f"SELECT {self._split_columns} FROM out r JOIN l USING (lid) UNION ALL {self._estimated_rows}"
+        self._wide = " UNION ALL ".join((self._split_rows("out", "l"), self._passed_rows("l"), self._estimated_rows))
+
+    def _split_rows(self, out: str, lines: str) -> str:
+        """The RESULT rows of the lines split to targets: `out`'s rows with their origin line's columns."""
+        return (
+            f"SELECT {self._split_columns} FROM (SELECT * FROM {out} WHERE kind <> 'not_kubernetes') r"
+            f" JOIN (SELECT * FROM {lines} WHERE lid NOT IN (SELECT lid FROM passed)) l USING (lid)"
+        )
+
+    def _passed_rows(self, lines: str) -> str:
+        """The RESULT rows of the not_kubernetes lines, each its line as it came."""
+        return f"SELECT {self._passed_columns} FROM {lines} l WHERE lid IN (SELECT lid FROM passed)"
 
     # --- results ---
     @property
@@ -485,10 +513,9 @@ class Reconciliation:
         found = self.con.execute("SELECT min(lid), max(lid) FROM l").fetchall()[0]  # all: the result is complete
         low, high = (found[0], found[1]) if found[0] is not None else (0, -1)
         queries = [
-            f"SELECT {self._split_columns} FROM {_lids('out', start)} r JOIN {_lids('l', start)} l USING (lid)"
-            for start in range(low, high + 1, LINES_PER_JOIN)
+            self._split_rows(_lids("out", start), _lids("l", start)) for start in range(low, high + 1, LINES_PER_JOIN)
         ]
-        for query in [*queries, self._estimated_rows]:
+        for query in [*queries, self._passed_rows("l"), self._estimated_rows]:
             relation = self.con.sql(query)
             # to_arrow_reader in this DuckDB; older wheels (the functions' zips) only have fetch_arrow_reader
             reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
