@@ -279,7 +279,11 @@ class _Staged:
         path = os.path.join(self.workdir, f"billing-{len(self.paths):05d}.parquet")
         found: set[date] = set()
         try:
-            with pq.ParquetWriter(path, COST, compression="zstd") as writer:
+            # a local file read once by this merge: cheap to write (1M lines: 0.19 s, zstd with dictionaries 0.54 s),
+            # statistics only where the engine's day filter prunes row groups
+            with pq.ParquetWriter(
+                path, COST, compression="lz4", use_dictionary=False, write_statistics=["ChargePeriodStart"]
+            ) as writer:
                 for batch in billing.read(store, unit, days=self.days):
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                     table = conform(table, COST)

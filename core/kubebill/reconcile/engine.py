@@ -314,14 +314,16 @@ class Reconciliation:
             JOIN (SELECT sid, oid, skey, ws_s, we_s, {HOURS.format("ws_s", "we_s")} AS hb FROM splits_all) s
               ON s.skey = m.mkey AND s.hb = m.hb
             WHERE {OVERLAP.format(ws="s.ws_s", we="s.we_s", cs="m.cs", ce="m.ce", hb="s.hb")} > 0;
+            -- grouped on integers, then one split row of each group gives the target's columns: carrying them
+            -- through the group-by as any_value() cost twice as much
             CREATE OR REPLACE TEMP TABLE t AS
-            SELECT lid, any_value(comp) AS comp, any_value(cluster) AS cluster, any_value(node) AS node,
-                   any_value(namespace) AS namespace, any_value(controller_kind) AS controller_kind,
-                   any_value(controller) AS controller, any_value(pod) AS pod, any_value(container) AS container,
-                   any_value(kind) AS kind, any_value(method) AS method, any_value(labels) AS labels,
-                   sum(wc * ov) AS wc, sum(wr * ov) AS wr, sum(wg * ov) AS wg, sum(f * ov) AS f
-            FROM pairs p JOIN splits_all s USING (sid)
-            GROUP BY lid, s.target;
+            SELECT g.lid, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod,
+                   s.container, s.kind, s.method, s.labels, g.wc, g.wr, g.wg, g.f
+            FROM (SELECT p.lid, any_value(p.sid) AS sid, sum(s.wc * p.ov) AS wc, sum(s.wr * p.ov) AS wr,
+                         sum(s.wg * p.ov) AS wg, sum(s.f * p.ov) AS f
+                  FROM pairs p JOIN (SELECT sid, target, wc, wr, wg, f FROM splits_all) s USING (sid)
+                  GROUP BY p.lid, s.target) g
+            JOIN splits_all s USING (sid);
             INSERT INTO t
             SELECT m.lid, k.comp, k.cluster, CASE WHEN k.comp = 'compute' THEN k.node END,
                    CASE WHEN k.comp IN ('compute', 'network') THEN '{IDLE}' ELSE '{UNMOUNTED}' END, NULL, NULL,
@@ -330,9 +332,10 @@ class Reconciliation:
                    k.method, NULL, 0, 0, 0, 1
             FROM lm m JOIN keys k ON k.skey = m.mkey
             WHERE m.lid NOT IN (SELECT lid FROM t);
-            CREATE OR REPLACE TEMP TABLE r AS
-            SELECT lid, comp, cluster, node, namespace, controller_kind, controller, pod, container, labels, kind,
-                   method, neg_idle,
+            CREATE OR REPLACE TEMP TABLE out AS
+            SELECT x.*, {_scaled("l")}
+            FROM (SELECT lid, comp, cluster, node, namespace, controller_kind, controller, pod, container, labels,
+                   kind, method, neg_idle,
                    CASE WHEN tw > 0 THEN w / tw WHEN tf > 0 THEN f / tf ELSE 1.0 / n END AS ratio,
                    CASE WHEN tw > 0 THEN CASE method WHEN '{AKS_FRACTION}' THEN 'Fraction'
                                                      WHEN '{OPENCOST_LIST_COST}' THEN 'ListCost'
@@ -348,7 +351,8 @@ class Reconciliation:
             FROM (SELECT *, sum(w) OVER p AS tw, sum(f) OVER p AS tf, count(*) OVER p AS n
                   FROM (SELECT *, greatest(wc + wr + wg, 0) AS w, (kind = 'idle' AND wc + wr + wg < 0) AS neg_idle
                         FROM t)
-                  WINDOW p AS (PARTITION BY lid));"""
+                  WINDOW p AS (PARTITION BY lid))) x
+            JOIN (SELECT lid, BillingCurrency, {", ".join(_SCALED)} FROM l) l USING (lid);"""
         )
 
     def _unmatched(self) -> None:
@@ -356,8 +360,8 @@ class Reconciliation:
         else `not_kubernetes`."""
         spread = self.options.shared_spread == "weighted"
         self.con.execute(
-            """CREATE OR REPLACE TEMP TABLE um AS
-            SELECT l.lid, l.cps, l.cpe, l.hint, c.cluster
+            f"""CREATE OR REPLACE TEMP TABLE um AS
+            SELECT l.lid, l.cps, l.cpe, l.hint, c.cluster, l.BillingCurrency, {", ".join(f"l.{c}" for c in _SCALED)}
             FROM l JOIN lm USING (lid) LEFT JOIN clusters c ON c.lc = l.hint
             WHERE lm.mkey IS NULL;"""
         )
@@ -374,14 +378,16 @@ class Reconciliation:
                   ON a.cluster = u.cluster AND a.hb = u.hb
                 WHERE {OVERLAP.format(ws="a.ws_s", we="a.we_s", cs="u.cs", ce="u.ce", hb="a.hb")} > 0
                 GROUP BY ALL HAVING w > 0;
-                INSERT INTO r
-                SELECT lid, 'shared', u.cluster, NULL, namespace, NULL, NULL, '{SHARED}', NULL, NULL, 'shared',
-                       'kubebill-shared-weighted', false, w / sum(w) OVER (PARTITION BY lid), 'ListCost', w,
-                       NULL, NULL, NULL
-                FROM nsw JOIN um u USING (lid);"""
+                INSERT INTO out
+                SELECT x.*, {_scaled("u")}
+                FROM (SELECT lid, 'shared', u.cluster, NULL, namespace, NULL, NULL, '{SHARED}', NULL, NULL, 'shared',
+                             'kubebill-shared-weighted', false, w / sum(w) OVER (PARTITION BY lid) AS ratio,
+                             'ListCost', w, NULL, NULL, NULL
+                      FROM nsw JOIN um u USING (lid)) x
+                JOIN um u USING (lid);"""
             )
         self.con.execute(
-            f"""INSERT INTO r
+            f"""INSERT INTO out
             SELECT lid, CASE WHEN cluster IS NULL AND hint IS NULL THEN 'other' ELSE 'shared' END,
                    coalesce(cluster, hint), NULL,
                    CASE WHEN cluster IS NOT NULL THEN '{SHARED}' WHEN hint IS NOT NULL THEN '{UNALLOCATED}' END,
@@ -391,8 +397,8 @@ class Reconciliation:
                    CASE WHEN cluster IS NOT NULL THEN 'shared' WHEN hint IS NOT NULL THEN 'unallocated'
                         ELSE 'not_kubernetes' END,
                    CASE WHEN cluster IS NOT NULL OR hint IS NOT NULL THEN 'kubebill-shared' END,
-                   false, 1.0, NULL, NULL, NULL, NULL, NULL
-            FROM um WHERE lid NOT IN (SELECT lid FROM r)"""
+                   false, 1.0, NULL, NULL, NULL, NULL, NULL, BillingCurrency, {", ".join(_SCALED)}
+            FROM um WHERE lid NOT IN (SELECT lid FROM out)"""
         )
 
     def _estimates(self) -> None:
@@ -454,16 +460,10 @@ class Reconciliation:
         def cols(exprs: Mapping[str, str]) -> str:
             return ", ".join(f"CAST({exprs[f.name]} AS {_duckdb_type(f.type)}) AS {f.name}" for f in RESULT)
 
-        # The narrow split rows with their scaled costs: what the invariants check and the writers put out.
-        # The wide RESULT rows (the origin line's FOCUS columns) are joined on only while being written:
+        # `out` holds the narrow split rows with their scaled costs: what the invariants check and the writers put
+        # out. The wide RESULT rows (the origin line's FOCUS columns) are joined on only while being written:
         # a 46-column table of the day would cost more to build (and spill) than the writes themselves.
-        scaled = ", ".join(f"CAST(l.{c} * r.ratio AS DOUBLE) AS {c}" for c in _SCALED)
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE out AS
-            SELECT r.*, l.BillingCurrency, {scaled}
-            FROM r JOIN (SELECT lid, BillingCurrency, {", ".join(_SCALED)} FROM l) l USING (lid);
-            CREATE OR REPLACE TEMP TABLE passed AS SELECT lid FROM out WHERE kind = 'not_kubernetes'"""
-        )
+        self.con.execute("CREATE OR REPLACE TEMP TABLE passed AS SELECT lid FROM out WHERE kind = 'not_kubernetes'")
         self._split_columns = cols(split)  # over `out r JOIN l`
         self._passed_columns = cols(passed)  # over `l` alone
         self._estimated_rows = f"SELECT {cols(estimated)} FROM est e"
@@ -571,6 +571,12 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
 def _lids(table: str, start: int) -> str:
     """`table`'s rows of the bill lines start … start + LINES_PER_JOIN - 1."""
     return f"(SELECT * FROM {table} WHERE lid >= {int(start)} AND lid < {int(start) + LINES_PER_JOIN})"
+
+
+def _scaled(line: str) -> str:
+    """The currency and the cost columns of `line` (a relation with them) times the row's `ratio`."""
+    scaled = ", ".join(f"CAST({line}.{c} * ratio AS DOUBLE) AS {c}" for c in _SCALED)
+    return f"{line}.BillingCurrency, {scaled}"
 
 
 def _case(mapping: Mapping[str, str]) -> str:
