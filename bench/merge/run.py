@@ -176,6 +176,74 @@ def run_duckdb(root: Path, out: Path) -> int:
     return int(row[0]) if row else 0
 
 
+_RESULT_SPLIT = """
+WITH a AS (SELECT lower(regexp_extract(provider_id, '[^/]+$')) AS k, window_start AS ws, cluster, node, namespace, pod,
+                  container, cpu_cost, ram_cost, gpu_cost, cpu_cost + ram_cost + gpu_cost AS w
+           FROM read_parquet('{alloc}')),
+     b AS (SELECT row_number() OVER () AS lid, * FROM read_parquet('{bill}')),
+     s AS (SELECT b.*, a.* EXCLUDE (k, ws), sum(a.w) OVER (PARTITION BY b.lid) AS tw
+           FROM b JOIN a ON a.k = lower(b.ResourceId) AND a.ws = b.ChargePeriodStart)
+SELECT {split} FROM s
+UNION ALL
+SELECT {passed} FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.k = lower(b.ResourceId))
+"""
+_COSTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+_SPLIT_K8S = {
+    "AllocatedMethodId": "'opencost-list-cost'",
+    "AllocatedMethodDetails": """'{"Elements":[{"AllocatedRatio":' || (w / tw)::VARCHAR
+        || ',"UsageUnit":"ListCost","UsageQuantity":' || w::VARCHAR || '}]}'""",
+    "AllocatedResourceId": "concat_ws('/', cluster, namespace, pod, container)",
+    "AllocatedResourceName": "coalesce(container, pod, namespace, cluster)",
+    "x_K8sCluster": "cluster",
+    "x_K8sNode": "node",
+    "x_K8sNamespace": "namespace",
+    "x_K8sPod": "pod",
+    "x_K8sContainer": "container",
+    "x_K8sAllocation": "CASE WHEN namespace = '__idle__' THEN 'idle' ELSE 'workload' END",
+    "x_K8sCostComponent": "'compute'",
+    "x_K8sCpuRatio": "cpu_cost / w",
+    "x_K8sRamRatio": "ram_cost / w",
+    "x_K8sGpuRatio": "gpu_cost / w",
+}
+_PASSED_K8S = {"x_K8sAllocation": "'not_kubernetes'", "x_K8sCostComponent": "'other'"}
+
+
+def run_duckdb_result(root: Path, out: Path) -> int:
+    """The reference split written in kubebill's RESULT columns (lineage left NULL), Parquet and CSV as kubebill
+    writes them: what the output contract itself costs, apart from kubebill's checks and general matching."""
+    import duckdb
+
+    from kubebill.schema import RESULT
+    from kubebill.sinks.results import CSV_OPTIONS
+
+    bill = set(pq.read_schema(root / BILL_KEY).names)
+    sql_type = {pa.float64(): "DOUBLE", pa.int64(): "BIGINT", pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ"}
+
+    def columns(k8s: dict[str, str], scale: str) -> str:
+        def expr(name: str) -> str:
+            if name in bill:
+                return f"{name}{scale}" if name in _COSTS else name
+            return k8s.get(name, "NULL")
+
+        return ", ".join(f"CAST({expr(f.name)} AS {sql_type.get(f.type, 'VARCHAR')}) AS {f.name}" for f in RESULT)
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET TimeZone = 'UTC'")
+    if os.environ.get("KUBEBILL_MEMORY_LIMIT"):
+        con.execute(f"SET memory_limit = '{os.environ['KUBEBILL_MEMORY_LIMIT']}'")
+    con.execute(f"SET temp_directory = '{out / 'spill'}'")
+    query = _RESULT_SPLIT.format(
+        alloc=root / ALLOC_KEY, bill=root / BILL_KEY, split=columns(_SPLIT_K8S, " * w / tw"),
+        passed=columns(_PASSED_K8S, ""),
+    )  # fmt: skip
+    con.execute(f"CREATE TEMP TABLE r AS {query}")
+    con.execute(f"COPY r TO '{out / 'reference.parquet'}' (FORMAT parquet, COMPRESSION snappy)")
+    con.execute(f"COPY r TO '{out / 'reference.csv'}' ({CSV_OPTIONS})")
+    row = con.execute("SELECT count(*) FROM r").fetchone()
+    return int(row[0]) if row else 0
+
+
 def run_sqlite(root: Path, out: Path) -> int:
     import csv
     import sqlite3
@@ -227,7 +295,12 @@ def run_sqlite(root: Path, out: Path) -> int:
     return count
 
 
-ENGINES = {"kubebill": run_kubebill, "duckdb": run_duckdb, "sqlite": run_sqlite}
+ENGINES = {
+    "kubebill": run_kubebill,
+    "duckdb": run_duckdb,
+    "duckdb-result": run_duckdb_result,
+    "sqlite": run_sqlite,
+}
 
 
 def child(engine: str, root: Path) -> None:
@@ -241,7 +314,7 @@ def child(engine: str, root: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", default="1000000,10000000", help="bill rows per run, comma-separated")
-    parser.add_argument("--engines", default="kubebill,duckdb,sqlite")
+    parser.add_argument("--engines", default="kubebill,duckdb,duckdb-result,sqlite")
     parser.add_argument("--sqlite-max-rows", type=int, default=1_000_000, help="skip SQLite above this size")
     parser.add_argument("--memory-limit", default="1GB", help="KUBEBILL_MEMORY_LIMIT for kubebill and the reference")
     parser.add_argument("--threads", default="", help="KUBEBILL_THREADS (default: all cores)")
@@ -253,7 +326,7 @@ def main() -> int:
     env = dict(os.environ, KUBEBILL_MEMORY_LIMIT=args.memory_limit, KUBEBILL_LOG_LEVEL="warning")
     if args.threads:
         env["KUBEBILL_THREADS"] = args.threads
-    print(f"{'bill rows':>10} {'engine':<9} {'seconds':>8} {'rows/s':>12} {'rows out':>11} {'peak RSS':>9}  ratio")
+    print(f"{'bill rows':>10} {'engine':<13} {'seconds':>8} {'rows/s':>12} {'rows out':>11} {'peak RSS':>9}  ratio")
     for size in (int(x) for x in args.rows.split(",")):
         with tempfile.TemporaryDirectory(prefix="kubebill-bench-store-") as folder:
             root = Path(folder)
@@ -261,14 +334,14 @@ def main() -> int:
             figures: dict[str, dict[str, float]] = {}
             for engine in args.engines.split(","):
                 if engine == "sqlite" and shape["bill_rows"] > args.sqlite_max_rows:
-                    print(f"{shape['bill_rows']:>10} {engine:<9} skipped (> --sqlite-max-rows)")
+                    print(f"{shape['bill_rows']:>10} {engine:<13} skipped (> --sqlite-max-rows)")
                     continue
                 done = subprocess.run(
                     [sys.executable, __file__, "--child", engine, str(root)],
                     env=env, capture_output=True, text=True, check=False,
                 )  # fmt: skip
                 if done.returncode != 0:
-                    print(f"{shape['bill_rows']:>10} {engine:<9} failed: {done.stderr.strip()[-400:]}")
+                    print(f"{shape['bill_rows']:>10} {engine:<13} failed: {done.stderr.strip()[-400:]}")
                     continue
                 result = json.loads(done.stdout.strip().splitlines()[-1])
                 figures[engine] = result
@@ -277,7 +350,7 @@ def main() -> int:
                 if engine != "kubebill" and "kubebill" in figures:
                     ratio = f"kubebill = {figures[engine]['seconds'] / figures['kubebill']['seconds']:.2f}× {engine}"
                 print(
-                    f"{shape['bill_rows']:>10} {engine:<9} {result['seconds']:>8.1f} {rate:>12,.0f}"
+                    f"{shape['bill_rows']:>10} {engine:<13} {result['seconds']:>8.1f} {rate:>12,.0f}"
                     f" {result['rows_out']:>11,} {result['peak_rss_mb']:>7.0f}MB  {ratio}",
                     flush=True,
                 )

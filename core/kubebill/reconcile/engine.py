@@ -218,21 +218,20 @@ class Reconciliation:
         con.execute(split_table_sql(self.options.method))
         self._check_clusters()
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE splits_x AS
-            SELECT *, skey AS bkey, false AS via_parent, {PARENT.format("skey")} AS pkey,
-                   epoch(ws) AS ws_s, epoch(we) AS we_s, row_number() OVER () AS oid FROM splits;
-            INSERT INTO splits_x
-            SELECT * REPLACE (pkey AS skey, true AS via_parent, NULL AS pkey) FROM splits_x
-            WHERE pkey IS NOT NULL AND pkey NOT IN (SELECT skey FROM splits);
+            f"""-- sid: the split row; oid: the allocation split row it copies (a VMSS parent's copy shares it).
             -- target: a 64-bit hash of the target's columns, so lines group on two integers (a collision
             -- would merge two targets of one line: odds ~2^-64 per pair)
             CREATE OR REPLACE TEMP TABLE splits_all AS
-            SELECT row_number() OVER () AS sid, *,
+            SELECT n AS sid, n AS oid, * EXCLUDE (n), false AS via_parent, {PARENT.format("skey")} AS pkey,
+                   epoch(ws) AS ws_s, epoch(we) AS we_s,
                    hash(comp, cluster, node, namespace, controller_kind, controller, pod, container, kind, method)
                      AS target
-            FROM splits_x;
-            DROP TABLE splits_x;
-            DROP TABLE node_rows;
+            FROM (SELECT row_number() OVER () AS n, * FROM splits);
+            INSERT INTO splits_all
+            SELECT * REPLACE (sid + (SELECT count(*) FROM splits) AS sid, pkey AS skey, true AS via_parent,
+                              NULL AS pkey)
+            FROM splits_all WHERE pkey IS NOT NULL AND pkey NOT IN (SELECT skey FROM splits);
+            DROP VIEW node_rows;
             CREATE OR REPLACE TEMP TABLE keys AS
             SELECT skey, min(cluster) AS cluster, min(node) AS node, min(comp) AS comp, min(method) AS method
             FROM splits_all GROUP BY skey;

@@ -81,7 +81,7 @@ FROM a JOIN keymap k ON k.raw = a.provider_id
 WHERE a.source <> 'aks' AND a.node IS NOT NULL
 GROUP BY ALL;
 
-CREATE OR REPLACE TEMP TABLE node_rows AS
+CREATE OR REPLACE TEMP VIEW node_rows AS
 SELECT nk.key AS skey, ws, we, rid, a.cluster, a.node, namespace, controller_kind, controller, pod, container, labels,
   minutes, cpu_cost, ram_cost, gpu_cost, {_KIND} AS kind,
   coalesce(greatest(cpu_core_request_average, cpu_core_usage_average)
