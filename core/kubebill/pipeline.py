@@ -365,10 +365,10 @@ def _merge_day(
             rows, stats = run.rows, run.stats()
             path = os.path.join(daydir, "result.parquet")
             run.write_parquet(path)
-            if rows:
-                run.write_csv(os.path.join(daydir, "result.csv"), results.CSV_OPTIONS)
         finally:
-            run.close()
+            run.close()  # its tables are not needed for the CSV: their memory is free before it
+        if rows:
+            results.parquet_to_csv(path, os.path.join(daydir, "result.csv"), threads=settings.threads)
         try:
             # a day whose inputs hold no line and no allocation has no result (readers see no empty days)
             written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None

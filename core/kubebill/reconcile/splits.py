@@ -1,6 +1,6 @@
 """The split table (DESIGN 4, stage 3): for each billed resource key and time slice, the targets and their weights.
 
-One SQL statement over the day's allocation rows (`a`, with `rid`, `ws`, `we`) and the provider-id key map
+One SQL statement over the day's allocation rows (`a`, with `ws`, `we`) and the provider-id key map
 (`keymap(raw, key)`), producing `splits` with one row per allocation row and key it can be billed under:
 
 - node rows (OpenCost/Kubecost) under the node's key, weights from the selected method, the node's
@@ -57,7 +57,7 @@ def _node_weights(method: str) -> str:
 
 def _nested(comp: str, column: str, fallback: str) -> str:
     """Split rows of a nested list (pvs, load_balancers): weight = the entry's cost, else its `fallback` amount."""
-    return f"""SELECT k.key, '{comp}', ws, we, rid, {_TARGET}, {_KIND},
+    return f"""SELECT k.key, '{comp}', ws, we, source, {_TARGET}, {_KIND},
   greatest(coalesce(e.cost, 0), 0), 0.0, 0.0, greatest(coalesce(e.{fallback}, 0), 0),
   coalesce(e.cost, 0), '{OPENCOST_LIST_COST}'
 FROM (SELECT *, unnest({column}) AS e FROM a WHERE source <> 'aks' AND len({column}) > 0) x
@@ -82,8 +82,8 @@ WHERE a.source <> 'aks' AND a.node IS NOT NULL
 GROUP BY ALL;
 
 CREATE OR REPLACE TEMP VIEW node_rows AS
-SELECT nk.key AS skey, ws, we, rid, a.cluster, a.node, namespace, controller_kind, controller, pod, container, labels,
-  minutes, cpu_cost, ram_cost, gpu_cost, {_KIND} AS kind,
+SELECT nk.key AS skey, ws, we, source, a.cluster, a.node, namespace, controller_kind, controller, pod, container,
+  labels,  minutes, cpu_cost, ram_cost, gpu_cost, {_KIND} AS kind,
   coalesce(greatest(cpu_core_request_average, cpu_core_usage_average)
            * minutes / 60 * CASE WHEN {_KIND} = 'idle' THEN NULL ELSE 1 END,
            cpu_core_hours, 0) AS cpu_units,
@@ -94,7 +94,7 @@ FROM a JOIN nodekeys nk ON nk.cluster = a.cluster AND nk.node = a.node
 WHERE a.source <> 'aks';
 
 CREATE OR REPLACE TEMP TABLE splits AS
-SELECT skey, 'compute' AS comp, ws, we, rid, {_TARGET}, kind, {_node_weights(method)},
+SELECT skey, 'compute' AS comp, ws, we, source, {_TARGET}, kind, {_node_weights(method)},
   CASE WHEN kind = 'idle' THEN 0 ELSE coalesce(minutes, 0) END AS f,
   coalesce(cpu_cost, 0) + coalesce(ram_cost, 0) + coalesce(gpu_cost, 0) AS list_cost,
   '{method}' AS method
@@ -109,7 +109,7 @@ SELECT k.key,
        WHEN k.key LIKE '%/microsoft.network/loadbalancers/%' THEN 'load_balancer'
        WHEN k.key LIKE '%/microsoft.network/%' THEN 'network'
        ELSE 'compute' END,
-  ws, we, rid, {_TARGET},
+  ws, we, source, {_TARGET},
   CASE lower(split_bucket) WHEN 'idle' THEN 'idle' WHEN 'system' THEN 'system' ELSE 'workload' END,
   greatest(coalesce(fraction, 0), 0), 0.0, 0.0, 1.0,
   coalesce(cpu_cost, 0) + coalesce(ram_cost, 0) + coalesce(gpu_cost, 0) + coalesce(pv_cost, 0)

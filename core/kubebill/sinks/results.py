@@ -95,7 +95,6 @@ def write_month_csv(
     until the days it was built from are still the current ones, so two merges of one month racing end
     with a CSV of the newest days.
     """
-    import duckdb
 
     key = layout.result_csv_key(year, month)
     fresh = fresh or {}
@@ -112,14 +111,7 @@ def write_month_csv(
             with store.open(info.key) as src, open(path, "wb") as dst:
                 copy_stream(src, dst)
             part = path + ".csv"
-            con = duckdb.connect()
-            try:
-                con.execute("SET TimeZone = 'UTC'")
-                con.execute(
-                    f"COPY (SELECT * FROM read_parquet('{_quoted(path)}')) TO '{_quoted(part)}' ({CSV_OPTIONS})"
-                )
-            finally:
-                con.close()
+            parquet_to_csv(path, part)
             parts.append(part)
         out = parts[0]  # one day: its CSV is the month's, sent as is (saves a copy of the whole file)
         if len(parts) > 1:
@@ -137,6 +129,23 @@ def write_month_csv(
         }:
             return written
     return written
+
+
+def parquet_to_csv(parquet: str, csv: str, *, threads: int | None = None) -> None:
+    """Convert a day's result Parquet file into its CSV (CSV_OPTIONS) on a DuckDB of its own: it streams (~150 MB
+    at any size) and runs faster without the merge's tables and memory limit in its buffer pool (1.75M rows:
+    4.3-4.6 s on the merge's connection, 3.3-3.9 s on its own)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET preserve_insertion_order = false")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        con.execute(f"COPY (SELECT * FROM read_parquet('{_quoted(parquet)}')) TO '{_quoted(csv)}' ({CSV_OPTIONS})")
+    finally:
+        con.close()
 
 
 def _quoted(path: str) -> str:
