@@ -362,7 +362,34 @@ def main() -> int:
                     f" {result['rows_out']:>11,} {result['peak_rss_mb']:>7.0f}MB  {ratio}",
                     flush=True,
                 )
+            for line in targets(figures, args.memory_limit):
+                print(f"{'':>10} {line}", flush=True)
     return 0
+
+
+def targets(figures: dict[str, dict[str, float]], memory_limit: str) -> list[str]:
+    """The issue's targets against this size's figures, and the floor the output contract sets for them."""
+    if "kubebill" not in figures:
+        return []
+    ours = figures["kubebill"]["seconds"]
+    lines = []
+    for engine, target in (("sqlite", 10.0), ("duckdb", 0.8), ("duckdb-result", 0.8)):
+        if engine in figures:
+            ratio = figures[engine]["seconds"] / ours
+            verdict = "met" if ratio >= target else "not met"
+            lines.append(f"target: kubebill ≥ {target:g}× {engine}: {ratio:.2f}× ({verdict})")
+    lines.append(
+        f"target: peak RSS ≤ 1.5 GB with KUBEBILL_MEMORY_LIMIT={memory_limit}:"
+        f" {figures['kubebill']['peak_rss_mb'] / 1024:.2f} GB"
+    )
+    if "sqlite" in figures and "writes_seconds" in figures.get("duckdb-result", {}):
+        budget = figures["sqlite"]["seconds"] / 10
+        writes = figures["duckdb-result"]["writes_seconds"]
+        lines.append(
+            f"floor: 10× SQLite leaves {budget:.1f} s for the whole merge; DuckDB writing the RESULT rows'"
+            f" Parquet + CSV from memory alone takes {writes:.1f} s"
+        )
+    return lines
 
 
 if __name__ == "__main__":

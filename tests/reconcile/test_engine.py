@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from kubebill.errors import InputError, InvariantViolation
-from kubebill.reconcile import invariants
+from kubebill.reconcile import engine, invariants
 from kubebill.reconcile.engine import Options, Reconciliation, reconcile
-from kubebill.schema import COST_COLUMNS, RESULT
+from kubebill.schema import COST, COST_COLUMNS, RESULT
 from tests.reconcile.tables import DAY, alloc_row, allocation, cost, idle_row, line
 
 D = DAY.date()
@@ -236,3 +239,69 @@ def test_aks_control_plane_line_is_the_clusters_shared_cost() -> None:
     fee = "/subscriptions/s/resourcegroups/rg-c1/providers/microsoft.containerservice/managedclusters/c1"
     result = reconcile(allocation([alloc_row()]), cost([line(fee, 2.4), line("i-0001", 1.0)]), day=D)
     assert [(r["x_K8sCluster"], r["x_K8sAllocation"]) for r in rows(result, ResourceId=fee)] == [("c1", "shared")]
+
+
+def test_lines_from_several_parquet_files_are_numbered_apart(tmp_path: Path) -> None:
+    """The pipeline's path: each billing unit staged in its own Parquet file and read by DuckDB's reader, the
+    lines numbered by file offset + row number. Rows of equal position in two files must stay two lines."""
+    a = allocation([alloc_row(namespace="web", cpu=1, ram=1), idle_row(cpu=1, ram=1)])
+    files = []
+    for n, (key, amount) in enumerate([("i-0001", 10.0), ("i-0001", 6.0), ("bucket", 1.5)]):
+        path = tmp_path / f"billing-{n}.parquet"
+        pq.write_table(cost([line(key, amount, row=0, source_key=f"billing/unit-{n}.csv")]), path)
+        files.append(str(path))
+    result = reconcile(a, ds.dataset(files, schema=COST, format="parquet"), day=D)
+    assert total(result) == pytest.approx(17.5, rel=1e-12)
+    assert total(result, x_SourceKey="billing/unit-1.csv") == pytest.approx(6.0, rel=1e-12)
+    assert total(result, x_K8sNamespace="web") == pytest.approx(8.0, rel=1e-12)  # half of each node line
+    assert sorted(r["x_SourceKey"] for r in rows(result, x_K8sAllocation="not_kubernetes")) == ["billing/unit-2.csv"]
+
+
+def test_result_parquet_encodings(tmp_path: Path) -> None:
+    """Dictionaries where values repeat over a line's split rows, none on per-row values; min/max statistics on
+    the columns readers filter by."""
+    a = allocation(
+        [alloc_row(namespace=f"ns{i}", start=h, cpu=0.1 * (i + 1), ram=0.05) for i in range(5) for h in range(4)]
+        + [idle_row(start=h) for h in range(4)]
+    )
+    run = Reconciliation(a, cost([line("i-0001", 3.0, start=h) for h in range(4)]), day=D)
+    path = tmp_path / "result.parquet"
+    run.write_parquet(str(path))
+    run.close()
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_rows == 24
+    columns = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i) for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" in columns["x_K8sNamespace"].encodings
+    assert "RLE_DICTIONARY" not in columns["BilledCost"].encodings
+    assert "RLE_DICTIONARY" not in columns["AllocatedMethodDetails"].encodings
+    assert columns["ChargePeriodStart"].statistics is not None and columns["ChargePeriodStart"].statistics.has_min_max
+    assert columns["AllocatedMethodDetails"].statistics is None
+
+
+def test_many_chunks_write_the_same_rows_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wide write joins LINES_PER_JOIN lines at a time and, from SORT_FROM_CHUNKS chunks on, stores `out` in
+    line order first; a split row's target columns are taken by row number. Any chunking gives the same rows."""
+    a = allocation(
+        [
+            alloc_row(namespace=f"ns{i}", pod=f"p{i}", start=h, cpu=0.1 * (i + 1), ram=0.05)
+            for i in range(4)
+            for h in range(6)
+        ]
+        + [idle_row(start=h) for h in range(6)]
+        + [alloc_row(node="n2", provider_id="aws:///us-east-1a/i-0002", namespace="db", start=h) for h in range(6)]
+    )
+    c = cost(
+        [line("i-0001", 1.0 + h, start=h) for h in range(6)]
+        + [line("i-0002", 2.0, start=h) for h in range(6)]
+        + [line("bucket", 0.5, start=h) for h in range(6)]
+        + [line("i-0003", 3.0, hint="c1")]  # a cluster's line with no key: __shared__
+    )
+    whole = reconcile(a, c, day=D)
+    monkeypatch.setattr(engine, "LINES_PER_JOIN", 2)
+    run = Reconciliation(a, c, day=D)
+    sorted_out = run.con.execute("SELECT lid FROM out").fetchall()
+    chunked = run.table()
+    run.close()
+    assert [r[0] for r in sorted_out] == sorted(r[0] for r in sorted_out)  # 10 chunks: `out` in line order
+    assert chunked.num_rows == whole.num_rows == 6 * 5 + 6 + 6 + 1  # pods and idle, db, the bucket, shared
+    assert chunked.equals(whole)

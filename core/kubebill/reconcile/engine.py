@@ -12,12 +12,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from queue import Full, Queue
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -34,7 +32,6 @@ from kubebill.reconcile.splits import AKS_FRACTION, OPENCOST_LIST_COST, service_
 from kubebill.schema import ALLOCATION, COST_COLUMNS, RESULT, conform
 
 LOG = log.get("reconcile")
-T = TypeVar("T")
 
 # A VMSS instance key → its VMSS key (Defender lines carry the instance; the AKS agent splits the VMSS).
 # Each regex is guarded by a plain substring test it implies: most keys fail that test, which costs far less.
@@ -85,6 +82,7 @@ _STATISTICS = [
 ]  # fmt: skip
 # Bill lines whose wide rows are joined at once: their FOCUS columns fit in DuckDB's share of a 1 GB limit.
 LINES_PER_JOIN = 500_000
+SORT_FROM_CHUNKS = 4  # `out` is stored in line order from this many chunks of the wide join on (see _cluster_by_line)
 _SERVICE_CATEGORY = {"compute": "Compute", "pv": "Storage", "load_balancer": "Networking", "network": "Networking"}
 
 
@@ -118,6 +116,41 @@ _K8S = {
     "x_SourceKey": "l.x_SourceKey",
     "x_SourceRowId": "l.x_SourceRowId",
 }
+
+# A split's target, and its id: a 64-bit hash of the columns (a collision would merge two targets of one line:
+# odds ~2^-64 per pair). `targets` holds each target's columns once; the split rows (`t`, `out`) carry the id, so a
+# day's millions of rows are joined, sorted and spilled without their strings (10M lines: the pod, namespace and
+# label strings carried through `t`, `out` and its sort cost ~40 s of hash-join payload and sort).
+_TARGET = (
+    "comp",
+    "cluster",
+    "node",
+    "namespace",
+    "controller_kind",
+    "controller",
+    "pod",
+    "container",
+    "kind",
+    "method",
+)
+TARGET_ID = f"hash({', '.join(_TARGET)})"
+
+
+def _target(**exprs: str) -> str:
+    """The select list of a target's columns (and labels) from `exprs`; a column not given is NULL."""
+    return ", ".join(f"CAST({exprs.get(c, 'NULL')} AS VARCHAR) AS {c}" for c in (*_TARGET, "labels"))
+
+
+def _add_targets(select: str) -> str:
+    """INSERT the targets of `select` (rows with the target columns and labels) that `targets` does not have."""
+    columns = ", ".join((*_TARGET, "labels"))
+    return f"""INSERT INTO targets (tid, {columns})
+        SELECT DISTINCT {TARGET_ID}, {columns} FROM ({select}) x
+        WHERE {TARGET_ID} NOT IN (SELECT tid FROM targets)"""
+
+
+# The RESULT columns a split row takes from its target alone (the _K8S expressions reading no other column).
+_OF_TARGET = [c for c, e in _K8S.items() if "l." not in e and set(re.findall(r"\br\.(\w+)", e)) <= {*_TARGET, "labels"}]
 
 # The `r` of a not_kubernetes line (see `_unmatched`): its one row, ratio 1, no target.
 _PASSED = {"comp": "'other'", "kind": "'not_kubernetes'", "ratio": "1.0", "neg_idle": "false"}
@@ -162,12 +195,14 @@ _UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
 _UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
 
-def duckdb_share(limit: str) -> str:
-    """DuckDB's memory_limit for a process limit such as `1GB` (Settings' size syntax): DUCKDB_SHARE of it."""
+def duckdb_share(limit: str, *, less: int = 0) -> str:
+    """DuckDB's memory_limit for a process limit such as `1GB` (Settings' size syntax): DUCKDB_SHARE of it, `less`
+    bytes held outside DuckDB taken off (never below half the share)."""
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", limit)
     if not found or found[2].lower() not in _UNITS:
         return limit  # not a size this code knows: let DuckDB judge it as given
     size = float(found[1]) * _UNITS[found[2].lower()] * DUCKDB_SHARE
+    size = max(size - less, size / 2)
     return f"{max(1, int(size // 1024**2))}MiB"
 
 
@@ -201,7 +236,6 @@ class Reconciliation:
         self.day = day
         self.options = options or Options()
         self.con = con or connect(self.options)
-        self._wide = ""
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         self._start, self._end = _ts(start), _ts(start + timedelta(days=1))
         _register(self.con, "alloc_in", allocation)
@@ -234,13 +268,10 @@ class Reconciliation:
         self._check_clusters()
         con.execute(
             f"""-- sid: the split row; oid: the allocation split row it copies (a VMSS parent's copy shares it).
-            -- target: a 64-bit hash of the target's columns, so lines group on two integers (a collision
-            -- would merge two targets of one line: odds ~2^-64 per pair)
+            -- target: its id (TARGET_ID), so lines group on two integers
             CREATE OR REPLACE TEMP TABLE splits_all AS
             SELECT n AS sid, n AS oid, * EXCLUDE (n), false AS via_parent, {PARENT.format("skey")} AS pkey,
-                   epoch(ws) AS ws_s, epoch(we) AS we_s,
-                   hash(comp, cluster, node, namespace, controller_kind, controller, pod, container, kind, method)
-                     AS target
+                   epoch(ws) AS ws_s, epoch(we) AS we_s, {TARGET_ID} AS target
             FROM (SELECT rowid AS n, * FROM splits);  -- a table's own row numbers: no row_number() pass
             INSERT INTO splits_all
             SELECT * REPLACE (sid + (SELECT count(*) FROM splits) AS sid, pkey AS skey, true AS via_parent,
@@ -250,7 +281,10 @@ class Reconciliation:
             CREATE OR REPLACE TEMP TABLE keys AS
             SELECT skey, min(cluster) AS cluster, min(node) AS node, min(comp) AS comp, min(method) AS method
             FROM splits_all GROUP BY skey;
-            CREATE OR REPLACE TEMP TABLE clusters AS SELECT DISTINCT cluster, lower(cluster) AS lc FROM a;"""
+            CREATE OR REPLACE TEMP TABLE clusters AS SELECT DISTINCT cluster, lower(cluster) AS lc FROM a;
+            CREATE OR REPLACE TEMP TABLE targets AS
+            SELECT target AS tid, {", ".join(f"any_value({c}) AS {c}" for c in (*_TARGET, "labels"))}
+            FROM splits_all GROUP BY target;"""
         )
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE l AS
@@ -273,8 +307,18 @@ class Reconciliation:
         self._unmatched()
         self._estimates()
         self._out()
-        self._keep_only("l", "out", "passed", "est")
+        self._keep_only("l", "out", "targets", "passed", "est")
+        self._cluster_by_line()
         invariants.check(con)
+
+    def _cluster_by_line(self) -> None:
+        """Store `out` in line order when the wide write joins it in many chunks: each chunk then reads only its own
+        blocks (zone maps on lid). Built by joins, `out` has every chunk's rows in every block, so each of the 20
+        chunks of a 10M-line day read all of it back from spill (the write: 56 s unsorted, 32 s sorted, the sort
+        9 s). At 1M lines (2 chunks, in memory) the sort only cost (0.6 s): below SORT_FROM_CHUNKS it is skipped."""
+        low, high = self.con.execute("SELECT min(lid), max(lid) FROM l").fetchall()[0]
+        if low is not None and (high - low) // LINES_PER_JOIN + 1 >= SORT_FROM_CHUNKS:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE out AS SELECT * FROM out ORDER BY lid")
 
     def _keep_only(self, *tables: str) -> None:
         """Drop every other temp table: the writes' join of the wide rows gets their memory (spills less)."""
@@ -303,13 +347,13 @@ class Reconciliation:
         row = self.con.execute(
             """SELECT skey, list(DISTINCT cluster ORDER BY cluster), list(DISTINCT node ORDER BY node)
             FROM splits GROUP BY skey HAVING count(DISTINCT cluster) > 1 ORDER BY skey LIMIT 1"""
-        ).fetchone()
-        if row is not None:
-            key, clusters, nodes = row
+        ).fetchall()
+        if row:
+            key, clusters, nodes = row[0]
             files = self.con.execute(
                 "SELECT list(key ORDER BY key) FROM akeys WHERE list_contains(?, cluster)", [clusters]
-            ).fetchone()
-            shown = f" ({', '.join(files[0])})" if files and files[0] else ""
+            ).fetchall()[0]
+            shown = f" ({', '.join(files[0])})" if files[0] else ""
             node = f"node {nodes[0]!r} " if nodes and nodes[0] else ""
             raise InputError(
                 f"{node}(key {key}) appears in the allocation exports of clusters "
@@ -328,28 +372,33 @@ class Reconciliation:
             JOIN (SELECT sid, oid, skey, ws_s, we_s, {HOURS.format("ws_s", "we_s")} AS hb FROM splits_all) s
               ON s.skey = m.mkey AND s.hb = m.hb
             WHERE {OVERLAP.format(ws="s.ws_s", we="s.we_s", cs="m.cs", ce="m.ce", hb="s.hb")} > 0;
-            -- grouped on integers, then one split row of each group gives the target's columns: carrying them
-            -- through the group-by as any_value() cost twice as much
             CREATE OR REPLACE TEMP TABLE t AS
-            SELECT g.lid, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod,
-                   s.container, s.kind, s.method, s.labels, g.wc, g.wr, g.wg, g.f
-            FROM (SELECT p.lid, any_value(p.sid) AS sid, sum(s.wc * p.ov) AS wc, sum(s.wr * p.ov) AS wr,
-                         sum(s.wg * p.ov) AS wg, sum(s.f * p.ov) AS f
-                  FROM pairs p JOIN (SELECT sid, target, wc, wr, wg, f FROM splits_all) s USING (sid)
-                  GROUP BY p.lid, s.target) g
-            JOIN splits_all s USING (sid);
+            SELECT p.lid, s.target AS tid, sum(s.wc * p.ov) AS wc, sum(s.wr * p.ov) AS wr, sum(s.wg * p.ov) AS wg,
+                   sum(s.f * p.ov) AS f
+            FROM pairs p JOIN (SELECT sid, target, wc, wr, wg, f FROM splits_all) s USING (sid)
+            GROUP BY p.lid, s.target;
+            -- a matched line with no split row overlapping it: whole to its key's idle or unmounted target
+            CREATE OR REPLACE TEMP TABLE rest AS
+            SELECT skey, {TARGET_ID} AS tid, * EXCLUDE (skey)
+            FROM (SELECT skey, {
+                _target(
+                    comp="comp",
+                    cluster="cluster",
+                    node="CASE WHEN comp = 'compute' THEN node END",
+                    namespace=f"CASE WHEN comp IN ('compute', 'network') THEN '{IDLE}' ELSE '{UNMOUNTED}' END",
+                    pod=f"CASE WHEN comp IN ('compute', 'network') THEN '{IDLE}' ELSE '{UNMOUNTED}' END",
+                    kind="CASE WHEN comp IN ('compute', 'network') THEN 'idle' ELSE 'unmounted' END",
+                    method="method",
+                )
+            } FROM keys);
+            {_add_targets("SELECT * EXCLUDE (skey, tid) FROM rest")};
             INSERT INTO t
-            SELECT m.lid, k.comp, k.cluster, CASE WHEN k.comp = 'compute' THEN k.node END,
-                   CASE WHEN k.comp IN ('compute', 'network') THEN '{IDLE}' ELSE '{UNMOUNTED}' END, NULL, NULL,
-                   CASE WHEN k.comp IN ('compute', 'network') THEN '{IDLE}' ELSE '{UNMOUNTED}' END, NULL,
-                   CASE WHEN k.comp IN ('compute', 'network') THEN 'idle' ELSE 'unmounted' END,
-                   k.method, NULL, 0, 0, 0, 1
-            FROM lm m JOIN keys k ON k.skey = m.mkey
+            SELECT m.lid, r.tid, 0, 0, 0, 1
+            FROM lm m JOIN rest r ON r.skey = m.mkey
             WHERE m.lid NOT IN (SELECT lid FROM t);
             CREATE OR REPLACE TEMP TABLE out AS
             SELECT x.*, {_scaled("l")}
-            FROM (SELECT lid, comp, cluster, node, namespace, controller_kind, controller, pod, container, labels,
-                   kind, method, neg_idle,
+            FROM (SELECT lid, tno, comp, kind, method, neg_idle,
                    CASE WHEN tw > 0 THEN w / tw WHEN tf > 0 THEN f / tf ELSE 1.0 / n END AS ratio,
                    CASE WHEN tw > 0 THEN CASE method WHEN '{AKS_FRACTION}' THEN 'Fraction'
                                                      WHEN '{OPENCOST_LIST_COST}' THEN 'ListCost'
@@ -362,10 +411,11 @@ class Reconciliation:
                         THEN wr / (wc + wr + wg) END AS ram_ratio,
                    CASE WHEN comp = 'compute' AND wc + wr + wg > 0 AND method <> '{AKS_FRACTION}'
                         THEN wg / (wc + wr + wg) END AS gpu_ratio
-            FROM (SELECT *, sum(w) OVER p AS tw, sum(f) OVER p AS tf, count(*) OVER p AS n
-                  FROM (SELECT *, greatest(wc + wr + wg, 0) AS w, (kind = 'idle' AND wc + wr + wg < 0) AS neg_idle
-                        FROM t)
-                  WINDOW p AS (PARTITION BY lid))) x
+            FROM (SELECT t.*, g.tno, g.comp, g.kind, g.method, greatest(wc + wr + wg, 0) AS w,
+                         (g.kind = 'idle' AND wc + wr + wg < 0) AS neg_idle, tot.tw, tot.tf, tot.n
+                  FROM t JOIN (SELECT rowid AS tno, tid, comp, kind, method FROM targets) g USING (tid)
+                  JOIN (SELECT lid, sum(greatest(wc + wr + wg, 0)) AS tw, sum(f) AS tf, count(*) AS n
+                        FROM t GROUP BY lid) tot USING (lid))) x
             JOIN (SELECT lid, BillingCurrency, {", ".join(_SCALED)} FROM l) l USING (lid);"""
         )
 
@@ -392,27 +442,43 @@ class Reconciliation:
                   ON a.cluster = u.cluster AND a.hb = u.hb
                 WHERE {OVERLAP.format(ws="a.ws_s", we="a.we_s", cs="u.cs", ce="u.ce", hb="a.hb")} > 0
                 GROUP BY ALL HAVING w > 0;
+                CREATE OR REPLACE TEMP TABLE nst AS
+                SELECT lid, w, {TARGET_ID} AS tid, * EXCLUDE (lid, w)
+                FROM (SELECT nsw.lid, nsw.w, {
+                    _target(
+                        comp="'shared'",
+                        cluster="u.cluster",
+                        namespace="nsw.namespace",
+                        pod=f"'{SHARED}'",
+                        kind="'shared'",
+                        method="'kubebill-shared-weighted'",
+                    )
+                } FROM nsw JOIN um u USING (lid));
+                {_add_targets("SELECT * EXCLUDE (lid, w, tid) FROM nst")};
                 INSERT INTO out
                 SELECT x.*, {_scaled("u")}
-                FROM (SELECT lid, 'shared', u.cluster, NULL, namespace, NULL, NULL, '{SHARED}', NULL, NULL, 'shared',
-                             'kubebill-shared-weighted', false, w / sum(w) OVER (PARTITION BY lid) AS ratio,
-                             'ListCost', w, NULL, NULL, NULL
-                      FROM nsw JOIN um u USING (lid)) x
+                FROM (SELECT lid, g.tno, 'shared', 'shared', 'kubebill-shared-weighted', false,
+                             w / sum(w) OVER (PARTITION BY lid) AS ratio, 'ListCost', w, NULL, NULL, NULL
+                      FROM nst JOIN (SELECT rowid AS tno, tid FROM targets) g USING (tid)) x
                 JOIN um u USING (lid);"""
             )
+        shared = "cluster IS NOT NULL"
+        unallocated = "cluster IS NULL AND hint IS NOT NULL"
+        sentinel = f"CASE WHEN {shared} THEN '{SHARED}' WHEN {unallocated} THEN '{UNALLOCATED}' END"
+        target = _target(
+            comp="CASE WHEN cluster IS NULL AND hint IS NULL THEN 'other' ELSE 'shared' END",
+            cluster="coalesce(cluster, hint)", namespace=sentinel, pod=sentinel,
+            kind=f"CASE WHEN {shared} THEN 'shared' WHEN {unallocated} THEN 'unallocated' ELSE 'not_kubernetes' END",
+            method="CASE WHEN cluster IS NOT NULL OR hint IS NOT NULL THEN 'kubebill-shared' END",
+        )  # fmt: skip
+        lines = f"SELECT lid, BillingCurrency, {', '.join(_SCALED)}, {target} FROM um"
         self.con.execute(
-            f"""INSERT INTO out
-            SELECT lid, CASE WHEN cluster IS NULL AND hint IS NULL THEN 'other' ELSE 'shared' END,
-                   coalesce(cluster, hint), NULL,
-                   CASE WHEN cluster IS NOT NULL THEN '{SHARED}' WHEN hint IS NOT NULL THEN '{UNALLOCATED}' END,
-                   NULL, NULL,
-                   CASE WHEN cluster IS NOT NULL THEN '{SHARED}' WHEN hint IS NOT NULL THEN '{UNALLOCATED}' END,
-                   NULL, NULL,
-                   CASE WHEN cluster IS NOT NULL THEN 'shared' WHEN hint IS NOT NULL THEN 'unallocated'
-                        ELSE 'not_kubernetes' END,
-                   CASE WHEN cluster IS NOT NULL OR hint IS NOT NULL THEN 'kubebill-shared' END,
-                   false, 1.0, NULL, NULL, NULL, NULL, NULL, BillingCurrency, {", ".join(_SCALED)}
-            FROM um WHERE lid NOT IN (SELECT lid FROM out)"""
+            f"""{_add_targets(f"SELECT DISTINCT {target} FROM um")};
+            INSERT INTO out
+            SELECT lid, g.tno, comp, kind, method, false, 1.0, NULL, NULL, NULL, NULL, NULL, BillingCurrency,
+                   {", ".join(_SCALED)}
+            FROM (SELECT {TARGET_ID} AS tid, * FROM ({lines}) WHERE lid NOT IN (SELECT lid FROM out))
+            JOIN (SELECT rowid AS tno, tid FROM targets) g USING (tid)"""
         )
 
     def _estimates(self) -> None:
@@ -470,71 +536,93 @@ class Reconciliation:
         estimated["ServiceCategory"] = f"CASE e.comp {_case(_SERVICE_CATEGORY)} END"
         estimated["AllocatedResourceId"] = "concat_ws('/', e.cluster, e.namespace, e.pod, e.container)"
 
-        def cols(exprs: Mapping[str, str]) -> str:
-            return ", ".join(f"CAST({exprs[f.name]} AS {_duckdb_type(f.type)}) AS {f.name}" for f in RESULT)
+        def cols(exprs: Mapping[str, str], names: Iterable[str] = RESULT.names) -> str:
+            return ", ".join(f"CAST({exprs[n]} AS {_duckdb_type(RESULT.field(n).type)}) AS {n}" for n in names)
 
         # `out` holds the narrow split rows with their scaled costs: what the invariants check and the writers put
-        # out. The wide RESULT rows (the origin line's FOCUS columns) are joined on only while being written:
-        # a 46-column table of the day would cost more to build (and spill) than the writes themselves.
+        # out. The wide RESULT rows are made only while being written: the origin line's FOCUS columns joined on,
+        # the target's columns taken by its row number in Arrow (see `batches`).
         self.con.execute("CREATE OR REPLACE TEMP TABLE passed AS SELECT lid FROM out WHERE kind = 'not_kubernetes'")
-        self._split_columns = cols(split)  # over `out r JOIN l`
+        rows = [n for n in RESULT.names if n not in _OF_TARGET]
+        self._split_columns = cols(split, rows) + ", r.tno"  # over `out r JOIN l`
+        self._target_columns = cols({c: re.sub(r"\br\.", "", e) for c, e in _K8S.items()}, _OF_TARGET)
         self._passed_columns = cols(passed)  # over `l` alone
         self._estimated_rows = f"SELECT {cols(estimated)} FROM est e"
-        self._wide = " UNION ALL ".join((self._split_rows(), self._passed_rows(), self._estimated_rows))
 
-    def _split_rows(self, lids: str = "true") -> str:
-        """The RESULT rows of the lines (`lids`, a condition on lid) split to targets: `out`'s rows with their
-        origin line's columns."""
+    def _split_rows(self, lids: str) -> str:
+        """The rows of the lines (`lids`, a condition on lid) split to targets: `out`'s rows with their origin line's
+        columns and their target's row number `tno`, without the target's own columns (`_OF_TARGET`)."""
         return (
             f"SELECT {self._split_columns} FROM (SELECT * FROM out WHERE {lids} AND kind <> 'not_kubernetes') r"
             f" JOIN (SELECT * FROM l WHERE {lids} AND lid NOT IN (SELECT lid FROM passed WHERE {lids})) l USING (lid)"
         )
 
-    def _passed_rows(self, lids: str = "true") -> str:
+    def _passed_rows(self, lids: str) -> str:
         """The RESULT rows of the not_kubernetes lines (`lids`, a condition on lid), each its line as it came."""
         return f"SELECT {self._passed_columns} FROM l WHERE {lids} AND lid IN (SELECT lid FROM passed WHERE {lids})"
 
     # --- results ---
     @property
     def rows(self) -> int:
-        row = self.con.execute("SELECT (SELECT count(*) FROM out) + (SELECT count(*) FROM est)").fetchone()
-        return int(row[0]) if row else 0
+        return int(self._scalar("SELECT (SELECT count(*) FROM out) + (SELECT count(*) FROM est)"))
 
     def stats(self) -> dict[str, int]:
         """Counts by x_K8sAllocation, plus `flagged_slices` (allocated list cost above the node's)."""
-        found = dict(self.con.execute("SELECT kind, count(*) FROM out GROUP BY ALL").fetchall())
-        estimated = self.con.execute("SELECT count(*) FROM est").fetchone()
-        if estimated and estimated[0]:
-            found["estimated"] = estimated[0]
-        flagged = self.con.execute("SELECT count(*) FROM out WHERE neg_idle").fetchone()
-        return {str(k): int(v) for k, v in found.items()} | {"flagged_slices": int(flagged[0]) if flagged else 0}
+        found = {str(k): int(v) for k, v in self.con.execute("SELECT kind, count(*) FROM out GROUP BY ALL").fetchall()}
+        estimated = int(self._scalar("SELECT count(*) FROM est"))
+        if estimated:
+            found["estimated"] = estimated
+        return found | {"flagged_slices": int(self._scalar("SELECT count(*) FROM out WHERE neg_idle"))}
 
-    def _ordered(self) -> str:
-        return (
-            f"SELECT * FROM ({self._wide}) ORDER BY x_SourceKey NULLS LAST, x_SourceRowId NULLS LAST,"
-            " ChargePeriodStart, ResourceId, SkuId, x_K8sAllocation, x_K8sCluster, x_K8sNode, x_K8sNamespace,"
-            " x_K8sControllerKind, x_K8sController, x_K8sPod, x_K8sContainer, BilledCost, ListCost"
-        )
+    def _scalar(self, query: str) -> Any:
+        """The one value of an aggregate query, its result read to the end (DuckDB 2 refuses new work on a
+        connection while a result is left open, as fetchone() leaves it)."""
+        return self.con.execute(query).fetchall()[0][0]
 
     def table(self) -> pa.Table:
         """The day's RESULT rows in a stable order."""
-        return conform(self.con.sql(self._ordered()).to_arrow_table(), RESULT)
+        self.con.register("result_rows", pa.Table.from_batches(list(self.batches()), RESULT))
+        try:
+            ordered = self.con.sql(
+                "SELECT * FROM result_rows ORDER BY x_SourceKey NULLS LAST, x_SourceRowId NULLS LAST,"
+                " ChargePeriodStart, ResourceId, SkuId, x_K8sAllocation, x_K8sCluster, x_K8sNode, x_K8sNamespace,"
+                " x_K8sControllerKind, x_K8sController, x_K8sPod, x_K8sContainer, BilledCost, ListCost"
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("result_rows")
+        return conform(ordered, RESULT)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The day's RESULT rows, unsorted, a batch at a time: the wide rows are joined LINES_PER_JOIN bill
         lines at a time, so the join of the lines' FOCUS columns fits DuckDB's memory at any day size (one
-        join of 10M lines spilled its hash table and took 4 of the merge's 9 minutes)."""
+        join of 10M lines spilled its hash table and took 4 of the merge's 9 minutes). A split row's target
+        columns are taken from one table of the day's targets by row number: gathering their strings out of a
+        hash join cost more than all the rest of the write (0.43 s per 500k rows)."""
+        targets = self.con.sql(f"SELECT {self._target_columns} FROM targets ORDER BY rowid").to_arrow_table()
+        (top,) = self.con.execute("SELECT max(rowid) FROM targets").fetchall()[0]
+        if top is not None and top != targets.num_rows - 1:  # never deleted from: its rowids are dense
+            raise RuntimeError(f"targets' row numbers are not dense: {targets.num_rows} rows, max rowid {top}")
+        targets = targets.combine_chunks()
+        if self.options.memory_limit:  # the targets are held in Arrow while DuckDB writes: its share shrinks by them
+            self.con.execute(f"SET memory_limit = '{duckdb_share(self.options.memory_limit, less=targets.nbytes)}'")
         found = self.con.execute("SELECT min(lid), max(lid) FROM l").fetchall()[0]  # all: the result is complete
         low, high = (found[0], found[1]) if found[0] is not None else (0, -1)
         chunks = [_lids(start) for start in range(low, high + 1, LINES_PER_JOIN)]
-        queries = [self._split_rows(c) for c in chunks] + [self._passed_rows(c) for c in chunks]
-        for query in [*queries, self._estimated_rows]:
-            relation = self.con.sql(query)
-            # to_arrow_reader in this DuckDB; older wheels (the functions' zips) only have fetch_arrow_reader
-            reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
-            reader = reader(ROW_GROUP)
-            for batch in reader:
+        for chunk in chunks:
+            for batch in self._reader(self._split_rows(chunk)):
+                taken = targets.take(batch.column("tno"))
+                columns = {name: batch.column(name) for name in batch.schema.names}
+                columns |= {name: taken.column(name).combine_chunks() for name in _OF_TARGET}
+                yield pa.RecordBatch.from_arrays([columns[f.name].cast(f.type) for f in RESULT], schema=RESULT)
+        for query in [*(self._passed_rows(c) for c in chunks), self._estimated_rows]:
+            for batch in self._reader(query):
                 yield batch.cast(RESULT) if batch.schema != RESULT else batch
+
+    def _reader(self, query: str) -> pa.RecordBatchReader:
+        relation = self.con.sql(query)
+        # to_arrow_reader in this DuckDB; older wheels (the functions' zips) only have fetch_arrow_reader
+        reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
+        return reader(ROW_GROUP)  # type: ignore[no-any-return]
 
     def write_parquet(self, path: str) -> None:
         """Stream the day's rows into a Parquet file, without holding them in Python (unsorted: a sort of the
@@ -542,7 +630,7 @@ class Reconciliation:
         with pq.ParquetWriter(
             path, RESULT, compression="snappy", use_dictionary=_DICTIONARY, write_statistics=_STATISTICS
         ) as writer:
-            for batch in prefetched(self.batches()):
+            for batch in self.batches():
                 writer.write_batch(batch, row_group_size=ROW_GROUP)
 
     def close(self) -> None:
@@ -557,45 +645,6 @@ def _match_key(provider_id: str) -> str | None:
     key = provider_id_key(provider_id)
     elb = _ELB_HOST.match(key) if key else None
     return elb["name"] if elb else key
-
-
-def prefetched(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
-    """`items`, produced by a thread up to `depth` ahead: DuckDB joins the next batch while Arrow encodes this one
-    (both release the GIL)."""
-    done = object()
-    queue: Queue[Any] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        """False once the consumer has gone (its error is raised there; nothing more is wanted)."""
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-            return
-        put(done)
-
-    thread = threading.Thread(target=produce, name="kubebill-prefetch", daemon=True)
-    thread.start()
-    try:
-        while (item := queue.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, data: Any, *, numbered: bool = False) -> None:

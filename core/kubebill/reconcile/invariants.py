@@ -36,7 +36,7 @@ def check(con: duckdb.DuckDBPyConnection) -> None:
 def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
     sums = ", ".join(f"sum(o.{c}) AS s_{c}" for c in COST_COLUMNS)
     broken = " OR ".join(f"NOT ({_close(f's.s_{c}', f'l.{c}', f'abs(coalesce(l.{c}, 0))')})" for c in COST_COLUMNS)
-    row = con.execute(
+    broken_lines = con.execute(
         f"""
         WITH s AS (SELECT o.lid, count(*) AS n, sum(o.ratio) AS ratio, {sums} FROM out o GROUP BY o.lid)
         SELECT l.x_SourceKey, l.x_SourceRowId, l.ResourceId, l.lid, s.n, s.ratio,
@@ -44,9 +44,10 @@ def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
         FROM l LEFT JOIN s ON s.lid = l.lid
         WHERE s.n IS NULL OR abs(s.ratio - 1) > {RELATIVE} OR {broken}
         LIMIT 1"""
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not broken_lines:
         return
+    row = broken_lines[0]
     where = _line_name(row)
     if row[4] is None:
         raise InvariantViolation(f"{where}: the merge produced no row for this bill line")

@@ -83,7 +83,7 @@ GROUP BY ALL;
 
 CREATE OR REPLACE TEMP VIEW node_rows AS
 SELECT nk.key AS skey, ws, we, source, a.cluster, a.node, namespace, controller_kind, controller, pod, container,
-  labels,  minutes, cpu_cost, ram_cost, gpu_cost, {_KIND} AS kind,
+  labels, minutes, cpu_cost, ram_cost, gpu_cost, {_KIND} AS kind,
   coalesce(greatest(cpu_core_request_average, cpu_core_usage_average)
            * minutes / 60 * CASE WHEN {_KIND} = 'idle' THEN NULL ELSE 1 END,
            cpu_core_hours, 0) AS cpu_units,
