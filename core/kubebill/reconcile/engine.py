@@ -286,6 +286,7 @@ class Reconciliation:
             SELECT target AS tid, {", ".join(f"any_value({c}) AS {c}" for c in (*_TARGET, "labels"))}
             FROM splits_all GROUP BY target;"""
         )
+        self._drop("splits", "keymap", "nodekeys", *(() if self.options.shared_spread == "weighted" else ("a",)))
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE l AS
             SELECT line AS lid, * EXCLUDE (line), lower(x_ResourceKey) AS rk,
@@ -303,9 +304,13 @@ class Reconciliation:
                    LEFT JOIN keys k3 ON k3.skey = {ELB_ARN.format("l.rk")};"""
         )
         con.execute(service_lines_sql())
+        self._drop("lbkeys")
         self._targets()
+        self._drop("t", "rest", "keys")
         self._unmatched()
+        self._drop("um", "lm", "nsw", "nst", *(() if self.options.shared_spread == "weighted" else ("a",)))
         self._estimates()
+        self._drop("pairs", "covered", "splits_all", "a")
         self._out()
         self._keep_only("l", "out", "targets", "passed", "est")
         self._cluster_by_line()
@@ -319,6 +324,12 @@ class Reconciliation:
         low, high = self.con.execute("SELECT min(lid), max(lid) FROM l").fetchall()[0]
         if low is not None and (high - low) // LINES_PER_JOIN + 1 >= SORT_FROM_CHUNKS:
             self.con.execute("CREATE OR REPLACE TEMP TABLE out AS SELECT * FROM out ORDER BY lid")
+
+    def _drop(self, *tables: str) -> None:
+        """Drop tables past their last reader, as soon as that has run: at 10M lines DuckDB's share holds a
+        fraction of the day, and every block of a dead table it keeps is one it must spill from a live one."""
+        for name in tables:
+            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
     def _keep_only(self, *tables: str) -> None:
         """Drop every other temp table: the writes' join of the wide rows gets their memory (spills less)."""
