@@ -122,17 +122,8 @@ _K8S = {
 # day's millions of rows are joined, sorted and spilled without their strings (10M lines: the pod, namespace and
 # label strings carried through `t`, `out` and its sort cost ~40 s of hash-join payload and sort).
 _TARGET = (
-    "comp",
-    "cluster",
-    "node",
-    "namespace",
-    "controller_kind",
-    "controller",
-    "pod",
-    "container",
-    "kind",
-    "method",
-)
+    "comp", "cluster", "node", "namespace", "controller_kind", "controller", "pod", "container", "kind", "method",
+)  # fmt: skip
 TARGET_ID = f"hash({', '.join(_TARGET)})"
 
 
