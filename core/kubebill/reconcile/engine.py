@@ -312,9 +312,13 @@ class Reconciliation:
         blocks (zone maps on lid). Built by joins, `out` has every chunk's rows in every block, so each of the 20
         chunks of a 10M-line day read all of it back from spill (the write: 56 s unsorted, 32 s sorted, the sort
         9 s). At 1M lines (2 chunks, in memory) the sort only cost (0.6 s): below SORT_FROM_CHUNKS it is skipped."""
-        low, high = self.con.execute("SELECT min(lid), max(lid) FROM l").fetchall()[0]
-        if low is not None and (high - low) // LINES_PER_JOIN + 1 >= SORT_FROM_CHUNKS:
+        if len(self._chunks()) >= SORT_FROM_CHUNKS:
             self.con.execute("CREATE OR REPLACE TEMP TABLE out AS SELECT * FROM out ORDER BY lid")
+
+    def _chunks(self) -> list[str]:
+        """The conditions on lid that cut the day's lines into the wide write's chunks of LINES_PER_JOIN."""
+        low, high = self.con.execute("SELECT min(lid), max(lid) FROM l").fetchall()[0]
+        return [] if low is None else [_lids(start) for start in range(low, high + 1, LINES_PER_JOIN)]
 
     def _drop(self, *tables: str) -> None:
         """Drop tables past their last reader, as soon as that has run: at 10M lines DuckDB's share holds a
@@ -600,16 +604,17 @@ class Reconciliation:
         join of 10M lines spilled its hash table and took 4 of the merge's 9 minutes). A split row's target
         columns are taken from one table of the day's targets by row number: gathering their strings out of a
         hash join cost more than all the rest of the write (0.43 s per 500k rows)."""
-        targets = self.con.sql(f"SELECT {self._target_columns} FROM targets ORDER BY rowid").to_arrow_table()
-        (top,) = self.con.execute("SELECT max(rowid) FROM targets").fetchall()[0]
-        if top is not None and top != targets.num_rows - 1:  # never deleted from: its rowids are dense
-            raise RuntimeError(f"targets' row numbers are not dense: {targets.num_rows} rows, max rowid {top}")
-        targets = targets.combine_chunks()
+        targets = self.con.sql(
+            f"SELECT {self._target_columns}, rowid AS tno FROM targets ORDER BY rowid"
+        ).to_arrow_table()
+        if targets.num_rows and targets["tno"][-1].as_py() != targets.num_rows - 1:  # never deleted from: dense
+            raise RuntimeError(
+                f"targets' row numbers are not dense: {targets.num_rows} rows, last {targets['tno'][-1]}"
+            )
+        targets = targets.drop_columns("tno").combine_chunks()
         if self.options.memory_limit:  # the targets are held in Arrow while DuckDB writes: its share shrinks by them
             self.con.execute(f"SET memory_limit = '{duckdb_share(self.options.memory_limit, less=targets.nbytes)}'")
-        found = self.con.execute("SELECT min(lid), max(lid) FROM l").fetchall()[0]  # all: the result is complete
-        low, high = (found[0], found[1]) if found[0] is not None else (0, -1)
-        chunks = [_lids(start) for start in range(low, high + 1, LINES_PER_JOIN)]
+        chunks = self._chunks()  # every line of `l`: the result is complete
         for chunk in chunks:
             for batch in self._reader(self._split_rows(chunk)):
                 taken = targets.take(batch.column("tno"))
