@@ -13,6 +13,7 @@ from kubebill.simulate.azure import AzureExport
 from kubebill.simulate.export import Export
 from kubebill.simulate.gcp import GcpExport
 from kubebill.simulate.lines import DayTotals
+from kubebill.simulate.manifests import write_manifests
 from kubebill.simulate.model import Cluster, Scenario, build_clusters
 from kubebill.simulate.native import Written, day_us
 from kubebill.simulate.truth import Truth
@@ -48,6 +49,7 @@ def simulate(out: Path, scenario: Scenario, *, layout: Layout | None = None) -> 
             truth.add(provider, account)
             export.write(day, account)
         written += export.close()
+        written += write_manifests(out, scenario, clusters)
     table = truth.table()
     pq.write_table(table, out / GROUND_TRUTH_KEY, compression="snappy")
     written.append(Written(GROUND_TRUTH_KEY, table.num_rows))
