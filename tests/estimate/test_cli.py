@@ -162,3 +162,11 @@ def test_cluster_without_results_and_bad_usage_exit_2(
     code, _, err = _run(capsys, "prices", "--store", str(store), "--days", "0")
     assert code == 2 and "--days: expected 1 or more, found 0" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_price_is_said_not_hidden(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gpu = WEB.format(replicas=1).replace('cpu: "2", memory: 4Gi', 'cpu: "2", memory: 4Gi, nvidia.com/gpu: 1')
+    manifest = _manifest(tmp_path, "gpu.yaml", gpu)  # its nodeSelector picks m5, whose nodes have no GPU
+    code, out, _ = _run(capsys, "estimate", "-f", manifest, "--store", str(store), "--format", "json")
+    [line] = json.loads(out)["objects"]
+    assert code == 0 and "no GPU price in the results: not priced" in line["notes"]

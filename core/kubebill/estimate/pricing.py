@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -24,7 +25,12 @@ class Cost:
     effective: float = 0.0
     list: float = 0.0
 
-    def add(self, quantity: float, price: Price) -> None:
+    def add(self, quantity: float, price: Price, what: str, notes: builtins.list[str]) -> None:
+        """Add `quantity` at `price`, saying in `notes` when the price is missing or rests on too little data."""
+        if quantity and price.effective is None:
+            notes.append(f"no {what} price in the results: not priced")
+        elif quantity and price.thin:
+            notes.append(f"the {what} price rests on {price.lines} bill lines only")
         self.effective += quantity * (price.effective or 0.0)
         self.list += quantity * (price.list or 0.0)
 
@@ -126,26 +132,15 @@ def price(demand: Demand, book: PriceBook, *, with_overhead: bool = False, reque
     ram *= pod_hours
     gpu = demand.gpus * pod_hours
     cost = Cost()
-    for quantity, unit_price, what in (
-        (cpu, rates.cpu_core_hour, "CPU"),
-        (ram, rates.ram_gib_hour, "RAM"),
-        (gpu, rates.gpu_hour, "GPU"),
-    ):
-        if quantity and unit_price.effective is None:
-            notes.append(f"no {what} price in the results: its {quantity:.4g} h are not priced")
-        cost.add(quantity, unit_price)
+    cost.add(cpu, rates.cpu_core_hour, "CPU", notes)
+    cost.add(ram, rates.ram_gib_hour, "RAM", notes)
+    cost.add(gpu, rates.gpu_hour, "GPU", notes)
     gib_months = 0.0
     for storage_class, size in demand.storage:
-        unit = _storage_price(storage_class, book, notes)
         gib_months += size / GIB
-        if unit.effective is None:
-            notes.append("no PV price in the results: storage not priced")
-        cost.add(size / GIB, unit)
+        cost.add(size / GIB, _storage_price(storage_class, book, notes), "PV", notes)
     lb_hours = demand.load_balancers * HOURS_PER_MONTH
-    if lb_hours:
-        if book.load_balancer_hour.effective is None:
-            notes.append("no load-balancer line in the cluster's results: not priced")
-        cost.add(lb_hours, book.load_balancer_hour)
+    cost.add(lb_hours, book.load_balancer_hour, "load-balancer", notes)
     if with_overhead:
         cost = Cost(cost.effective * (1 + book.overhead.effective_ratio), cost.list * (1 + book.overhead.list_ratio))
     return Line(demand, pods, cpu, ram, gpu, gib_months, lb_hours, cost, group or "cluster", notes)
