@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from kubebill.errors import InputError
 from kubebill.layout import Layout
 from kubebill.model import SENTINELS
+from kubebill.schema import RESULT
 from kubebill.store.base import Store, copy_stream
 
 HOURS_PER_MONTH = 730.0
@@ -154,26 +155,35 @@ def window(available: list[date], days: int) -> list[date]:
     return [d for d in available if d >= first]
 
 
-def read_results(store: Store, layout: Layout, days: list[date]) -> pa.Table:
-    """The RESULT_COLUMNS of `days`, plus `day` (the result file's UTC day)."""
+def read_results(store: Store, layout: Layout, days: list[date], *, cluster: str) -> pa.Table:
+    """`cluster`'s RESULT_COLUMNS of `days`, plus `day` (the result file's UTC day), kept batch by batch: memory
+    holds one cluster's rows however many clusters the days have."""
     from kubebill.sinks.results import day_batches
 
-    tables = []
+    schema = pa.schema([*(RESULT.field(name) for name in RESULT_COLUMNS), pa.field("day", pa.date32())])
+    tables = [schema.empty_table()]
     for day in days:
-        table = day_batches(store, layout, day, RESULT_COLUMNS).read_all()
-        tables.append(table.append_column("day", pa.array([day] * table.num_rows, pa.date32())))
-    if not tables:
-        raise InputError(f"no results in {store.url}: run `kubebill merge` first")
+        for batch in day_batches(store, layout, day, RESULT_COLUMNS):
+            mine = batch.filter(pc.equal(batch.column("x_K8sCluster"), cluster))
+            if mine.num_rows:
+                table = pa.Table.from_batches([mine])
+                tables.append(table.append_column("day", pa.array([day] * table.num_rows, pa.date32())))
     return pa.concat_tables(tables)
 
 
-def clusters(results: pa.Table) -> list[str]:
-    return sorted(c for c in pc.unique(results["x_K8sCluster"]).to_pylist() if c)
+def result_clusters(store: Store, layout: Layout, days: list[date]) -> list[str]:
+    """The clusters the results of `days` name (reading that one column)."""
+    from kubebill.sinks.results import day_batches
+
+    found: set[str] = set()
+    for day in days:
+        for batch in day_batches(store, layout, day, ["x_K8sCluster"]):
+            found.update(c for c in pc.unique(batch.column(0)).to_pylist() if c)
+    return sorted(found)
 
 
-def pick_cluster(results: pa.Table, cluster: str | None, *, store_url: str, days: list[date]) -> str:
+def pick_cluster(known: list[str], cluster: str | None, *, store_url: str, days: list[date]) -> str:
     """The cluster asked for, or the only one; InputError saying what to run or pass otherwise."""
-    known = clusters(results)
     span = f"{days[0]} to {days[-1]}" if days else "any day"
     if cluster is None:
         if len(known) == 1:
@@ -218,9 +228,10 @@ def learn(store: Store, layout: Layout, *, cluster: str | None = None, days: int
     from kubebill.sinks.results import available_days
 
     chosen = window(available_days(store, layout), days)
-    results = read_results(store, layout, chosen)
-    name = pick_cluster(results, cluster, store_url=store.url, days=chosen)
-    mine = results.filter(pc.equal(results["x_K8sCluster"], name))
+    if not chosen:
+        raise InputError(f"no results in {store.url}: run `kubebill merge` first")
+    name = pick_cluster(result_clusters(store, layout, chosen), cluster, store_url=store.url, days=chosen)
+    mine = read_results(store, layout, chosen, cluster=name)
     with tempfile.TemporaryDirectory(prefix="kubebill-prices-") as workdir:
         paths = allocation_paths(store, layout, name, chosen, workdir)
         if not paths:
