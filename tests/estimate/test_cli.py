@@ -170,3 +170,47 @@ def test_a_missing_price_is_said_not_hidden(store: Path, tmp_path: Path, capsys:
     code, out, _ = _run(capsys, "estimate", "-f", manifest, "--store", str(store), "--format", "json")
     [line] = json.loads(out)["objects"]
     assert code == 0 and "no GPU price in the results: not priced" in line["notes"]
+
+
+KINDS = """
+kind: DaemonSet
+metadata: {name: agent}
+spec: {template: {spec: {containers: [{name: a, resources: {requests: {cpu: "1", memory: 1Gi}}}]}}}
+---
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  schedule: "@daily"
+  jobTemplate:
+    spec:
+      activeDeadlineSeconds: 7200
+      template: {spec: {containers: [{name: a, resources: {limits: {cpu: "1", memory: 1Gi}}}]}}
+---
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec: {storageClassName: gp3, resources: {requests: {storage: 10Gi}}}
+---
+kind: Service
+metadata: {name: front}
+spec: {type: LoadBalancer}
+"""
+
+
+def test_each_kind_is_priced_at_the_learned_prices(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "prices", "--store", str(store), "--format", "json")
+    prices = json.loads(out)
+    cpu, ram = prices["compute"]["cpu_core_hour"]["effective"], prices["compute"]["ram_gib_hour"]["effective"]
+    manifest = _manifest(tmp_path, "kinds.yaml", KINDS)
+    code, out, _ = _run(
+        capsys, "estimate", "-f", manifest, "--store", str(store), "--requests-only", "--format", "json"
+    )
+    by = {o["kind"]: o for o in json.loads(out)["objects"]}
+    assert code == 0 and by["DaemonSet"]["pods"] == 2  # × the cluster's 2 nodes
+    assert by["DaemonSet"]["effective_cost"] == pytest.approx(2 * 730 * (cpu + ram))
+    assert by["CronJob"]["cpu_core_hours"] == pytest.approx(365 / 12 * 2)  # @daily × 2 h (activeDeadlineSeconds)
+    assert by["CronJob"]["effective_cost"] == pytest.approx(365 / 12 * 2 * (cpu + ram))
+    assert by["PersistentVolumeClaim"]["effective_cost"] == pytest.approx(10 * KNOWN.pv[0])
+    assert by["Service"]["effective_cost"] == pytest.approx(730 * KNOWN.lb[0])
+    assert by["Service"]["list_cost"] == pytest.approx(730 * KNOWN.lb[1])
