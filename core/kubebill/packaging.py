@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import kubebill
 from kubebill.errors import InputError
 
 CLOUDS = ("aws", "azure", "gcp")
@@ -47,9 +48,14 @@ class Artifact:
     zipped_bytes: int | None = None
 
 
+def _package_dir() -> Path:
+    """The kubebill package folder, found from the package itself so this module can live anywhere inside it."""
+    return Path(kubebill.__file__).resolve().parent
+
+
 def source_root() -> Path:
     """The checkout holding core/kubebill, functions/ and pyproject.toml."""
-    root = Path(__file__).resolve().parents[2]
+    root = _package_dir().parents[1]
     if not (root / "functions").is_dir() or not (root / "pyproject.toml").is_file():
         raise InputError(f"kubebill package needs a source checkout: no functions/ and pyproject.toml in {root}")
     return root
@@ -81,8 +87,7 @@ def requirements(cloud: str, root: Path) -> list[str]:
 
 
 def _copy_core(dest: Path) -> None:
-    package = Path(__file__).resolve().parent
-    shutil.copytree(package, dest / "kubebill", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(_package_dir(), dest / "kubebill", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def _source_folder(cloud: str, out: Path, root: Path) -> Artifact:
