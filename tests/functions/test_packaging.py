@@ -11,8 +11,8 @@ from urllib.parse import quote_plus, urlparse
 
 import pytest
 
-from kubebill import packaging
 from kubebill.cli import main
+from kubebill.devtools import packaging
 from tests.emulators import Backend
 
 RUNTIME_NAMES = {

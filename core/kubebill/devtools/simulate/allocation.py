@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
+from kubebill.devtools.simulate.model import GIB, PROVIDERS, Cluster, Scenario
+from kubebill.devtools.simulate.native import timestamps
 from kubebill.model import IDLE, UNMOUNTED
 from kubebill.schema import ALLOCATION, LOAD_BALANCER, PV, conform
-from kubebill.simulate.model import GIB, PROVIDERS, Cluster, Scenario
-from kubebill.simulate.native import timestamps
 
 HOURS = 24
 US_PER_HOUR = 3_600_000_000

@@ -11,7 +11,7 @@ from functools import partial
 
 import numpy as np
 
-from kubebill.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
+from kubebill.devtools.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
 
 TARGETS = ("node", "pv", "lb", "lbs", "shared", "external")
 

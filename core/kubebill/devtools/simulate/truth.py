@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pyarrow as pa
 
+from kubebill.devtools.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
+from kubebill.devtools.simulate.lines import Lines
+from kubebill.devtools.simulate.model import Service
 from kubebill.model import IDLE, SHARED, UNMOUNTED
-from kubebill.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
-from kubebill.simulate.lines import Lines
-from kubebill.simulate.model import Service
 
 NOT_KUBERNETES = "not_kubernetes"
 

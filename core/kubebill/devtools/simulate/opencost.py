@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 
+from kubebill.devtools.simulate.allocation import allocation_table, cluster_day
+from kubebill.devtools.simulate.model import Cluster, Scenario, build_cluster, parse_cluster_name
 from kubebill.model import IDLE, UNMOUNTED, Window
-from kubebill.simulate.allocation import allocation_table, cluster_day
-from kubebill.simulate.model import Cluster, Scenario, build_cluster, parse_cluster_name
 
 _FMT = "%Y-%m-%dT%H:%M:%SZ"
 _PROPERTIES = ("cluster", "node", "namespace", "controllerKind", "controller", "pod", "container")

@@ -6,10 +6,10 @@ from abc import ABC, abstractmethod
 from datetime import date
 from pathlib import Path
 
-from kubebill.simulate.allocation import ClusterDay
-from kubebill.simulate.lines import DayTotals, Lines
-from kubebill.simulate.model import Cluster, Scenario
-from kubebill.simulate.native import Written
+from kubebill.devtools.simulate.allocation import ClusterDay
+from kubebill.devtools.simulate.lines import DayTotals, Lines
+from kubebill.devtools.simulate.model import Cluster, Scenario
+from kubebill.devtools.simulate.native import Written
 
 
 class Export(ABC):

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kubebill.simulate.allocation import HOURS, ClusterDay
-from kubebill.simulate.export import Export
-from kubebill.simulate.lines import DayTotals, Lines, Resource, daily, hourly, lines_of
-from kubebill.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
-from kubebill.simulate.native import (
+from kubebill.devtools.simulate.allocation import HOURS, ClusterDay
+from kubebill.devtools.simulate.export import Export
+from kubebill.devtools.simulate.lines import DayTotals, Lines, Resource, daily, hourly, lines_of
+from kubebill.devtools.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
+from kubebill.devtools.simulate.native import (
     ParquetParts,
     Written,
     const,

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from kubebill.devtools.simulate.allocation import allocation_table, cluster_day
+from kubebill.devtools.simulate.aws import AwsExport
+from kubebill.devtools.simulate.azure import AzureExport
+from kubebill.devtools.simulate.export import Export
+from kubebill.devtools.simulate.gcp import GcpExport
+from kubebill.devtools.simulate.lines import DayTotals
+from kubebill.devtools.simulate.model import Cluster, Scenario, build_clusters
+from kubebill.devtools.simulate.native import Written, day_us
+from kubebill.devtools.simulate.truth import Truth
 from kubebill.layout import Layout
-from kubebill.simulate.allocation import allocation_table, cluster_day
-from kubebill.simulate.aws import AwsExport
-from kubebill.simulate.azure import AzureExport
-from kubebill.simulate.export import Export
-from kubebill.simulate.gcp import GcpExport
-from kubebill.simulate.lines import DayTotals
-from kubebill.simulate.model import Cluster, Scenario, build_clusters
-from kubebill.simulate.native import Written, day_us
-from kubebill.simulate.truth import Truth
 
 GROUND_TRUTH_KEY = "ground_truth.parquet"
 

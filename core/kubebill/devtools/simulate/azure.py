@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kubebill.simulate.allocation import ClusterDay
-from kubebill.simulate.export import Export
-from kubebill.simulate.lines import DayTotals, Lines, Resource, daily
-from kubebill.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
-from kubebill.simulate.native import CsvParts, Written, day_us, next_month, uuid_of
+from kubebill.devtools.simulate.allocation import ClusterDay
+from kubebill.devtools.simulate.export import Export
+from kubebill.devtools.simulate.lines import DayTotals, Lines, Resource, daily
+from kubebill.devtools.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
+from kubebill.devtools.simulate.native import CsvParts, Written, day_us, next_month, uuid_of
 
 HEADER = [
     "InvoiceSectionName",

@@ -15,11 +15,20 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from kubebill.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
-from kubebill.simulate.export import Export
-from kubebill.simulate.lines import DayTotals, Lines, Resource, daily, hourly
-from kubebill.simulate.model import COMMIT_DISCOUNT, GIB, SUSTAINED_USE_DISCOUNT, Cluster, Scenario
-from kubebill.simulate.native import ParquetParts, Written, const, day_us, hex_of, key_values, strings, timestamps
+from kubebill.devtools.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
+from kubebill.devtools.simulate.export import Export
+from kubebill.devtools.simulate.lines import DayTotals, Lines, Resource, daily, hourly
+from kubebill.devtools.simulate.model import COMMIT_DISCOUNT, GIB, SUSTAINED_USE_DISCOUNT, Cluster, Scenario
+from kubebill.devtools.simulate.native import (
+    ParquetParts,
+    Written,
+    const,
+    day_us,
+    hex_of,
+    key_values,
+    strings,
+    timestamps,
+)
 
 DATASET = "billing_export"
 S, F, TS = pa.string(), pa.float64(), pa.timestamp("us", tz="UTC")

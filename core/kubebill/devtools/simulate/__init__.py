@@ -47,10 +47,10 @@ So Σ truth per provider, day and cost column equals Σ of that provider's bill 
 per cluster equals Σ of the lines touching that cluster.
 """
 
-from kubebill.simulate.model import Scenario, cluster_names
-from kubebill.simulate.native import Written
-from kubebill.simulate.opencost import compute_response, serve_opencost
-from kubebill.simulate.run import GROUND_TRUTH_KEY, simulate
+from kubebill.devtools.simulate.model import Scenario, cluster_names
+from kubebill.devtools.simulate.native import Written
+from kubebill.devtools.simulate.opencost import compute_response, serve_opencost
+from kubebill.devtools.simulate.run import GROUND_TRUTH_KEY, simulate
 
 __all__ = [
     "GROUND_TRUTH_KEY",
