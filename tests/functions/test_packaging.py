@@ -40,7 +40,8 @@ def test_source_folder_shape_and_entry_points(cloud: str, tmp_path: Path, capsys
     folder = tmp_path / cloud
     assert str(folder) in capsys.readouterr().out
     entry = {"azure": {"function_app.py", "host.json"}, "gcp": {"main.py"}}[cloud]
-    assert entry | {"requirements.txt", "kubebill"} == {p.name for p in folder.iterdir()}
+    assert entry | {"requirements.txt", "constraints.txt", "kubebill"} == {p.name for p in folder.iterdir()}
+    assert not (folder / "kubebill" / "devtools").exists()
     assert (folder / "kubebill" / "pipeline.py").is_file()
     assert not list(folder.rglob("__pycache__"))
     names = _requirement_names(folder)
@@ -106,7 +107,7 @@ def test_aws_zips_for_both_architectures(
         assert {"handler.py", "kubebill/__init__.py", "kubebill/pipeline.py", "boto3/__init__.py"} <= names
         assert f"pyarrow/lib.cpython-311-{machine}-linux-gnu.so" in names
         assert any(n.startswith("duckdb") and n.endswith(f"311-{machine}-linux-gnu.so") for n in names)
-        assert not any(n.startswith("pandas/") for n in names)
+        assert not any(n.startswith(("pandas/", "kubebill/devtools/")) for n in names)
         assert not any("__pycache__" in n for n in names)
 
     # The x86_64 zip runs here: with no site-packages at all (only the zip's boto3, pruned botocore, pyarrow,

@@ -3,8 +3,12 @@
 - aws: `kubebill-aws-x86_64.zip` and `kubebill-aws-arm64.zip` — handler.py, kubebill/ and the
   dependencies as Linux wheels for the Lambda Python runtime (3.11 by default; `python` must match the
   function's runtime), each at most 250 MB unzipped.
-- azure: `azure/` — function_app.py, host.json, requirements.txt and kubebill/ (remote build installs).
-- gcp: `gcp/` — main.py, requirements.txt and kubebill/ (Cloud Build installs requirements.txt).
+- azure: `azure/` — function_app.py, host.json, requirements.txt, constraints.txt and kubebill/ (remote
+  build installs).
+- gcp: `gcp/` — main.py, requirements.txt, constraints.txt and kubebill/ (Cloud Build installs requirements.txt).
+
+Every version comes from constraints.txt, the one lock generated from the tested environment (.ci/lock.py);
+kubebill.devtools (this module, the simulator, the accuracy scoring) stays out of every artifact.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ _PRUNE_GLOBS = ("pyarrow/*flight*",)
 # botocore ships the API models of ~450 services (28 MB); the S3 store needs S3's, the credential chain STS/SSO's.
 _BOTOCORE_SERVICES = frozenset({"s3", "sts", "sso", "sso-oidc"})
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+LOCK = "constraints.txt"
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,26 @@ def _name(requirement: str) -> str:
     return match.group(0).lower().replace("_", "-") if match else requirement
 
 
+def locked(root: Path) -> dict[str, str]:
+    """name -> version of every distribution in the lock."""
+    path = root / LOCK
+    if not path.is_file():
+        raise InputError(f"no {LOCK} in {root}: generate it with .venv/bin/python .ci/lock.py")
+    pins = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        text = line.split("#")[0].strip()
+        if not text:
+            continue
+        name, sep, version = text.partition("==")
+        if not sep or not version:
+            raise InputError(f"{path}:{number}: expected name==version, found {text!r}")
+        pins[_name(name)] = version.strip()
+    return pins
+
+
 def requirements(cloud: str, root: Path) -> list[str]:
-    """The function runtime's own requirements, then kubebill's dependencies and the cloud's extra."""
+    """The function runtime's own requirements, then kubebill's dependencies and the cloud's extra, pinned from
+    the lock."""
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     runtime_file = root / "functions" / cloud / "requirements.txt"
     runtime = []
@@ -82,12 +105,18 @@ def requirements(cloud: str, root: Path) -> list[str]:
         if name in LEFT_OUT or name in seen:
             continue
         seen.add(name)
-        result.append(requirement)
-    return result
+        result.append(name)
+    pins = locked(root)
+    missing = [name for name in result if name not in pins]
+    if missing:
+        raise InputError(f"{LOCK} has no pin for {', '.join(missing)}: regenerate it with .venv/bin/python .ci/lock.py")
+    return [f"{name}=={pins[name]}" for name in result]
 
 
 def _copy_core(dest: Path) -> None:
-    shutil.copytree(_package_dir(), dest / "kubebill", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        _package_dir(), dest / "kubebill", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "devtools")
+    )
 
 
 def _source_folder(cloud: str, out: Path, root: Path) -> Artifact:
@@ -97,7 +126,9 @@ def _source_folder(cloud: str, out: Path, root: Path) -> Artifact:
     folder.mkdir(parents=True)
     for name in ENTRY[cloud]:
         shutil.copy2(root / "functions" / cloud / name, folder / name)
-    (folder / "requirements.txt").write_text("\n".join(requirements(cloud, root)) + "\n")
+    # the lock also pins the transitive dependencies the platform's build resolves
+    (folder / "requirements.txt").write_text("\n".join([f"-c {LOCK}", *requirements(cloud, root)]) + "\n")
+    shutil.copy2(root / LOCK, folder / LOCK)
     _copy_core(folder)
     return Artifact(folder, _tree_bytes(folder))
 
@@ -146,7 +177,9 @@ def platform_tags(arch: str, python: str) -> list[str]:
     return tags
 
 
-def _pip_install(reqs: Iterable[str], platforms: list[str], python: str, target: Path, cache: Path | None) -> None:
+def _pip_install(
+    reqs: Iterable[str], platforms: list[str], python: str, target: Path, cache: Path | None, constraints: Path
+) -> None:
     command = [
         sys.executable,
         "-m",
@@ -163,6 +196,8 @@ def _pip_install(reqs: Iterable[str], platforms: list[str], python: str, target:
         "cp",
         "--target",
         str(target),
+        "--constraint",
+        str(constraints),
         *reqs,
     ]
     env = dict(os.environ)
@@ -180,7 +215,7 @@ def _aws(out: Path, root: Path, *, cache: Path | None, architectures: Iterable[s
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
-        _pip_install(requirements("aws", root), platform_tags(arch, python), python, staging, cache)
+        _pip_install(requirements("aws", root), platform_tags(arch, python), python, staging, cache, root / LOCK)
         _prune(staging)
         shutil.copy2(root / "functions" / "aws" / "handler.py", staging / "handler.py")
         _copy_core(staging)
