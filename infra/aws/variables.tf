@@ -42,13 +42,14 @@ variable "architecture" {
 }
 
 variable "python_runtime" {
-  description = "Lambda runtime; the zip carries wheels for this Python version (kubebill package builds for 3.11)."
+  description = "Lambda runtime; the zip carries wheels for this Python version (kubebill package builds for 3.12 and 3.13)."
   type        = string
-  default     = "python3.11"
+  default     = "python3.12"
 
   validation {
-    condition     = can(regex("^python3\\.(1[1-9])$", var.python_runtime))
-    error_message = "python_runtime must be python3.11 or newer."
+    # python3.11 runs on Amazon Linux 2 (glibc 2.26): the locked pyarrow, duckdb and numpy need glibc 2.28
+    condition     = can(regex("^python3\\.(1[2-9])$", var.python_runtime))
+    error_message = "python_runtime must be python3.12 or newer."
   }
 }
 

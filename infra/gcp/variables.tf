@@ -54,7 +54,7 @@ variable "package_dir" {
 variable "python_runtime" {
   description = "Cloud Functions runtime."
   type        = string
-  default     = "python311"
+  default     = "python312"
 
   validation {
     condition     = can(regex("^python3(1[1-9])$", var.python_runtime))

@@ -67,7 +67,7 @@ def test_platform_settings_are_only_the_known_sdk_and_host_names() -> None:
     assert app["app_settings"] == "${local.app_settings}"
     assert app["storage_authentication_type"] == "UserAssignedIdentity"
     assert app["runtime_name"] == "python"
-    assert AZURE.default("python_version") == "3.11"
+    assert AZURE.default("python_version") == "3.12"
 
 
 def test_identity_holds_the_contributor_role_on_the_container_only_with_a_write_condition() -> None:

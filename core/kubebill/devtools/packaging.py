@@ -1,7 +1,7 @@
 """`kubebill package`: the deployable function artifacts infra/ deploys, built from a source checkout.
 
 - aws: `kubebill-aws-x86_64.zip` and `kubebill-aws-arm64.zip` — handler.py, kubebill/ and the
-  dependencies as Linux wheels for the Lambda Python runtime (3.11 by default; `python` must match the
+  dependencies as Linux wheels for the Lambda Python runtime (3.12 by default; `python` must match the
   function's runtime), each at most 250 MB unzipped.
 - azure: `azure/` — function_app.py, host.json, requirements.txt, constraints.txt and kubebill/ (remote
   build installs).
@@ -29,7 +29,9 @@ from kubebill.errors import InputError
 
 CLOUDS = ("aws", "azure", "gcp")
 LAMBDA_LIMIT_BYTES = 250 * 1024 * 1024
-LAMBDA_PYTHONS = ("3.11", "3.12", "3.13")  # must match the function's runtime (infra var python_runtime)
+# must match the function's runtime (infra var python_runtime); python3.11 runs on Amazon Linux 2 (glibc 2.26),
+# which cannot load the locked pyarrow, duckdb and numpy (manylinux_2_28 wheels)
+LAMBDA_PYTHONS = ("3.12", "3.13")
 LAMBDA_PYTHON = LAMBDA_PYTHONS[0]  # the default, what infra's python_runtime defaults to
 AWS_PLATFORMS = {"x86_64": "x86_64", "arm64": "aarch64"}
 ENTRY = {"aws": ("handler.py",), "azure": ("function_app.py", "host.json"), "gcp": ("main.py",)}
@@ -169,12 +171,9 @@ def _zip(folder: Path, target: Path) -> None:
 
 
 def platform_tags(arch: str, python: str) -> list[str]:
-    """Wheel platforms the Lambda runtime loads: python3.11 runs on Amazon Linux 2 (glibc 2.26), 3.12+ on AL2023."""
+    """Wheel platforms the Lambda runtime loads: 3.12+ run on Amazon Linux 2023 (glibc 2.34)."""
     machine = AWS_PLATFORMS[arch]
-    tags = [f"manylinux2014_{machine}"]
-    if python != "3.11":
-        tags += [f"manylinux_2_28_{machine}", f"manylinux_2_34_{machine}"]
-    return tags
+    return [f"manylinux2014_{machine}", f"manylinux_2_28_{machine}", f"manylinux_2_34_{machine}"]
 
 
 def _pip_install(
