@@ -40,8 +40,17 @@ LEFT_OUT = frozenset({"pandas"})
 # Never needed at run time inside a function: C headers, Cython sources, test suites, bytecode.
 _PRUNE_DIRS = frozenset({"__pycache__", "tests", "include"})
 _PRUNE_SUFFIXES = (".pyc", ".pyx", ".pxd", ".pxi")
-# Arrow Flight (22 MB) is never imported by kubebill; Lambda's 250 MB is tight.
-_PRUNE_GLOBS = ("pyarrow/*flight*",)
+# Lambda's 250 MB is tight. Never loaded by kubebill: Arrow Flight (22 MB), pyarrow's S3 filesystem (17 MB:
+# the store talks to S3 through boto3; pyarrow.fs imports it only if present) and its C++ tests; the wheel also
+# ships each libarrow_python* twice more under the link names the loader never asks for (NEEDED: .so.<abi>).
+_PRUNE_GLOBS = (
+    "pyarrow/*flight*",
+    "pyarrow/*s3fs*",
+    "pyarrow/libarrow_s3.so*",
+    "pyarrow/_pyarrow_cpp_tests*",
+    "pyarrow/libarrow_python*.so",
+    "pyarrow/libarrow_python*.so.*.*.*",
+)
 # botocore ships the API models of ~450 services (28 MB); the S3 store needs S3's, the credential chain STS/SSO's.
 _BOTOCORE_SERVICES = frozenset({"s3", "sts", "sso", "sso-oidc"})
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
