@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from kubebill.schedule import Cron
-from kubebill.server import Job, run_schedule
+from kubebill.server import Job, jobs, run_schedule
 from kubebill.settings import Settings
 
 
@@ -84,3 +85,12 @@ def test_jobs_run_when_due_and_a_failure_does_not_stop_the_others() -> None:
         worker.join(timeout=10)
     assert not worker.is_alive()
     assert ran.count("bad") >= 2  # it failed, and ran again at its next firing
+
+
+def test_the_scheduled_jobs_are_the_functions_export_and_catch_up(tmp_path: Path) -> None:
+    settings = Settings(store=str(tmp_path), export_schedule="0 5 1 * * *", catch_up_schedule="30 */10 * * * *")
+    export, catch_up = jobs(settings)
+    assert (export.name, export.cron) == ("export", Cron.parse("0 5 1 * * *"))
+    assert (catch_up.name, catch_up.cron) == ("catch-up", Cron.parse("30 */10 * * * *"))
+    logged = catch_up.run()  # the catch-up merge on an empty store: nothing to merge, one log line
+    assert logged["event"] == "catch-up" and logged["source"] == "serve" and logged["decision"] == "unchanged"
