@@ -35,7 +35,7 @@ class Served:
             self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # a hung shutdown: SIGABRT makes faulthandler dump every thread to the log
             self.process.send_signal(signal.SIGABRT)
             self.process.wait(timeout=10)
             raise
