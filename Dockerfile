@@ -1,4 +1,4 @@
-# kubebill for in-cluster export CronJobs (infra/kubernetes/): slim, non-root, no pip cache, no build tools.
+# kubebill for the Helm chart (charts/kubebill: export CronJob, serve Deployment): slim, non-root, no pip cache, no build tools.
 # Build: docker build -t kubebill:0.1.0 .    Run: docker run --rm kubebill:0.1.0 export --help
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1

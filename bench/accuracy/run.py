@@ -22,11 +22,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kubebill import pipeline
+from kubebill.devtools import accuracy
+from kubebill.devtools.simulate import GROUND_TRUTH_KEY, Scenario, simulate
+from kubebill.devtools.simulate.model import cluster_name
 from kubebill.layout import Layout
-from kubebill.reconcile import accuracy
 from kubebill.settings import Settings
-from kubebill.simulate import GROUND_TRUTH_KEY, Scenario, simulate
-from kubebill.simulate.model import cluster_name
 from kubebill.sinks import results
 from kubebill.store.local import LocalStore
 

@@ -30,7 +30,12 @@ ENTRY = {
 }
 TARGET_SECONDS = 1.0
 # Modules the CLI/build use but no function call does.
-NOT_ON_THE_FUNCTION_PATH = ("kubebill.cli", "kubebill.commands", "kubebill.packaging", "kubebill.simulate")
+NOT_ON_THE_FUNCTION_PATH = (
+    "kubebill.cli",
+    "kubebill.commands",
+    "kubebill.devtools.packaging",
+    "kubebill.devtools.simulate",
+)
 
 _PROBE = """
 import sys, time, json, pkgutil, importlib
@@ -79,7 +84,7 @@ def cold_starts(runs: int) -> None:
 
 def sizes(skip_aws: bool) -> None:
     sys.path.insert(0, str(ROOT / "core"))
-    from kubebill import packaging
+    from kubebill.devtools import packaging
 
     print("\nartifact sizes (kubebill package)")
     with tempfile.TemporaryDirectory() as out:

@@ -4,16 +4,24 @@ Run from the repository root: `.venv/bin/python bench/metrics/run.py [--pods 100
 The store is built here (the newest day split hourly to every pod; earlier days are copies, read only for
 the month-to-date sums); the timing runs in a fresh child process so its peak RSS is the render's alone.
 Targets (issue 6): ≤ 50 ms p99 per scrape and ≤ 200 MB RSS for 10,000 pods.
+
+Then `kubebill serve` (issue 19) runs on the same store as a real server process: it is scraped over HTTP
+(`--scrapes` times, plus as many /readyz probes) and its VmHWM is read before SIGTERM, so the figure is the
+long-running server's whole peak (imports, first render, the cached exposition it keeps).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -76,6 +84,53 @@ def build_store(folder: Path, *, pods: int, days: int) -> tuple[int, float]:
     return table.num_rows, size
 
 
+def _peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
+def serve_figures(store: str, scrapes: int) -> dict[str, float]:
+    """Scrape a real `kubebill serve` process; its peak RSS after `scrapes` scrapes and readiness probes."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    kubebill = Path(sys.executable).parent / "kubebill"
+    env = {"PATH": str(Path(sys.executable).parent), "KUBEBILL_TENANT_ID": "bench", "KUBEBILL_METRICS_COMPAT": "true",
+           "KUBEBILL_METRICS_TOP_PODS": "50", "ARROW_DEFAULT_MEMORY_POOL": "system"}  # fmt: skip
+    server = subprocess.Popen(
+        [str(kubebill), "serve", "--store", store, "--bind", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        started = time.perf_counter()
+        body = urllib.request.urlopen(f"{url}/metrics", timeout=120).read()
+        first = time.perf_counter() - started
+        times = []
+        for _ in range(scrapes):
+            started = time.perf_counter()
+            urllib.request.urlopen(f"{url}/metrics", timeout=60).read()
+            times.append(time.perf_counter() - started)
+            urllib.request.urlopen(f"{url}/readyz", timeout=60).read()
+        times.sort()
+        return {
+            "first_s": first,
+            "p50_ms": statistics.median(times) * 1000,
+            "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
+            "body_kib": len(body) / 1024,
+            "peak_rss_mb": _peak_rss_mb(server.pid),
+        }
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pods", type=int, default=10_000)
@@ -91,11 +146,15 @@ def main() -> None:
             [sys.executable, "-c", CHILD, tmp, str(args.scrapes)], capture_output=True, text=True, check=True
         )
         figures = json.loads(child.stdout.strip().splitlines()[-1])
+        served = serve_figures(tmp, args.scrapes)
     print(f"first (uncached) render: {figures['first_render_s']:.2f} s, {figures['series']} series, "
           f"{figures['body_bytes'] / 1024:.0f} KiB")  # fmt: skip
     print(f"cached scrape over {args.scrapes}: p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, "
           f"max {figures['max_ms']:.2f} ms (target p99 <= 50 ms)")  # fmt: skip
     print(f"peak RSS: {figures['peak_rss_mb']:.0f} MB (target <= 200 MB)")
+    print(f"kubebill serve over HTTP: first scrape {served['first_s']:.2f} s, {served['body_kib']:.0f} KiB; "
+          f"{args.scrapes} cached scrapes p50 {served['p50_ms']:.2f} ms, p99 {served['p99_ms']:.2f} ms; "
+          f"server peak RSS {served['peak_rss_mb']:.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":

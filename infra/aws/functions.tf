@@ -1,4 +1,24 @@
-# Three functions from the one `kubebill package --cloud aws` zip, all on the one role.
+# Three functions from the one `kubebill package --cloud aws` zip, each on its own role (iam.tf).
+# Lambda takes a zip over 50 MB only from S3 (kubebill's are 60-70 MB): it is uploaded to the store bucket
+# under artifacts/, which no trigger watches and no function role can read.
+resource "aws_s3_object" "package" {
+  bucket      = aws_s3_bucket.store.id
+  key         = "${var.artifacts_prefix}/${basename(var.package_zip)}"
+  source      = var.package_zip
+  source_hash = filemd5(var.package_zip)
+  kms_key_id  = var.kms_key_arn
+  tags        = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = !contains([var.allocations_prefix, var.billing_prefix, var.results_prefix], var.artifacts_prefix)
+      error_message = "artifacts_prefix must differ from allocations_prefix, billing_prefix and results_prefix."
+    }
+  }
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.store, aws_s3_bucket_versioning.store]
+}
+
 resource "aws_cloudwatch_log_group" "functions" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest with its own keys; set kms_key_arn for a customer managed key
   for_each          = local.functions
@@ -17,8 +37,10 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_115:Reserving concurrency is opt-in (merge_concurrency): accounts with the default quota of 10 cannot reserve any
   for_each                       = local.functions
   function_name                  = "${var.name}-${each.key}"
-  role                           = aws_iam_role.functions.arn
-  filename                       = var.package_zip
+  role                           = aws_iam_role.function[each.key].arn
+  s3_bucket                      = aws_s3_object.package.bucket
+  s3_key                         = aws_s3_object.package.key
+  s3_object_version              = aws_s3_object.package.version_id
   source_code_hash               = filebase64sha256(var.package_zip)
   handler                        = each.value.handler
   runtime                        = var.python_runtime
@@ -41,7 +63,7 @@ resource "aws_lambda_function" "this" {
     log_group  = aws_cloudwatch_log_group.functions[each.key].name
   }
 
-  depends_on = [aws_iam_role_policy.functions]
+  depends_on = [aws_iam_role_policy.function]
 }
 
 resource "aws_sqs_queue" "failures" {
@@ -66,16 +88,19 @@ resource "aws_lambda_function_event_invoke_config" "async" {
   }
 }
 
-# Metrics over HTTPS: the Function URL is public, the handler demands `Authorization: Bearer <token>`
-# (Prometheus cannot sign SigV4 scrapes, so AWS_IAM auth would lock it out).
+# Metrics over HTTPS. metrics_auth = "token" (default): the Function URL is public and the handler demands
+# `Authorization: Bearer <token>` (Prometheus cannot sign SigV4 scrapes). "iam": the URL takes only SigV4-signed
+# requests of principals granted lambda:InvokeFunctionUrl (a SigV4-signing proxy in front of Prometheus,
+# Amazon Managed Prometheus' collector), and nothing is public; the token is still checked.
 resource "aws_lambda_function_url" "metrics" {
-  #checkov:skip=CKV_AWS_258:Auth is the bearer token (KUBEBILL_METRICS_TOKEN) checked in constant time by the handler; Prometheus cannot sign SigV4
+  #checkov:skip=CKV_AWS_258:Auth is the bearer token (KUBEBILL_METRICS_TOKEN) checked in constant time by the handler, or AWS_IAM with metrics_auth = "iam"
   function_name      = aws_lambda_function.this["metrics"].function_name
-  authorization_type = "NONE"
+  authorization_type = var.metrics_auth == "iam" ? "AWS_IAM" : "NONE"
 }
 
 resource "aws_lambda_permission" "metrics_url" {
   #checkov:skip=CKV_AWS_301:Only the metrics function URL is public, by design: the handler answers 401 without the bearer token
+  count                  = var.metrics_auth == "iam" ? 0 : 1
   statement_id           = "FunctionUrlWithBearerToken"
   action                 = "lambda:InvokeFunctionUrl"
   function_name          = aws_lambda_function.this["metrics"].function_name
@@ -88,6 +113,7 @@ resource "aws_lambda_permission" "metrics_url" {
 # the handler demands the bearer token whichever way the event arrives.
 resource "aws_lambda_permission" "metrics_invoke" {
   #checkov:skip=CKV_AWS_301:Needed by the public metrics function URL since October 2025; the handler answers 401 without the bearer token
+  count         = var.metrics_auth == "iam" ? 0 : 1
   statement_id  = "FunctionUrlInvokeFunction"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this["metrics"].function_name

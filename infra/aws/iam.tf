@@ -1,4 +1,7 @@
-# ONE role for the three functions: read the input prefixes and the results, write only under the results prefix.
+# ONE role per function, each with only what its pipeline call touches (DESIGN 3.3):
+#   export  writes allocations/ (only when it pulls from a cluster API: source_url set)
+#   merge   reads allocations/, billing/ and results/, writes results/
+#   metrics reads results/ and allocations/, writes nothing
 data "aws_iam_policy_document" "assume_lambda" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -9,15 +12,71 @@ data "aws_iam_policy_document" "assume_lambda" {
   }
 }
 
-resource "aws_iam_role" "functions" {
-  name               = "${var.name}-functions"
+resource "aws_iam_role" "function" {
+  for_each           = local.functions
+  name               = "${var.name}-${each.key}"
   assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
   tags               = var.tags
 }
 
-data "aws_iam_policy_document" "functions" {
+# What every function needs: its own log group, the bucket key if there is one.
+data "aws_iam_policy_document" "common" {
+  for_each = local.functions
+
   statement {
-    sid       = "ListKubebillPrefixes"
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.functions[each.key].arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseBucketKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "export" {
+  source_policy_documents = [data.aws_iam_policy_document.common["export"].json]
+
+  dynamic "statement" {
+    for_each = var.source_url == null ? [] : [local.input_prefixes.allocations]
+    content {
+      sid       = "ListAllocations"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.store.arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${statement.value}*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.source_url == null ? [] : [local.input_prefixes.allocations]
+    content {
+      sid       = "WriteAllocations"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["${aws_s3_bucket.store.arn}/${statement.value}*"]
+    }
+  }
+
+  statement {
+    sid       = "OnFailureDestination"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failures.arn]
+  }
+}
+
+data "aws_iam_policy_document" "merge" {
+  source_policy_documents = [data.aws_iam_policy_document.common["merge"].json]
+
+  statement {
+    sid       = "ListInputsAndResults"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.store.arn]
     condition {
@@ -48,42 +107,50 @@ data "aws_iam_policy_document" "functions" {
     resources = ["${aws_s3_bucket.store.arn}/${local.results_key_prefix}*"]
   }
 
-  # Only when the export function pulls from a cluster API (source_url set); else allocations come from the cluster.
-  dynamic "statement" {
-    for_each = var.source_url == null ? [] : [local.input_prefixes.allocations]
-    content {
-      sid       = "ExportWritesAllocations"
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.store.arn}/${statement.value}*"]
-    }
-  }
-
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for group in aws_cloudwatch_log_group.functions : "${group.arn}:*"]
-  }
-
   statement {
     sid       = "OnFailureDestination"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.failures.arn]
   }
+}
 
-  dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
-    content {
-      sid       = "UseBucketKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
+data "aws_iam_policy_document" "metrics" {
+  source_policy_documents = [data.aws_iam_policy_document.common["metrics"].json]
+
+  statement {
+    sid       = "ListResultsAndAllocations"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.store.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.results_key_prefix}*", "${local.input_prefixes.allocations}*"]
     }
+  }
+
+  statement {
+    sid     = "ReadResultsAndAllocations"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.store.arn}/${local.results_key_prefix}*",
+      "${aws_s3_bucket.store.arn}/${local.input_prefixes.allocations}*",
+    ]
   }
 }
 
-resource "aws_iam_role_policy" "functions" {
-  name   = "${var.name}-functions"
-  role   = aws_iam_role.functions.id
-  policy = data.aws_iam_policy_document.functions.json
+locals {
+  function_policies = {
+    export  = data.aws_iam_policy_document.export.json
+    merge   = data.aws_iam_policy_document.merge.json
+    metrics = data.aws_iam_policy_document.metrics.json
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+  name     = "${var.name}-${each.key}"
+  role     = aws_iam_role.function[each.key].id
+  policy   = local.function_policies[each.key]
 }
 
 # EventBridge Scheduler's own role: invoke the export and merge functions, nothing else.

@@ -1,4 +1,4 @@
-# kubebill on AWS: one S3 bucket, three Lambda functions sharing one least-privilege role, the triggers
+# kubebill on AWS: one S3 bucket, three Lambda functions each on its own least-privilege role, the triggers
 # that drive them, the CUR 2.0 export into the bucket, and an Athena table over the results.
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}

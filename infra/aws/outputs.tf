@@ -13,9 +13,9 @@ output "function_names" {
   value       = { for key, fn in aws_lambda_function.this : key => fn.function_name }
 }
 
-output "role_arn" {
-  description = "The one IAM role the functions run as."
-  value       = aws_iam_role.functions.arn
+output "role_arns" {
+  description = "The IAM role each function runs as, by function (export, merge, metrics)."
+  value       = { for key, role in aws_iam_role.function : key => role.arn }
 }
 
 output "metrics_url" {

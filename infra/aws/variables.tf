@@ -30,6 +30,28 @@ variable "package_zip" {
   }
 }
 
+variable "metrics_auth" {
+  description = "Who may call the metrics function URL: \"token\" (public URL, bearer token checked by the handler) or \"iam\" (AWS_IAM: SigV4-signed callers granted lambda:InvokeFunctionUrl only)."
+  type        = string
+  default     = "token"
+
+  validation {
+    condition     = contains(["token", "iam"], var.metrics_auth)
+    error_message = "metrics_auth must be token or iam."
+  }
+}
+
+variable "artifacts_prefix" {
+  description = "Key prefix in the store bucket the function zip is uploaded under (Lambda takes zips over 50 MB only from S3)."
+  type        = string
+  default     = "artifacts"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$", var.artifacts_prefix))
+    error_message = "artifacts_prefix must be a key prefix without leading or trailing '/'."
+  }
+}
+
 variable "architecture" {
   description = "Lambda architecture; must match the zip in package_zip."
   type        = string
@@ -42,13 +64,14 @@ variable "architecture" {
 }
 
 variable "python_runtime" {
-  description = "Lambda runtime; the zip carries wheels for this Python version (kubebill package builds for 3.11)."
+  description = "Lambda runtime; the zip carries wheels for this Python version (kubebill package builds for 3.12 and 3.13)."
   type        = string
-  default     = "python3.11"
+  default     = "python3.12"
 
   validation {
-    condition     = can(regex("^python3\\.(1[1-9])$", var.python_runtime))
-    error_message = "python_runtime must be python3.11 or newer."
+    # python3.11 runs on Amazon Linux 2 (glibc 2.26): the locked pyarrow, duckdb and numpy need glibc 2.28
+    condition     = can(regex("^python3\\.(1[2-9])$", var.python_runtime))
+    error_message = "python_runtime must be python3.12 or newer."
   }
 }
 

@@ -35,7 +35,7 @@ resource "azurerm_eventgrid_system_topic_event_subscription" "merge" {
   }
 
   azure_function_endpoint {
-    function_id                       = "${azurerm_function_app_flex_consumption.kubebill.id}/functions/merge_blob"
+    function_id                       = "${azurerm_function_app_flex_consumption.kubebill["merge"].id}/functions/merge_blob"
     max_events_per_batch              = 1
     preferred_batch_size_in_kilobytes = 64
   }

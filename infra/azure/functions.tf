@@ -1,4 +1,5 @@
-# The Function App (Flex Consumption, Python v2 model) running export_timer, merge_blob, catch_up_timer, metrics_http.
+# The Function Apps (Flex Consumption, Python v2 model), one per job (main.tf local.apps): export runs export_timer,
+# merge runs merge_blob and catch_up_timer, metrics runs metrics_http.
 resource "azurerm_log_analytics_workspace" "kubebill" {
   name                = "${var.name}-${local.suffix}"
   resource_group_name = var.resource_group_name
@@ -30,15 +31,16 @@ resource "azurerm_service_plan" "kubebill" {
 }
 
 resource "azurerm_function_app_flex_consumption" "kubebill" {
-  name                = local.app_name
+  for_each            = local.apps
+  name                = local.app_names[each.key]
   resource_group_name = var.resource_group_name
   location            = var.location
   service_plan_id     = azurerm_service_plan.kubebill.id
 
   storage_container_type            = "blobContainer"
-  storage_container_endpoint        = "${azurerm_storage_account.host.primary_blob_endpoint}${azurerm_storage_container.deployment.name}"
+  storage_container_endpoint        = "${azurerm_storage_account.host.primary_blob_endpoint}${azurerm_storage_container.deployment[each.key].name}"
   storage_authentication_type       = "UserAssignedIdentity"
-  storage_user_assigned_identity_id = azurerm_user_assigned_identity.functions.id
+  storage_user_assigned_identity_id = azurerm_user_assigned_identity.function[each.key].id
 
   runtime_name           = "python"
   runtime_version        = var.python_version
@@ -48,12 +50,12 @@ resource "azurerm_function_app_flex_consumption" "kubebill" {
   https_only                                     = true
   public_network_access_enabled                  = true
   webdeploy_publish_basic_authentication_enabled = false
-  app_settings                                   = local.app_settings
+  app_settings                                   = local.app_settings[each.key]
   tags                                           = var.tags
 
   identity {
     type         = "UserAssigned"
-    identity_ids = [azurerm_user_assigned_identity.functions.id]
+    identity_ids = [azurerm_user_assigned_identity.function[each.key].id]
   }
 
   site_config {
@@ -61,7 +63,7 @@ resource "azurerm_function_app_flex_consumption" "kubebill" {
     application_insights_connection_string = azurerm_application_insights.kubebill.connection_string
   }
 
-  depends_on = [azurerm_role_assignment.host_blobs, azurerm_role_assignment.container]
+  depends_on = [azurerm_role_assignment.host_blobs, azurerm_role_assignment.container_write, azurerm_role_assignment.container_read]
 }
 
 # Flex Consumption builds Python dependencies remotely from requirements.txt (one deploy).
@@ -73,14 +75,14 @@ data "archive_file" "package" {
 }
 
 locals {
-  deploy_command = "az functionapp deployment source config-zip --subscription '${data.azurerm_client_config.current.subscription_id}' --resource-group '${var.resource_group_name}' --name '${local.app_name}' --src '${data.archive_file.package.output_path}' --build-remote true"
+  deploy_commands = { for app, name in local.app_names : app => "az functionapp deployment source config-zip --subscription '${data.azurerm_client_config.current.subscription_id}' --resource-group '${var.resource_group_name}' --name '${name}' --src '${data.archive_file.package.output_path}' --build-remote true" }
 }
 
 resource "terraform_data" "deploy" {
-  count            = var.deploy_code ? 1 : 0
-  triggers_replace = [data.archive_file.package.output_md5, azurerm_function_app_flex_consumption.kubebill.id]
+  for_each         = var.deploy_code ? local.apps : {}
+  triggers_replace = [data.archive_file.package.output_md5, azurerm_function_app_flex_consumption.kubebill[each.key].id]
 
   provisioner "local-exec" {
-    command = local.deploy_command
+    command = local.deploy_commands[each.key]
   }
 }

@@ -8,19 +8,19 @@ output "store_url" {
   value       = local.settings.KUBEBILL_STORE
 }
 
-output "function_app_name" {
-  description = "Name of the Function App (export_timer, merge_blob, catch_up_timer, metrics_http)."
-  value       = azurerm_function_app_flex_consumption.kubebill.name
+output "function_app_names" {
+  description = "Function App of each job: export (export_timer), merge (merge_blob, catch_up_timer), metrics (metrics_http)."
+  value       = { for app, fn in azurerm_function_app_flex_consumption.kubebill : app => fn.name }
 }
 
-output "identity_client_id" {
-  description = "Client id of the user-assigned identity the functions run as."
-  value       = azurerm_user_assigned_identity.functions.client_id
+output "identity_client_ids" {
+  description = "Client id of the user-assigned identity each app runs as."
+  value       = { for app, identity in azurerm_user_assigned_identity.function : app => identity.client_id }
 }
 
 output "metrics_url" {
   description = "Prometheus scrape URL: add ?code=<function key> (az functionapp function keys list -n <app> -g <rg> --function-name metrics_http) and `Authorization: Bearer <metrics_token>`."
-  value       = "https://${azurerm_function_app_flex_consumption.kubebill.default_hostname}/api/metrics"
+  value       = "https://${azurerm_function_app_flex_consumption.kubebill["metrics"].default_hostname}/api/metrics"
 }
 
 output "application_insights_id" {
@@ -33,7 +33,7 @@ output "billing_export_names" {
   value       = [for export in azurerm_subscription_cost_management_export.kubebill : export.name]
 }
 
-output "deploy_command" {
-  description = "Redeploys the function code (what apply runs when deploy_code is true)."
-  value       = local.deploy_command
+output "deploy_commands" {
+  description = "Redeploy the function code to each app (what apply runs when deploy_code is true)."
+  value       = local.deploy_commands
 }

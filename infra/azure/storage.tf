@@ -108,7 +108,8 @@ resource "azurerm_storage_account" "host" {
 
 resource "azurerm_storage_container" "deployment" {
   #checkov:skip=CKV2_AZURE_21:Deployment package container: blob read logging adds nothing
-  name                  = "deployment"
+  for_each              = local.apps
+  name                  = "deployment-${each.key}"
   storage_account_id    = azurerm_storage_account.host.id
   container_access_type = "private"
 }

@@ -59,7 +59,7 @@ variable "deploy_code" {
 variable "python_version" {
   description = "Python version of the Function App."
   type        = string
-  default     = "3.11"
+  default     = "3.12"
 
   validation {
     condition     = contains(["3.11", "3.12"], var.python_version)

@@ -1,4 +1,5 @@
-# Three functions from the one `kubebill package --cloud gcp` folder, all run as the runtime service account.
+# Four functions from the one `kubebill package --cloud gcp` folder, each on its job's service account (iam.tf):
+# merge on object events, export and catch-up on their schedules (entry point on_schedule), metrics over HTTP.
 resource "google_cloudfunctions2_function" "on_object_finalized" {
   project     = var.project_id
   location    = var.region
@@ -26,7 +27,7 @@ resource "google_cloudfunctions2_function" "on_object_finalized" {
     max_instance_request_concurrency = 1
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.runtime.email
+    service_account_email            = google_service_account.function["merge"].email
     environment_variables            = local.environment
   }
 
@@ -46,11 +47,13 @@ resource "google_cloudfunctions2_function" "on_object_finalized" {
   depends_on = [google_project_iam_member.gcs_publishes, google_project_iam_member.trigger_receiver, google_project_iam_member.build, google_storage_bucket_iam_member.build_reads_sources]
 }
 
+# The export and the catch-up merge: one deployment each, so each runs as its own account.
 resource "google_cloudfunctions2_function" "on_schedule" {
+  for_each    = local.scheduled
   project     = var.project_id
   location    = var.region
-  name        = "${var.name}-schedule"
-  description = "Daily export and catch-up merge, chosen by the Pub/Sub message ({\"job\": \"export\" | \"catch-up\"})"
+  name        = "${var.name}-${each.value.name}"
+  description = "The daily ${each.value.name} from its Pub/Sub topic ({\"job\": \"${each.value.name}\"})"
   labels      = var.labels
 
   build_config {
@@ -73,14 +76,14 @@ resource "google_cloudfunctions2_function" "on_schedule" {
     max_instance_request_concurrency = 1
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.runtime.email
+    service_account_email            = google_service_account.function[each.value.account].email
     environment_variables            = local.environment
   }
 
   event_trigger {
     trigger_region        = var.region
     event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-    pubsub_topic          = google_pubsub_topic.schedule.id
+    pubsub_topic          = google_pubsub_topic.schedule[each.key].id
     retry_policy          = "RETRY_POLICY_RETRY"
     service_account_email = google_service_account.trigger.email
   }
@@ -115,7 +118,7 @@ resource "google_cloudfunctions2_function" "metrics" {
     max_instance_count             = 2
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.runtime.email
+    service_account_email          = google_service_account.function["metrics"].email
     environment_variables          = merge(local.environment, { KUBEBILL_MEMORY_LIMIT = "716MB" })
 
     secret_environment_variables {
@@ -126,11 +129,13 @@ resource "google_cloudfunctions2_function" "metrics" {
     }
   }
 
-  depends_on = [google_secret_manager_secret_version.metrics_token, google_secret_manager_secret_iam_member.runtime_token, google_project_iam_member.build, google_storage_bucket_iam_member.build_reads_sources]
+  depends_on = [google_secret_manager_secret_version.metrics_token, google_secret_manager_secret_iam_member.metrics_token, google_project_iam_member.build, google_storage_bucket_iam_member.build_reads_sources]
 }
 
-# Prometheus cannot mint Google ID tokens: the service is public and the handler demands the bearer token.
+# metrics_auth = "token" (default): Prometheus cannot mint Google ID tokens, so the service is public and the
+# handler demands the bearer token. "iam": nothing public; grant roles/run.invoker to the scraper's identity.
 resource "google_cloud_run_v2_service_iam_member" "metrics_public" {
+  count    = var.metrics_auth == "iam" ? 0 : 1
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.metrics.name

@@ -1,10 +1,14 @@
-# Two service accounts: `runtime` runs the functions and holds only roles on the bucket (and read on the
-# token secret); `trigger` lets Eventarc and Pub/Sub invoke them. Writes are limited to the results prefix
-# by IAM conditions on the object name (uniform bucket-level access makes conditions possible).
-resource "google_service_account" "runtime" {
+# One service account per function, each holding only roles on the bucket (DESIGN 3.3):
+#   export  creates allocation objects (only when it pulls from a cluster API: source_url set)
+#   merge   reads the bucket, writes and deletes only under the results prefix
+#   metrics reads only under the results and allocations prefixes (and the token secret)
+# `trigger` lets Eventarc and Pub/Sub invoke them. Prefix limits are IAM conditions on the object name
+# (uniform bucket-level access makes conditions possible).
+resource "google_service_account" "function" {
+  for_each     = toset(["export", "merge", "metrics"])
   project      = var.project_id
-  account_id   = "${var.name}-fn"
-  display_name = "kubebill functions (bucket-scoped roles only)"
+  account_id   = "${var.name}-${each.key}"
+  display_name = "kubebill ${each.key} function (bucket-scoped roles only)"
 }
 
 resource "google_service_account" "trigger" {
@@ -34,43 +38,60 @@ resource "google_storage_bucket_iam_member" "build_reads_sources" {
   member = "serviceAccount:${google_service_account.build.email}"
 }
 
-resource "google_storage_bucket_iam_member" "runtime_read" {
-  bucket = google_storage_bucket.store.name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.runtime.email}"
+locals {
+  # listing is checked on the bucket, reading on each object: the bucket term lets a prefix-limited reader list
+  object_names = "projects/_/buckets/${local.bucket}/objects/"
 }
 
-resource "google_storage_bucket_iam_member" "runtime_write_results" {
+resource "google_storage_bucket_iam_member" "merge_read" {
+  bucket = google_storage_bucket.store.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.function["merge"].email}"
+}
+
+resource "google_storage_bucket_iam_member" "merge_write_results" {
   bucket = google_storage_bucket.store.name
   role   = "roles/storage.objectUser"
-  member = "serviceAccount:${google_service_account.runtime.email}"
+  member = "serviceAccount:${google_service_account.function["merge"].email}"
 
   condition {
     title       = "kubebill-results-only"
     description = "Create, overwrite and delete only under the results prefix"
-    expression  = "resource.name.startsWith(\"projects/_/buckets/${local.bucket}/objects/${local.results_key_prefix}\")"
+    expression  = "resource.name.startsWith(\"${local.object_names}${local.results_key_prefix}\")"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "metrics_read" {
+  bucket = google_storage_bucket.store.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.function["metrics"].email}"
+
+  condition {
+    title       = "kubebill-results-and-allocations"
+    description = "List the bucket; read objects only under the results and allocations prefixes"
+    expression  = "resource.type == \"storage.googleapis.com/Bucket\" || resource.name.startsWith(\"${local.object_names}${local.results_key_prefix}\") || resource.name.startsWith(\"${local.object_names}${local.allocations_key_prefix}\")"
   }
 }
 
 # Only when the export function pulls from a cluster API (source_url set).
-resource "google_storage_bucket_iam_member" "runtime_write_allocations" {
+resource "google_storage_bucket_iam_member" "export_write_allocations" {
   count  = var.source_url == null ? 0 : 1
   bucket = google_storage_bucket.store.name
   role   = "roles/storage.objectCreator"
-  member = "serviceAccount:${google_service_account.runtime.email}"
+  member = "serviceAccount:${google_service_account.function["export"].email}"
 
   condition {
     title       = "kubebill-export-allocations-only"
     description = "The export function writes allocation files only under the allocations prefix"
-    expression  = "resource.name.startsWith(\"projects/_/buckets/${local.bucket}/objects/${local.allocations_key_prefix}\")"
+    expression  = "resource.name.startsWith(\"${local.object_names}${local.allocations_key_prefix}\")"
   }
 }
 
-resource "google_secret_manager_secret_iam_member" "runtime_token" {
+resource "google_secret_manager_secret_iam_member" "metrics_token" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.metrics_token.secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.runtime.email}"
+  member    = "serviceAccount:${google_service_account.function["metrics"].email}"
 }
 
 resource "google_project_iam_member" "trigger_receiver" {
@@ -82,7 +103,8 @@ resource "google_project_iam_member" "trigger_receiver" {
 resource "google_cloud_run_v2_service_iam_member" "trigger_invokes" {
   for_each = {
     merge    = google_cloudfunctions2_function.on_object_finalized.name
-    schedule = google_cloudfunctions2_function.on_schedule.name
+    export   = google_cloudfunctions2_function.on_schedule["export"].name
+    catch_up = google_cloudfunctions2_function.on_schedule["catch_up"].name
   }
   project  = var.project_id
   location = var.region

@@ -12,14 +12,15 @@ output "function_names" {
   description = "Cloud Functions by role."
   value = {
     merge    = google_cloudfunctions2_function.on_object_finalized.name
-    schedule = google_cloudfunctions2_function.on_schedule.name
+    export   = google_cloudfunctions2_function.on_schedule["export"].name
+    catch_up = google_cloudfunctions2_function.on_schedule["catch_up"].name
     metrics  = google_cloudfunctions2_function.metrics.name
   }
 }
 
-output "runtime_service_account" {
-  description = "Service account the functions run as (roles on the bucket and the token secret only)."
-  value       = google_service_account.runtime.email
+output "service_accounts" {
+  description = "Service account of each job (export, merge, metrics): roles on the bucket (and the token secret) only."
+  value       = { for key, account in google_service_account.function : key => account.email }
 }
 
 output "metrics_url" {
@@ -27,9 +28,9 @@ output "metrics_url" {
   value       = google_cloudfunctions2_function.metrics.service_config[0].uri
 }
 
-output "schedule_topic" {
-  description = "Pub/Sub topic of the export and catch-up jobs (publish {\"job\": \"catch-up\"} to run one now)."
-  value       = google_pubsub_topic.schedule.id
+output "schedule_topics" {
+  description = "Pub/Sub topic of each scheduled job (publish {\"job\": \"catch-up\"} to the catch_up one to run it now)."
+  value       = { for key, topic in google_pubsub_topic.schedule : key => topic.id }
 }
 
 output "billing_extract_prefix" {

@@ -1,8 +1,16 @@
-# Cloud Scheduler -> Pub/Sub -> on_schedule: the message says which job runs.
+# Cloud Scheduler -> one Pub/Sub topic per job -> that job's on_schedule deployment.
+locals {
+  scheduled = {
+    export   = { name = "export", account = "export" }
+    catch_up = { name = "catch-up", account = "merge" }
+  }
+}
+
 resource "google_pubsub_topic" "schedule" {
   #checkov:skip=CKV_GCP_83:Messages carry only {"job": ...}; Google-managed encryption is enough
+  for_each                   = local.scheduled
   project                    = var.project_id
-  name                       = "${var.name}-schedule"
+  name                       = "${var.name}-${each.value.name}"
   labels                     = var.labels
   message_retention_duration = "86400s"
   depends_on                 = [google_project_service.apis]
@@ -18,7 +26,7 @@ resource "google_cloud_scheduler_job" "export" {
   paused      = var.source_url == null
 
   pubsub_target {
-    topic_name = google_pubsub_topic.schedule.id
+    topic_name = google_pubsub_topic.schedule["export"].id
     data       = base64encode(jsonencode({ job = "export" }))
   }
 }
@@ -32,7 +40,7 @@ resource "google_cloud_scheduler_job" "catch_up" {
   time_zone   = "Etc/UTC"
 
   pubsub_target {
-    topic_name = google_pubsub_topic.schedule.id
+    topic_name = google_pubsub_topic.schedule["catch_up"].id
     data       = base64encode(jsonencode({ job = "catch-up" }))
   }
 }

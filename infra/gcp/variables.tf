@@ -51,10 +51,21 @@ variable "package_dir" {
   }
 }
 
+variable "metrics_auth" {
+  description = "Who may call the metrics function: \"token\" (allUsers may invoke, the handler checks the bearer token) or \"iam\" (only principals granted roles/run.invoker, with a Google ID token)."
+  type        = string
+  default     = "token"
+
+  validation {
+    condition     = contains(["token", "iam"], var.metrics_auth)
+    error_message = "metrics_auth must be token or iam."
+  }
+}
+
 variable "python_runtime" {
   description = "Cloud Functions runtime."
   type        = string
-  default     = "python311"
+  default     = "python312"
 
   validation {
     condition     = can(regex("^python3(1[1-9])$", var.python_runtime))

@@ -13,9 +13,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kubebill.billing import read, scan
+from kubebill.devtools.simulate import GROUND_TRUTH_KEY, Scenario, simulate
 from kubebill.layout import Layout
 from kubebill.schema import COST, COST_COLUMNS
-from kubebill.simulate import GROUND_TRUTH_KEY, Scenario, simulate
 from kubebill.store.local import LocalStore
 
 

@@ -16,12 +16,12 @@ import pyarrow.compute as pc
 import pytest
 
 from kubebill import cli
+from kubebill.devtools.simulate import Scenario, cluster_names, simulate
+from kubebill.devtools.simulate.model import NAMESPACES
 from kubebill.estimate.manifests import read_sources
 from kubebill.estimate.prices import learn
 from kubebill.estimate.pricing import estimate
 from kubebill.layout import Layout
-from kubebill.simulate import Scenario, cluster_names, simulate
-from kubebill.simulate.model import NAMESPACES
 from kubebill.store.local import LocalStore
 
 SCENARIO = Scenario(nodes=4, pods=1200, days=2, seed=3, end=date(2025, 6, 17))

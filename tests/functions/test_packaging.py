@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,8 +13,8 @@ from urllib.parse import quote_plus, urlparse
 
 import pytest
 
-from kubebill import packaging
 from kubebill.cli import main
+from kubebill.devtools import packaging
 from tests.emulators import Backend
 
 RUNTIME_NAMES = {
@@ -21,11 +23,11 @@ RUNTIME_NAMES = {
 }
 
 
-def _run(code: str, *paths: Path, isolated: bool = False) -> str:
+def _run(code: str, *paths: Path, isolated: bool = False, python: str = sys.executable) -> str:
     """Run `code` in a fresh interpreter with `paths` first on sys.path (`isolated`: no site-packages at all)."""
     prelude = f"import sys; sys.path[:0] = {[str(p) for p in paths]!r}\n"
     flags = ["-S"] if isolated else []
-    done = subprocess.run([sys.executable, *flags, "-c", prelude + code], capture_output=True, text=True, check=False)
+    done = subprocess.run([python, *flags, "-c", prelude + code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -40,7 +42,8 @@ def test_source_folder_shape_and_entry_points(cloud: str, tmp_path: Path, capsys
     folder = tmp_path / cloud
     assert str(folder) in capsys.readouterr().out
     entry = {"azure": {"function_app.py", "host.json"}, "gcp": {"main.py"}}[cloud]
-    assert entry | {"requirements.txt", "kubebill"} == {p.name for p in folder.iterdir()}
+    assert entry | {"requirements.txt", "constraints.txt", "kubebill"} == {p.name for p in folder.iterdir()}
+    assert not (folder / "kubebill" / "devtools").exists()
     assert (folder / "kubebill" / "pipeline.py").is_file()
     assert not list(folder.rglob("__pycache__"))
     names = _requirement_names(folder)
@@ -72,10 +75,10 @@ def test_source_folder_shape_and_entry_points(cloud: str, tmp_path: Path, capsys
 
 
 def test_lambda_wheel_platforms_follow_the_runtime_os():
-    assert packaging.platform_tags("arm64", "3.11") == ["manylinux2014_aarch64"]  # Amazon Linux 2, glibc 2.26
     assert "manylinux_2_28_x86_64" in packaging.platform_tags("x86_64", "3.12")  # Amazon Linux 2023, glibc 2.34
+    assert "manylinux_2_34_aarch64" in packaging.platform_tags("arm64", "3.13")
     with pytest.raises(packaging.InputError, match="no Lambda runtime"):
-        packaging.build("aws", Path("unused"), python="3.10")
+        packaging.build("aws", Path("unused"), python="3.11")  # Amazon Linux 2: too old a glibc for the lock
 
 
 def test_unknown_cloud_and_architecture_are_refused(tmp_path: Path):
@@ -83,6 +86,27 @@ def test_unknown_cloud_and_architecture_are_refused(tmp_path: Path):
         packaging.build("ibm", tmp_path)
     with pytest.raises(packaging.InputError, match="unknown architecture"):
         packaging.build("aws", tmp_path, architectures=["sparc"])
+
+
+def lambda_python() -> str:
+    """An interpreter of the Lambda runtime the zips are built for (pyenv's, on these machines)."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    version = packaging.LAMBDA_PYTHON
+    for candidate in [
+        shutil.which(f"python{version}"),
+        *map(str, sorted(root.glob(f"versions/{version}*/bin/python{version}"))),
+    ]:
+        if candidate is None:
+            continue
+        done = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.stdout.strip() == version:
+            return candidate
+    pytest.fail(f"no Python {version} to run the Lambda zip with (looked on PATH and in {root}/versions)")
 
 
 @pytest.fixture(scope="session")
@@ -104,9 +128,12 @@ def test_aws_zips_for_both_architectures(
             names = set(archive.namelist())
             assert sum(i.file_size for i in archive.infolist()) == artifact.unzipped_bytes
         assert {"handler.py", "kubebill/__init__.py", "kubebill/pipeline.py", "boto3/__init__.py"} <= names
-        assert f"pyarrow/lib.cpython-311-{machine}-linux-gnu.so" in names
-        assert any(n.startswith("duckdb") and n.endswith(f"311-{machine}-linux-gnu.so") for n in names)
-        assert not any(n.startswith("pandas/") for n in names)
+        assert f"pyarrow/lib.cpython-312-{machine}-linux-gnu.so" in names
+        assert "duckdb/__init__.py" in names and any(n.startswith("_duckdb") and n.endswith(".so") for n in names)
+        pins = packaging.locked(packaging.source_root())
+        for pinned in ("pyarrow", "duckdb", "numpy"):  # the versions CI tested, not whatever the platform tags allowed
+            assert f"{pinned}-{pins[pinned]}.dist-info/METADATA" in names
+        assert not any(n.startswith(("pandas/", "kubebill/devtools/")) for n in names)
         assert not any("__pycache__" in n for n in names)
 
     # The x86_64 zip runs here: with no site-packages at all (only the zip's boto3, pruned botocore, pyarrow,
@@ -131,6 +158,7 @@ def test_aws_zips_for_both_architectures(
         "print(json.dumps(sorted(m for m in ('pandas', 'numpy') if m in __import__('sys').modules)))",
         unpacked,
         isolated=True,
+        python=lambda_python(),
     )
     *handled, loaded = [json.loads(line) for line in out.strip().splitlines() if line.startswith(("{", "["))][-3:]
     assert [h["decision"] for h in handled] == ["merged", "merged"], handled

@@ -1,8 +1,10 @@
-"""Wiring of infra/aws: triggers, the one role's scopes, schedules, the bill export, the query table."""
+"""Wiring of infra/aws: triggers, each function's role and its scopes, schedules, the bill export, the query table."""
 
 from __future__ import annotations
 
 import re
+
+import pytest
 
 from tests.infra.hcl import dynamic, module, one
 from tests.infra.wiring import FUNCTIONS, WRITE_ACTIONS, default_schedules, entry_points
@@ -11,10 +13,30 @@ AWS = module("aws")
 RESULTS_OBJECTS = "${aws_s3_bucket.store.arn}/${local.results_key_prefix}*"
 
 
-def statements() -> tuple[list[dict], list[dict]]:
-    """(static statements, dynamic statement blocks) of the functions' policy."""
-    policy = AWS.resource("aws_iam_policy_document", "functions", "data")
-    return policy["statement"], [entry["statement"] for entry in policy.get("dynamic", [])]
+ALLOCATIONS_OBJECTS = "${aws_s3_bucket.store.arn}/${local.input_prefixes.allocations}*"
+BILLING_OBJECTS = "${aws_s3_bucket.store.arn}/${local.input_prefixes.billing}*"
+
+
+def statements(function: str) -> list[dict]:
+    """Every statement of one function's policy: static ones, the dynamic blocks' contents, the common ones."""
+    policy = AWS.resource("aws_iam_policy_document", function, "data")
+    assert policy["source_policy_documents"] == [f'${{data.aws_iam_policy_document.common["{function}"].json}}']
+    common = AWS.resource("aws_iam_policy_document", "common", "data")
+    found = list(policy.get("statement", [])) + list(common.get("statement", []))
+    for body in (policy, common):
+        found += [one(entry["statement"]["content"]) for entry in body.get("dynamic", [])]
+    return found
+
+
+def actions_on(function: str, pattern: re.Pattern[str]) -> dict[str, set[str]]:
+    """resource -> the actions matching `pattern` one function's policy allows on it."""
+    allowed: dict[str, set[str]] = {}
+    for statement in statements(function):
+        for action in statement["actions"]:
+            if pattern.search(action):
+                for resource in statement["resources"]:
+                    allowed.setdefault(resource, set()).add(action)
+    return allowed
 
 
 def test_handlers_exist_in_the_lambda_code() -> None:
@@ -29,15 +51,40 @@ def test_handlers_exist_in_the_lambda_code() -> None:
         assert handler.split(".", 1)[1] in defined, f"{handler} is not defined in functions/aws/handler.py"
 
 
-def test_functions_run_from_the_package_zip_on_arm64_by_default() -> None:
+def test_functions_run_from_the_package_zip_uploaded_to_s3_on_arm64_by_default() -> None:
     fn = AWS.resource("aws_lambda_function", "this")
     assert fn["for_each"] == "${local.functions}"
-    assert fn["filename"] == "${var.package_zip}"
+    assert "filename" not in fn, "Lambda refuses a direct upload over 50 MB; the zips are 60-70 MB"
+    assert fn["s3_bucket"] == "${aws_s3_object.package.bucket}"
+    assert fn["s3_key"] == "${aws_s3_object.package.key}"
+    assert fn["s3_object_version"] == "${aws_s3_object.package.version_id}"
     assert fn["source_code_hash"] == "${filebase64sha256(var.package_zip)}"
+    package = AWS.resource("aws_s3_object", "package")
+    assert package["bucket"] == "${aws_s3_bucket.store.id}"
+    assert package["source"] == "${var.package_zip}" and package["source_hash"] == "${filemd5(var.package_zip)}"
+    assert package["key"] == "${var.artifacts_prefix}/${basename(var.package_zip)}"
+    assert AWS.default("artifacts_prefix") not in {
+        AWS.default(f"{p}_prefix") for p in ("allocations", "billing", "results")
+    }
     assert fn["architectures"] == ["${var.architecture}"]
     assert AWS.default("architecture") == "arm64"
-    assert fn["role"] == "${aws_iam_role.functions.arn}"
-    assert len(AWS.resources("aws_iam_role")) == 2  # the functions' role and Scheduler's invoke-only role
+
+
+def test_one_role_per_function() -> None:
+    fn = AWS.resource("aws_lambda_function", "this")
+    assert fn["role"] == "${aws_iam_role.function[each.key].arn}"
+    assert set(AWS.resources("aws_iam_role")) == {"function", "scheduler"}
+    role = AWS.resource("aws_iam_role", "function")
+    assert role["for_each"] == "${local.functions}" and role["name"] == "${var.name}-${each.key}"
+    policy = AWS.resource("aws_iam_role_policy", "function")
+    assert policy["role"] == "${aws_iam_role.function[each.key].id}"
+    assert policy["policy"] == "${local.function_policies[each.key]}"
+    assert AWS.locals()["function_policies"] == {
+        name: f"${{data.aws_iam_policy_document.{name}.json}}" for name in ("export", "merge", "metrics")
+    }
+    common = AWS.resource("aws_iam_policy_document", "common", "data")
+    logs = next(s for s in common["statement"] if s["sid"] == "Logs")
+    assert logs["resources"] == ["${aws_cloudwatch_log_group.functions[each.key].arn}:*"]  # its own log group
 
 
 def test_s3_notifications_fire_merge_only_under_the_input_prefixes() -> None:
@@ -55,40 +102,44 @@ def test_s3_notifications_fire_merge_only_under_the_input_prefixes() -> None:
     assert permission["source_arn"] == "${aws_s3_bucket.store.arn}"
 
 
-def test_the_role_writes_only_under_the_results_prefix() -> None:
-    static, dynamics = statements()
-    for statement in static:
-        if any(WRITE_ACTIONS.search(action) for action in statement["actions"]):
-            assert statement["resources"] == [RESULTS_OBJECTS], statement["sid"]
-            assert set(statement["actions"]) == {"s3:PutObject", "s3:DeleteObject"}
-    writes = [s for s in static if "s3:PutObject" in s["actions"]]
-    assert len(writes) == 1
-    # The one other write: allocation files, only when the export function pulls from a cluster API.
-    exports = [d for d in dynamics if one(d["content"])["sid"] == "ExportWritesAllocations"]
-    assert len(exports) == 1
-    assert exports[0]["for_each"] == "${var.source_url == null ? [] : [local.input_prefixes.allocations]}"
-    assert one(exports[0]["content"])["actions"] == ["s3:PutObject"]
-    for block in dynamics:
-        actions = one(block["content"])["actions"]
-        assert not any(a.startswith("s3:Delete") for a in actions)
+def test_export_writes_allocations_only_and_only_when_it_pulls_from_a_cluster_api() -> None:
+    assert actions_on("export", WRITE_ACTIONS) == {"${aws_s3_bucket.store.arn}/${statement.value}*": {"s3:PutObject"}}
+    policy = AWS.resource("aws_iam_policy_document", "export", "data")
+    for entry in policy["dynamic"]:
+        assert entry["statement"]["for_each"] == "${var.source_url == null ? [] : [local.input_prefixes.allocations]}"
 
 
-def test_the_role_reads_inputs_and_results_and_nothing_is_a_wildcard() -> None:
-    static, _ = statements()
-    by_sid = {s["sid"]: s for s in static}
-    assert by_sid["ReadInputsAndResults"]["resources"] == [
-        "${aws_s3_bucket.store.arn}/${local.input_prefixes.allocations}*",
-        "${aws_s3_bucket.store.arn}/${local.input_prefixes.billing}*",
-        RESULTS_OBJECTS,
-    ]
-    listing = one(by_sid["ListKubebillPrefixes"]["condition"])
+def test_merge_reads_the_inputs_and_results_and_writes_only_results() -> None:
+    assert actions_on("merge", WRITE_ACTIONS) == {RESULTS_OBJECTS: {"s3:PutObject", "s3:DeleteObject"}}
+    reads = actions_on("merge", re.compile(r"^s3:Get"))
+    assert reads == {
+        ALLOCATIONS_OBJECTS: {"s3:GetObject"},
+        BILLING_OBJECTS: {"s3:GetObject"},
+        RESULTS_OBJECTS: {"s3:GetObject"},
+    }
+    listing = one(next(s for s in statements("merge") if s["sid"] == "ListInputsAndResults")["condition"])
     assert listing["variable"] == "s3:prefix"
     assert listing["values"] == [
         "${local.input_prefixes.allocations}*",
         "${local.input_prefixes.billing}*",
         "${local.results_key_prefix}*",
     ]
-    for statement in static:
+
+
+def test_metrics_reads_results_and_allocations_and_writes_nothing() -> None:
+    assert actions_on("metrics", WRITE_ACTIONS) == {}
+    assert actions_on("metrics", re.compile(r"^s3:Get")) == {
+        RESULTS_OBJECTS: {"s3:GetObject"},
+        ALLOCATIONS_OBJECTS: {"s3:GetObject"},
+    }
+    listing = one(next(s for s in statements("metrics") if s["sid"] == "ListResultsAndAllocations")["condition"])
+    assert listing["values"] == ["${local.results_key_prefix}*", "${local.input_prefixes.allocations}*"]
+    assert not actions_on("metrics", re.compile(r"^sqs:"))  # synchronous: no on-failure destination to write
+
+
+@pytest.mark.parametrize("function", ["export", "merge", "metrics"])
+def test_no_policy_has_a_wildcard(function: str) -> None:
+    for statement in statements(function):
         assert not any(a.endswith(":*") or a == "*" for a in statement["actions"]), statement["sid"]
         assert statement["resources"] != ["*"], statement["sid"]
 
@@ -127,9 +178,14 @@ def test_async_failures_go_to_the_encrypted_queue() -> None:
 def test_metrics_url_and_token_reach_only_the_metrics_function() -> None:
     url = AWS.resource("aws_lambda_function_url", "metrics")
     assert url["function_name"] == '${aws_lambda_function.this["metrics"].function_name}'
-    assert url["authorization_type"] == "NONE"  # the handler checks the bearer token
+    # "token" (default): public URL, the handler checks the bearer token; "iam": SigV4 callers only, nothing public
+    assert url["authorization_type"] == '${var.metrics_auth == "iam" ? "AWS_IAM" : "NONE"}'
+    assert AWS.default("metrics_auth") == "token"
     permissions = AWS.resources("aws_lambda_permission")
     public = {p["action"] for p in permissions.values() if p["principal"] == "*"}
+    assert all(
+        p["count"] == '${var.metrics_auth == "iam" ? 0 : 1}' for p in permissions.values() if p["principal"] == "*"
+    )
     assert public == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}  # both, since October 2025
     assert all(
         p["function_name"].startswith('${aws_lambda_function.this["metrics"]')

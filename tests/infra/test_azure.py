@@ -29,7 +29,9 @@ def test_event_grid_sends_blob_created_under_each_input_prefix_to_merge_blob() -
     subject = one(subscription["subject_filter"])["subject_begins_with"]
     assert subject == "/blobServices/default/containers/${azurerm_storage_container.store.name}/blobs/${each.value}"
     endpoint = one(subscription["azure_function_endpoint"])
-    assert endpoint["function_id"] == "${azurerm_function_app_flex_consumption.kubebill.id}/functions/merge_blob"
+    assert (
+        endpoint["function_id"] == '${azurerm_function_app_flex_consumption.kubebill["merge"].id}/functions/merge_blob'
+    )
     assert "merge_blob" in entry_points(APP)
     assert "@app.event_grid_trigger" in APP.read_text()  # merge_blob takes Event Grid events directly
     assert "${terraform_data.deploy}" in subscription["depends_on"]  # the function must exist first
@@ -47,9 +49,32 @@ def test_timer_bindings_read_schedules_the_app_settings_define() -> None:
     defaults = Settings()
     assert AZURE.default("export_schedule") == defaults.export_schedule
     assert AZURE.default("catch_up_schedule") == defaults.catch_up_schedule
-    disabled = [k for k in AZURE.locals()["platform"] if k.startswith("AzureWebJobs.")]
-    assert disabled == ["AzureWebJobs.export_timer.Disabled"]
-    assert "export_timer" in entry_points(APP)
+    assert AZURE.locals()["apps"] == {
+        "export": ["export_timer"],
+        "merge": ["merge_blob", "catch_up_timer"],
+        "metrics": ["metrics_http"],
+    }
+    assert set(entry_points(APP)) >= {"export_timer", "merge_blob", "catch_up_timer", "metrics_http"}
+
+
+def test_each_app_runs_only_its_own_functions(tmp_path: Path) -> None:
+    """The Disabled settings as Terraform renders them, with and without a cluster API to export from."""
+    block = locals_block((AZURE.path / "main.tf").read_text(), "disabled")
+    config = (
+        'variable "source_url" {\n  type    = string\n  default = null\n}\n'
+        'locals {\n  apps = { export = ["export_timer"], merge = ["merge_blob", "catch_up_timer"], '
+        'metrics = ["metrics_http"] }\n}\n' + block
+    )
+    off = evaluate(tmp_path / "off", config, "local.disabled")
+    on = evaluate(tmp_path / "on", config, "local.disabled", {"source_url": "http://opencost:9003"})
+    enabled = {app: sorted(k.split(".")[1] for k, v in flags.items() if v == "false") for app, flags in on.items()}
+    assert enabled == {
+        "export": ["export_timer"],
+        "merge": ["catch_up_timer", "merge_blob"],
+        "metrics": ["metrics_http"],
+    }
+    assert all(len(flags) == 4 for flags in on.values())
+    assert off["export"]["AzureWebJobs.export_timer.Disabled"] == "true"  # nothing to pull from
 
 
 def test_every_function_in_the_app_has_a_trigger() -> None:
@@ -60,36 +85,50 @@ def test_every_function_in_the_app_has_a_trigger() -> None:
 
 def test_platform_settings_are_only_the_known_sdk_and_host_names() -> None:
     platform = AZURE.locals()["platform"]
-    assert set(platform) - {"AzureWebJobs.export_timer.Disabled"} == PLATFORM_SETTINGS
-    assert platform["AzureWebJobsStorage__credential"] == "managedidentity"
-    assert not any("Key" in value or "AccountKey" in value for value in platform.values() if isinstance(value, str))
+    assert platform.startswith("${{for app, _ in local.apps : app => {")
+    for name in PLATFORM_SETTINGS:
+        assert f"{name} = " in platform, name
+    assert 'AzureWebJobsStorage__credential = "managedidentity"' in platform or "managedidentity" in platform
+    assert "Key" not in platform.replace("AzureWebJobs", "")
     app = AZURE.resource("azurerm_function_app_flex_consumption", "kubebill")
-    assert app["app_settings"] == "${local.app_settings}"
+    assert app["for_each"] == "${local.apps}"
+    assert app["app_settings"] == "${local.app_settings[each.key]}"
     assert app["storage_authentication_type"] == "UserAssignedIdentity"
+    assert app["storage_user_assigned_identity_id"] == "${azurerm_user_assigned_identity.function[each.key].id}"
+    assert one(app["identity"])["identity_ids"] == ["${azurerm_user_assigned_identity.function[each.key].id}"]
     assert app["runtime_name"] == "python"
-    assert AZURE.default("python_version") == "3.11"
+    assert AZURE.default("python_version") == "3.12"
+    settings = AZURE.locals()["app_settings"]
+    assert 'app == "metrics" && var.metrics_token != null ? {KUBEBILL_METRICS_TOKEN = var.metrics_token}' in settings
+    assert "KUBEBILL_METRICS_TOKEN" not in AZURE.locals()["settings"]
 
 
-def test_identity_holds_the_contributor_role_on_the_container_only_with_a_write_condition() -> None:
-    assignment = AZURE.resource("azurerm_role_assignment", "container")
-    assert assignment["scope"] == "${local.container_scope}"
+def test_each_identity_holds_one_role_on_the_container_and_writes_only_its_prefix() -> None:
+    identities = AZURE.resource("azurerm_user_assigned_identity", "function")
+    assert identities["for_each"] == "${local.apps}"
     assert AZURE.locals()["container_scope"] == (
         "${azurerm_storage_account.data.id}/blobServices/default/containers/${azurerm_storage_container.store.name}"
     )
-    assert assignment["role_definition_name"] == "Storage Blob Data Contributor"
-    assert assignment["condition_version"] == "2.0"
-    assert assignment["condition"] == "${local.write_condition}"
-    data_scopes = [
+    write = AZURE.resource("azurerm_role_assignment", "container_write")
+    assert write["for_each"] == "${local.write_conditions}"
+    assert write["scope"] == "${local.container_scope}"
+    assert write["role_definition_name"] == "Storage Blob Data Contributor"
+    assert write["principal_id"] == "${azurerm_user_assigned_identity.function[each.key].principal_id}"
+    assert (write["condition_version"], write["condition"]) == ("2.0", "${each.value}")
+    read = AZURE.resource("azurerm_role_assignment", "container_read")
+    assert read["role_definition_name"] == "Storage Blob Data Reader"  # metrics: no write at all
+    assert read["principal_id"] == '${azurerm_user_assigned_identity.function["metrics"].principal_id}'
+    # Nothing on the data account itself: the container is the widest scope there.
+    data_scopes = {
         a["scope"]
         for a in AZURE.resources("azurerm_role_assignment").values()
-        if a["principal_id"] == "${azurerm_user_assigned_identity.functions.principal_id}"
-    ]
-    # Nothing on the data account itself: the container is the widest scope there.
-    assert sorted(data_scopes) == [
+        if "azurerm_user_assigned_identity.function" in a["principal_id"]
+    }
+    assert data_scopes == {
         "${azurerm_application_insights.kubebill.id}",
         "${azurerm_storage_account.host.id}",
         "${local.container_scope}",
-    ]
+    }
 
 
 def _condition(tmp_path: Path, source_url: str | None) -> str:
@@ -101,11 +140,13 @@ def _condition(tmp_path: Path, source_url: str | None) -> str:
         ]
     )
     variables = {"source_url": source_url} if source_url else None
-    return evaluate(tmp_path, config, "local.write_condition", variables)
+    return evaluate(tmp_path, config, "local.write_conditions", variables)
 
 
 def test_write_condition_rendered_by_terraform_allows_writes_only_under_results(tmp_path: Path) -> None:
-    condition = _condition(tmp_path / "default", None)
+    conditions = _condition(tmp_path / "default", None)
+    assert set(conditions) == {"merge"}  # no export role at all without a cluster API to pull from
+    condition = conditions["merge"]
     path = "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path]"
     assert re.findall(r"StringStartsWith '([^']*)'", condition) == ["results/"]
     assert f"{path} StringStartsWith 'results/'" in condition
@@ -114,7 +155,8 @@ def test_write_condition_rendered_by_terraform_allows_writes_only_under_results(
     assert condition.count("(") == condition.count(")")
 
     with_export = _condition(tmp_path / "export", "http://opencost:9003")
-    assert re.findall(r"StringStartsWith '([^']*)'", with_export) == ["results/", "allocations/"]
+    assert re.findall(r"StringStartsWith '([^']*)'", with_export["merge"]) == ["results/"]
+    assert re.findall(r"StringStartsWith '([^']*)'", with_export["export"]) == ["allocations/"]
 
 
 def test_storage_is_entra_only_tls12_and_private() -> None:

@@ -16,7 +16,9 @@ FUNCTIONS_BY_ENTRY = {
     "on_schedule": "on_schedule",
     "metrics": "metrics",
 }
-RESULTS_ONLY = 'resource.name.startsWith("projects/_/buckets/${local.bucket}/objects/${local.results_key_prefix}")'
+RESULTS_ONLY = 'resource.name.startsWith("${local.object_names}${local.results_key_prefix}")'
+# the account each deployment runs as (the two on_schedule deployments: export, and the catch-up merge)
+ACCOUNTS = {"on_object_finalized": "merge", "on_schedule": "each.value.account", "metrics": "metrics"}
 
 
 def test_entry_points_exist_in_the_function_code() -> None:
@@ -30,7 +32,8 @@ def test_entry_points_exist_in_the_function_code() -> None:
         source = one(one(build["source"])["storage_source"])
         assert source["object"] == "${google_storage_bucket_object.source.name}"
         service = one(body["service_config"])
-        assert service["service_account_email"] == "${google_service_account.runtime.email}"
+        account = ACCOUNTS[name] if name == "on_schedule" else f'"{ACCOUNTS[name]}"'
+        assert service["service_account_email"] == f"${{google_service_account.function[{account}].email}}"
         if name == "metrics":  # a smaller instance: DuckDB's limit follows its 1 GiB
             assert service["environment_variables"] == '${merge(local.environment, {KUBEBILL_MEMORY_LIMIT = "716MB"})}'
             assert service["available_memory"] == "1Gi"
@@ -47,16 +50,23 @@ def test_object_finalized_on_the_bucket_fires_the_merge() -> None:
     assert trigger["service_account_email"] == "${google_service_account.trigger.email}"
 
 
-def test_scheduler_jobs_publish_export_and_catch_up_to_the_schedule_function() -> None:
-    trigger = one(GCP.resource("google_cloudfunctions2_function", "on_schedule")["event_trigger"])
+def test_scheduler_jobs_publish_to_their_own_deployment_running_as_the_job_account() -> None:
+    function = GCP.resource("google_cloudfunctions2_function", "on_schedule")
+    assert function["for_each"] == "${local.scheduled}"
+    assert GCP.locals()["scheduled"] == {
+        "export": {"name": "export", "account": "export"},
+        "catch_up": {"name": "catch-up", "account": "merge"},  # the catch-up is a merge: the merge's rights
+    }
+    trigger = one(function["event_trigger"])
     assert trigger["event_type"] == "google.cloud.pubsub.topic.v1.messagePublished"
-    assert trigger["pubsub_topic"] == "${google_pubsub_topic.schedule.id}"
+    assert trigger["pubsub_topic"] == "${google_pubsub_topic.schedule[each.key].id}"
+    assert GCP.resource("google_pubsub_topic", "schedule")["for_each"] == "${local.scheduled}"
     jobs = GCP.resources("google_cloud_scheduler_job")
     assert set(jobs) == {"export", "catch_up"}
     defaults = default_schedules()
     for name, job in jobs.items():
         target = one(job["pubsub_target"])
-        assert target["topic_name"] == "${google_pubsub_topic.schedule.id}"
+        assert target["topic_name"] == f'${{google_pubsub_topic.schedule["{name}"].id}}'
         minute, hour = GCP.default(f"{name}_schedule").split()[:2]
         assert (minute, hour) == defaults[name]
         assert job["time_zone"] == "Etc/UTC"
@@ -84,22 +94,58 @@ def test_metrics_is_http_with_the_token_from_secret_manager() -> None:
     assert "KUBEBILL_METRICS_TOKEN" not in GCP.locals()["settings"]
 
 
-def test_runtime_account_holds_only_bucket_scoped_roles_and_writes_only_results() -> None:
-    runtime = "serviceAccount:${google_service_account.runtime.email}"
+def _bucket_roles(account: str) -> dict[str, dict]:
+    member = f'serviceAccount:${{google_service_account.function["{account}"].email}}'
     for rtype in ("google_project_iam_member", "google_project_iam_binding", "google_project_iam_policy"):
         for name, body in GCP.resources(rtype).items():
-            assert body.get("member") != runtime, f"{rtype}.{name} gives the runtime account a project role"
-    roles = {n: b for n, b in GCP.resources("google_storage_bucket_iam_member").items() if b["member"] == runtime}
-    assert set(roles) == {"runtime_read", "runtime_write_results", "runtime_write_allocations"}
-    assert roles["runtime_read"]["role"] == "roles/storage.objectViewer"
-    for name in ("runtime_write_results", "runtime_write_allocations"):
-        assert roles[name]["bucket"] == "${google_storage_bucket.store.name}"
-        assert roles[name]["role"] in {"roles/storage.objectUser", "roles/storage.objectCreator"}
-    assert one(roles["runtime_write_results"]["condition"])["expression"] == RESULTS_ONLY
-    allocations = roles["runtime_write_allocations"]
+            assert body.get("member") != member, f"{rtype}.{name} gives the {account} account a project role"
+    roles = {n: b for n, b in GCP.resources("google_storage_bucket_iam_member").items() if b["member"] == member}
+    assert all(role["bucket"] == "${google_storage_bucket.store.name}" for role in roles.values())
+    return roles
+
+
+def test_one_service_account_per_function() -> None:
+    accounts = GCP.resource("google_service_account", "function")
+    assert accounts["for_each"] == '${toset(["export", "merge", "metrics"])}'
+    assert accounts["account_id"] == "${var.name}-${each.key}"
+    assert set(GCP.resources("google_service_account")) == {"function", "trigger", "build", "billing_extract"}
+
+
+def test_export_only_creates_allocation_objects_and_only_with_a_source_url() -> None:
+    roles = _bucket_roles("export")
+    assert set(roles) == {"export_write_allocations"}
+    allocations = roles["export_write_allocations"]
     assert allocations["count"] == "${var.source_url == null ? 0 : 1}"
     assert allocations["role"] == "roles/storage.objectCreator"  # create only: never overwrite or delete inputs
-    assert "${local.allocations_key_prefix}" in one(allocations["condition"])["expression"]
+    assert one(allocations["condition"])["expression"] == (
+        'resource.name.startsWith("${local.object_names}${local.allocations_key_prefix}")'
+    )
+
+
+def test_merge_reads_the_bucket_and_writes_only_results() -> None:
+    roles = _bucket_roles("merge")
+    assert set(roles) == {"merge_read", "merge_write_results"}
+    assert roles["merge_read"]["role"] == "roles/storage.objectViewer" and "condition" not in roles["merge_read"]
+    assert roles["merge_write_results"]["role"] == "roles/storage.objectUser"
+    assert one(roles["merge_write_results"]["condition"])["expression"] == RESULTS_ONLY
+    assert GCP.locals()["object_names"] == "projects/_/buckets/${local.bucket}/objects/"
+
+
+def test_metrics_reads_only_results_and_allocations_and_the_token() -> None:
+    roles = _bucket_roles("metrics")
+    assert set(roles) == {"metrics_read"}
+    assert roles["metrics_read"]["role"] == "roles/storage.objectViewer"
+    assert one(roles["metrics_read"]["condition"])["expression"] == (
+        'resource.type == "storage.googleapis.com/Bucket" || '
+        'resource.name.startsWith("${local.object_names}${local.results_key_prefix}") || '
+        'resource.name.startsWith("${local.object_names}${local.allocations_key_prefix}")'
+    )
+    secret = GCP.resource("google_secret_manager_secret_iam_member", "metrics_token")
+    assert secret["member"] == 'serviceAccount:${google_service_account.function["metrics"].email}'
+    assert len(GCP.resources("google_secret_manager_secret_iam_member")) == 1
+    public = GCP.resource("google_cloud_run_v2_service_iam_member", "metrics_public")
+    assert public["member"] == "allUsers" and public["count"] == '${var.metrics_auth == "iam" ? 0 : 1}'
+    assert GCP.default("metrics_auth") == "token"
 
 
 def test_bucket_is_uniform_private_and_versioned() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kubebill import packaging
+from kubebill.devtools import packaging
 from tests.infra.hcl import module
 from tests.infra.render import Job, run_many, variable_block
 from tests.infra.wiring import entry_points

@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from kubebill import pipeline
+from kubebill.devtools import accuracy
+from kubebill.devtools.simulate import GROUND_TRUTH_KEY, Scenario, simulate
 from kubebill.layout import Layout
-from kubebill.reconcile import accuracy
 from kubebill.settings import Settings
-from kubebill.simulate import GROUND_TRUTH_KEY, Scenario, simulate
 from kubebill.sinks import results
 from kubebill.store.local import LocalStore
 

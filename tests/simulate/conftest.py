@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kubebill.simulate import Scenario, Written, simulate
+from kubebill.devtools.simulate import Scenario, Written, simulate
 
 # Two days across a month boundary, two clusters per provider: monthly lines, two billing periods.
 SMALL = Scenario(clusters=2, nodes=4, pods=14, days=2, seed=7, end=date(2025, 7, 1))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from kubebill.simulate import Scenario, Written, simulate
+from kubebill.devtools.simulate import Scenario, Written, simulate
 from tests.simulate.conftest import SMALL
 
 

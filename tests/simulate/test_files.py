@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kubebill.devtools.simulate import Written
 from kubebill.layout import Kind, Layout
 from kubebill.schema import ALLOCATION, conform
-from kubebill.simulate import Written
 from tests.simulate.conftest import SMALL
 
 CUR2 = "billing/aws/kubebill-sim-cur2"

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from kubebill.devtools.simulate import Written, serve_opencost
 from kubebill.layout import Layout
 from kubebill.model import Window
 from kubebill.schema import ALLOCATION
-from kubebill.simulate import Written, serve_opencost
 from kubebill.sources import http, opencost
 from tests.simulate.conftest import SMALL
 

@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kubebill import billing
+from kubebill.devtools.simulate import Written
 from kubebill.layout import Layout
-from kubebill.simulate import Written
 from kubebill.store import open_store
 
 COSTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")

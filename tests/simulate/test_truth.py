@@ -12,9 +12,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from kubebill.devtools.simulate import Scenario, Written, simulate
+from kubebill.devtools.simulate.model import build_clusters
 from kubebill.model import IDLE
-from kubebill.simulate import Scenario, Written, simulate
-from kubebill.simulate.model import build_clusters
 from tests.simulate.conftest import SMALL
 
 COSTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")

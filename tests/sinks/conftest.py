@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,20 +132,21 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def prometheus(metrics_endpoint: Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
-    """A real Prometheus scraping the endpoint every second with kubebill's rule file loaded."""
+@contextmanager
+def running_prometheus(target_port: int, folder: Path, *, token: str | None = None) -> Iterator[Prometheus]:
+    """A real Prometheus scraping 127.0.0.1:`target_port` every second (bearer `token` if given), rules loaded."""
     if shutil.which("prometheus") is None:
         pytest.fail("the Debian package prometheus is missing: run .ci/setup")
-    folder = tmp_path_factory.mktemp("prometheus")
     rules = folder / "kubebill.rules.yml"
     shutil.copy(RULES, rules)
     config = folder / "prometheus.yml"
+    authorization = f"    authorization:\n      credentials: {token}\n" if token else ""
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         f"rule_files:\n  - {rules}\n"
         "scrape_configs:\n  - job_name: kubebill\n"
-        f"    static_configs:\n      - targets: ['127.0.0.1:{metrics_endpoint.port}']\n"
+        f"{authorization}"
+        f"    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
     )
     port = free_port()
     process = _start(
@@ -168,6 +170,13 @@ def prometheus(metrics_endpoint: Endpoint, tmp_path_factory: pytest.TempPathFact
         yield server
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def prometheus(metrics_endpoint: Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    """A real Prometheus scraping the endpoint every second with kubebill's rule file loaded."""
+    with running_prometheus(metrics_endpoint.port, tmp_path_factory.mktemp("prometheus")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

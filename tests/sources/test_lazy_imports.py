@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from kubebill.commands import report, simulate
-from kubebill.simulate import model
+from kubebill.devtools.simulate import model
 from kubebill.sinks import report as report_sink
 from tests.conftest import ROOT
 

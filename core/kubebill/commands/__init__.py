@@ -1,3 +1,16 @@
 """One module per CLI command: `HELP`, `add_arguments(parser)` and `run(args, settings) -> exit code`."""
 
-NAMES = ("demo", "export", "merge", "run", "handle", "report", "metrics", "simulate", "package", "prices", "estimate")
+NAMES = (
+    "demo",
+    "export",
+    "merge",
+    "run",
+    "handle",
+    "report",
+    "metrics",
+    "serve",
+    "simulate",
+    "package",
+    "prices",
+    "estimate",
+)

@@ -87,8 +87,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import pyarrow.parquet as pq
 
     from kubebill import pipeline
-    from kubebill.reconcile import accuracy
-    from kubebill.simulate import GROUND_TRUTH_KEY, Scenario, cluster_names, serve_opencost, simulate
+    from kubebill.devtools import accuracy
+    from kubebill.devtools.simulate import GROUND_TRUTH_KEY, Scenario, cluster_names, serve_opencost, simulate
     from kubebill.sinks import report, results
 
     started = time.monotonic()

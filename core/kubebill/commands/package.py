@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kubebill import packaging
+from kubebill.devtools import packaging
 from kubebill.settings import Settings
 
 HELP = "build the deployable function artifact that infra/ deploys"

@@ -11,7 +11,7 @@ from kubebill.model import parse_day, yesterday
 from kubebill.settings import Settings
 
 HELP = "write synthetic allocation and native billing exports with ground truth"
-PROVIDERS = ("aws", "azure", "gcp")  # kubebill.simulate.model.PROVIDERS, without importing pyarrow for --help
+PROVIDERS = ("aws", "azure", "gcp")  # kubebill.devtools.simulate.model.PROVIDERS, without importing pyarrow for --help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from kubebill.simulate import Scenario, simulate  # pyarrow: loaded only when simulating
+    from kubebill.devtools.simulate import Scenario, simulate  # pyarrow: loaded only when simulating
 
     try:
         end = parse_day(args.end) if args.end else yesterday()

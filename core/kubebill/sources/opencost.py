@@ -15,7 +15,7 @@ Normalized to the ALLOCATION schema:
 Kubecost differences: the `/model` prefix (dropped when the URL already ends in /model, i.e. the
 cost-model container), `idle` instead of `includeIdle`; since Kubecost 2.5.3 the `*Average` fields of an
 aggregate are sums over its containers again, which is OpenCost's meaning and the one kept here (with the
-default container-level aggregate the two agree; 2.3–2.5.2 averaged them: infra/kubernetes/README.md).
+default container-level aggregate the two agree; 2.3–2.5.2 averaged them: charts/kubebill/README.md).
 """
 
 from __future__ import annotations
