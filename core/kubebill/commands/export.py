@@ -14,7 +14,6 @@ from kubebill.commands import common
 from kubebill.errors import ConfigError, InputError
 from kubebill.model import days_between, yesterday
 from kubebill.settings import Settings
-from kubebill.store import open_store
 
 HELP = "pull allocation data for each UTC day from a cluster API and write it to the store"
 
@@ -110,7 +109,7 @@ class _Progress:
 def export(args: argparse.Namespace, settings: Settings) -> pipeline.ExportSummary:
     settings = with_flags(args, settings)
     days = export_days(args, settings)
-    store = open_store(common.store_url(args, settings))
+    store = common.open_any(common.store_url(args, settings))
     return pipeline.export(
         store,
         settings,

@@ -12,9 +12,10 @@ from html import escape
 
 import pyarrow as pa
 
+from kubebill import figures
 from kubebill.model import SENTINELS
 from kubebill.sinks import costs, svg
-from kubebill.sinks.report import Row, group_costs
+from kubebill.sinks.report import Row, group_costs, key_names, totals
 
 _SENTINEL_SQL = ", ".join(f"'{name}'" for name in sorted(SENTINELS))
 
@@ -54,16 +55,25 @@ def _tile(label: str, value: str) -> str:
     return f'<div class="tile"><span>{escape(label)}</span><b>{escape(value)}</b></div>'
 
 
-def _table(rows: list[Row], by: str) -> str:
-    head = "".join(
-        f"<th>{escape(h)}</th>" for h in (by, "currency", "billed", "effective", "list", "savings", "idle", "unalloc.")
+def _table(rows: list[Row], keys: list[str]) -> str:
+    columns = (
+        *keys,
+        "currency",
+        "billed",
+        "effective",
+        "list",
+        "savings",
+        *(figures.HEADERS[f] for f in figures.SHARES),
     )
+    head = "".join(f"<th>{escape(h)}</th>" for h in columns)
     body = []
-    for r in rows:
-        shares = ["" if s is None else f"{s * 100:.1f}%" for s in (r.idle_share, r.unallocated_share)]
-        cells = [f"{r.billed:,.2f}", f"{r.effective:,.2f}", f"{r.list:,.2f}", f"{r.savings:,.2f}", *shares]
+    for r in [*rows, *totals(rows)]:
+        money = [figures.money_text(v, r.currency, grouped=True) for v in (r.billed, r.effective, r.list, r.savings)]
+        cells = [*money, *(figures.percent_text(r.share(f)) for f in figures.SHARES)]
         body.append(
-            f"<tr><td>{escape(r.group)}</td><td>{escape(r.currency)}</td>"
+            "<tr>"
+            + "".join(f"<td>{escape(g)}</td>" for g in r.group)
+            + f"<td>{escape(r.currency)}</td>"
             + "".join(f'<td class="n">{c}</td>' for c in cells)
             + "</tr>"
         )
@@ -155,7 +165,7 @@ def render_html(
     period = f"{len(days)} day(s) of results, {days[0]} to {days[-1]}" if days else ""
     others = ", ".join(c for c, _ in currencies[1:])
     note = f" Charts show {escape(currency)}; also billed in {escape(others)} (see the table)." if others else ""
-    table = _table(group_costs(results, by, hash_pod_names=hash_pod_names), by)
+    table = _table(group_costs(results, by, hash_pod_names=hash_pod_names), key_names(by))
     charts = (
         ("Daily cost by category", daily, bool(days)),
         ("Top namespaces", top_chart, bool(top)),
