@@ -117,7 +117,7 @@ NAMESPACE_VAR = variable(
     "namespace", 'label_values(kubebill_namespace_cost{tenant_id=~"$tenant_id", cluster=~"$cluster"}, namespace)'
 )
 NS_PER_DAY = per_day("kubebill_namespace_cost", f"{TOTAL}, {NOT_SENTINEL}", "cluster, namespace")
-PER_MONTH = f"{figures.DAYS_PER_MONTH:.6g}"  # days in the monthly run-rate
+PER_MONTH = f"{figures.HOURS_PER_MONTH} / 24"  # days in the monthly run-rate (figures.DAYS_PER_MONTH)
 
 
 def share(figure: str) -> str:

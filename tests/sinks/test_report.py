@@ -122,9 +122,12 @@ def test_html_to_a_file_is_self_contained(
     html = target.read_text()
     assert html.startswith("<!doctype html>")
     assert not re.search(r"""(src|href)\s*=|@import|url\(""", html)
-    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * 4
-    for chart in ("daily-cost", "top-namespaces", "idle-share", "savings"):
+    charts = ("kubernetes-daily", "group-trend", "top-groups", "cluster-shares", "month-to-date", "outside-daily",
+              "savings")  # fmt: skip
+    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * len(charts)
+    for chart in charts:
         assert f'id="{chart}"' in html
+    assert html.index('id="kubernetes-daily"') < html.index('id="outside-daily"')  # Kubernetes first
     assert "<h2>Cost by namespace</h2>" in html and "<td>checkout</td>" in html
     code, _, _ = run(capsys, "--store", str(store.root), "--by", "cluster", "--format", "html", "--out", str(target))
     html = target.read_text()

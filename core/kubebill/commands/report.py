@@ -73,7 +73,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"no results for {window} in {store.url}{newest}")
     results = read_days(store, layout, days)
     hashed = settings.hash_pod_names
-    title = f"kubebill cost by {', '.join(keys)}, {days[0]} to {days[-1]} ({window})"
+    named = "" if args.from_ else f" ({window})"
+    title = f"kubebill cost by {', '.join(keys)}, {days[0]} to {days[-1]}{named}"
     rows = report.group_costs(results, args.by, cost=args.cost, currency=args.currency, hash_pod_names=hashed)
     if args.format == "html":
         text = report.html_report(results, title=title, by=args.by, hash_pod_names=hashed)
