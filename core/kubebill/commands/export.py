@@ -34,7 +34,9 @@ _QUERY_FLAGS = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=("opencost", "kubecost", "aks"), help="allocation API (KUBEBILL_SOURCE)")
     parser.add_argument("--url", help="base URL of the API (KUBEBILL_SOURCE_URL)")
-    parser.add_argument("--cluster", help="cluster name (KUBEBILL_CLUSTER)")
+    parser.add_argument(
+        "--cluster", help="cluster name (KUBEBILL_CLUSTER; default: the one the OpenCost/Kubecost answer names)"
+    )
     common.add_days(parser)
     common.add_store(parser)
     parser.add_argument(
@@ -106,6 +108,31 @@ class _Progress:
             self.logger.info("exported %s", day, extra={"day": str(day), "rows": rows, "key": key})
 
 
+def cluster_name(args: argparse.Namespace, settings: Settings, days: list[date]) -> str | None:
+    """--cluster, KUBEBILL_CLUSTER, else the one cluster the OpenCost/Kubecost answer names."""
+    source = args.source or settings.source
+    url = args.url or settings.source_url
+    if args.cluster or settings.cluster or not url or source == "aks" or not days:
+        return str(args.cluster or settings.cluster or "") or None
+    import requests
+
+    from kubebill.sources.cluster_name import discover
+    from kubebill.sources.http import HttpOptions
+    from kubebill.sources.opencost import Query
+
+    with requests.Session() as session:
+        name = discover(
+            session,
+            base_url=url,
+            source=source,
+            day=days[0],
+            query=Query.from_settings(settings),
+            options=HttpOptions.from_settings(settings),
+        )
+    log.get("export").info("cluster %s, as the API's answer names it", name, extra={"cluster": name})
+    return name
+
+
 def export(args: argparse.Namespace, settings: Settings) -> pipeline.ExportSummary:
     settings = with_flags(args, settings)
     days = export_days(args, settings)
@@ -116,7 +143,7 @@ def export(args: argparse.Namespace, settings: Settings) -> pipeline.ExportSumma
         days=days,
         source=args.source,
         url=args.url,
-        cluster=args.cluster,
+        cluster=cluster_name(args, settings, days),
         on_day=_Progress(len(days)),
     )
 
