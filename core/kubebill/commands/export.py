@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
-import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from kubebill import log, pipeline
+from kubebill import log, pipeline, progress
 from kubebill.commands import common
 from kubebill.errors import ConfigError, InputError
 from kubebill.model import days_between, yesterday
@@ -82,32 +80,6 @@ def export_days(args: argparse.Namespace, settings: Settings) -> list[date]:
     return [yesterday()]
 
 
-class _Progress:
-    """A one-line bar on a terminal; one log line per day otherwise."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.started = time.monotonic()
-        self.tty = sys.stderr.isatty()
-        self.logger = log.get("export")
-
-    def __call__(self, day: date, rows: int, key: str) -> None:
-        self.done += 1
-        if self.tty:
-            width = 30
-            filled = width * self.done // self.total
-            elapsed = time.monotonic() - self.started
-            sys.stderr.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {day} {rows} rows {elapsed:.0f}s"
-            )
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-        else:
-            self.logger.info("exported %s", day, extra={"day": str(day), "rows": rows, "key": key})
-
-
 def cluster_name(args: argparse.Namespace, settings: Settings, days: list[date]) -> str | None:
     """--cluster, KUBEBILL_CLUSTER, else the one cluster the OpenCost/Kubecost answer names."""
     source = args.source or settings.source
@@ -137,15 +109,18 @@ def export(args: argparse.Namespace, settings: Settings) -> pipeline.ExportSumma
     settings = with_flags(args, settings)
     days = export_days(args, settings)
     store = common.open_any(common.store_url(args, settings))
-    return pipeline.export(
-        store,
-        settings,
-        days=days,
-        source=args.source,
-        url=args.url,
-        cluster=cluster_name(args, settings, days),
-        on_day=_Progress(len(days)),
-    )
+    cluster = cluster_name(args, settings, days)
+    source = args.source or settings.source
+    steps = max(1, timedelta(days=1) // settings.step_delta) if source != "aks" else 1
+    with progress.phase(f"export {len(days)} day(s)", total=len(days) * steps) as bar:
+
+        def on_day(day: date, rows: int, key: str) -> None:
+            if source == "aks":  # one request per day: the day is the step
+                bar.tick(f"{day} {rows} rows")
+
+        return pipeline.export(
+            store, settings, days=days, source=args.source, url=args.url, cluster=cluster, on_day=on_day
+        )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
