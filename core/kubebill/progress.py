@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from kubebill import log
 
 _ACTIVE: list[Phase] = []
-_REDRAW_SECONDS = 0.1
 _BAR = 24
 
 
@@ -40,7 +39,7 @@ class Phase:
     def tick(self, detail: str = "", *, items: int = 1) -> None:
         self.done += items
         now = time.monotonic()
-        if self.terminal and (now - self.drawn >= _REDRAW_SECONDS or self.done == self.total):
+        if self.terminal:  # ticks are steps, days or phases: few enough to draw each
             self.drawn = now
             if self.total:
                 filled = _BAR * min(self.done, self.total) // self.total
@@ -51,7 +50,9 @@ class Phase:
             sys.stderr.write("\r" + line[:160].ljust(80))
             sys.stderr.flush()
 
-    def close(self) -> None:
+    def close(self, *, ok: bool = True) -> None:
+        """End the phase: a newline on a terminal; elsewhere one log line when it ended well (a failure is
+        reported by whoever handles it)."""
         if self.closed:
             return
         self.closed = True
@@ -62,6 +63,8 @@ class Phase:
             if self.drawn:
                 sys.stderr.write("\n")
                 sys.stderr.flush()
+            return
+        if not ok:
             return
         log.get("progress").info(
             "%s: %d item(s) in %.1fs", self.name, self.done, seconds,
@@ -76,8 +79,10 @@ def phase(name: str, total: int | None = None) -> Iterator[Phase]:
     _ACTIVE.append(current)
     try:
         yield current
-    finally:
-        current.close()
+    except BaseException:
+        current.close(ok=False)
+        raise
+    current.close()
 
 
 def tick(detail: str = "") -> None:

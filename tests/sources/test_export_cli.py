@@ -134,7 +134,7 @@ def test_aks_agent_export(server: ReplayServer, external: Path, tmp_path: Path) 
     assert table.schema == ALLOCATION
 
 
-def test_backfill_logs_one_line_per_day(
+def test_backfill_logs_one_line_per_phase(
     server: ReplayServer, external: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server.route = lambda request: (
@@ -144,8 +144,11 @@ def test_backfill_logs_one_line_per_day(
     )  # type: ignore[operator]
     args = ["--source", "opencost", "--step", "1d", "--from", "2024-03-18", "--to", "2024-03-19"]
     assert export(server, tmp_path, *args, date_="") == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if "exported" in line]
-    assert len(lines) == 2 and "day=2024-03-18" in lines[0] and "day=2024-03-19" in lines[1]
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if "phase=" in line] == [
+        "info    export 2 day(s): 2 item(s) in " + lines[-1].split(" item(s) in ")[1]
+    ]
+    assert "phase=export 2 day(s) items=2" in lines[-1]
 
 
 def test_backfill_on_a_terminal_draws_one_progress_bar(server: ReplayServer, tmp_path: Path) -> None:
@@ -180,9 +183,9 @@ def test_backfill_on_a_terminal_draws_one_progress_bar(server: ReplayServer, tmp
     text = drawn.decode()
     frames = [frame for frame in text.replace("\r\n", "\n").split("\r") if frame]
     assert [frame.split("] ")[1].split()[0] for frame in frames] == ["1/3", "2/3", "3/3"], text
-    assert frames[0].startswith("[" + "#" * 10 + "." * 20 + "]") and "2025-06-16 20 rows" in frames[0]
-    assert frames[-1].startswith("[" + "#" * 30 + "]") and frames[-1].endswith("\n")
-    assert "exported" not in text  # the log lines are for logs, not for a terminal
+    assert frames[0].startswith("export 3 day(s) [" + "#" * 8 + "." * 16 + "]") and "2025-06-16 step 1/1" in frames[0]
+    assert frames[-1].startswith("export 3 day(s) [" + "#" * 24 + "]") and frames[-1].endswith("\n")
+    assert "item(s) in" not in text  # the log lines are for logs, not for a terminal
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,8 @@
-"""Progress: a redrawn line on a real terminal (a pty), one log line per phase otherwise."""
+"""Progress stays quiet in logs: one line per phase (the terminal bar: test_export_cli)."""
 
 from __future__ import annotations
 
 import json
-import os
-import pty
 import subprocess
 import sys
 from datetime import date
@@ -35,32 +33,6 @@ def test_export_logs_one_json_line_per_phase(server: ReplayServer, tmp_path: Pat
     phases = [line for line in lines if "phase" in line]
     assert [(p["phase"], p["items"]) for p in phases] == [("export 2 day(s)", 8)]  # 2 days × 4 steps of 6 h
     assert "\r" not in result.stderr
-
-
-def test_export_on_a_terminal_redraws_one_line(server: ReplayServer, tmp_path: Path) -> None:
-    server.route = generated  # type: ignore[assignment]
-    leader, follower = pty.openpty()
-    try:
-        result = _export(server, tmp_path, stderr=follower)
-        os.close(follower)
-        follower = -1
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal's other end is closed: all read
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        if follower >= 0:
-            os.close(follower)
-        os.close(leader)
-    assert result.returncode == 0
-    text = seen.decode()
-    assert "\rexport 2 day(s) [" in text and "8/8 2024-03-19 step 4/4" in text
-    assert '"phase"' not in text and "item(s) in" not in text  # no log line on a terminal
 
 
 def test_merge_of_several_days_logs_its_phase(tmp_path: Path) -> None:
