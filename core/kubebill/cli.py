@@ -4,19 +4,42 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from kubebill import __version__, log
 from kubebill.commands import NAMES
-from kubebill.errors import InputError
-from kubebill.settings import Settings
+from kubebill.errors import InputError, KubebillError
+from kubebill.settings import Settings, variables
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+_SETTING = re.compile(r"\(?(KUBEBILL_[A-Z_]+)\)?")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help that names every option's default: its own, else its setting's (unless the text already says it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = (action.help or "").replace("%", "%%")
+        if "default" in text or not action.option_strings or isinstance(action, argparse._CountAction):
+            return text
+        if action.default not in (None, False, argparse.SUPPRESS):
+            return text + " (default: %(default)s)"
+        setting = _SETTING.search(text)
+        default = _SETTING_DEFAULTS.get(setting.group(1)) if setting else None
+        if setting and default not in (None, ""):
+            return text.replace(setting.group(0), f"({setting.group(1)}, default: {default})")
+        return text
+
+
+_SETTING_DEFAULTS = {row["env"]: row["default"] for row in variables()}
 
 
 def _command(name: str) -> ModuleType:
@@ -37,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     for name in NAMES:
         module = _command(name)
-        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP, formatter_class=_Formatter)
         module.add_arguments(sub)
         _common(sub)
     return parser
@@ -60,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except KubebillError as exc:  # an outage kubebill recognised: its message already says what and why
+        logger.debug("failed", exc_info=args.verbose > 0)
+        print(f"kubebill {args.command}: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
         logger.error("%s failed: %s: %s", args.command, type(exc).__name__, exc, exc_info=args.verbose > 0)
         if not args.verbose:

@@ -40,6 +40,10 @@ class SourceError(InputError):
     """A cluster allocation API answered with something kubebill cannot use (empty, non-JSON, error code)."""
 
 
+class Unreachable(KubebillError):
+    """Nothing answers at a source URL (connection refused, name not resolved): exit 1 with the cause."""
+
+
 class BillingFormatError(InputError):
     """A billing file is not a billing export kubebill reads, or is malformed (names file, row, column)."""
 

@@ -409,7 +409,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     import tempfile
     import time
 
-    from kubebill import health
+    from kubebill import health, progress
     from kubebill.sinks import results
 
     layout = Layout.from_settings(settings)
@@ -427,7 +427,9 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             )
             summary.days = wanted
             months: set[tuple[int, int]] = set()
+            merging = progress.Phase(f"merge {len(wanted)} day(s)", len(wanted))
             for day in wanted:
+                merging.tick(str(day))
                 day_inputs = inputs.get(day, _DayInputs())
                 if not day_inputs.allocations and not staged.has_lines(store, day_inputs.units, day):
                     _record_empty(store, layout, day, day_inputs)
@@ -449,6 +451,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                     months.add((day.year, day.month))
                 else:
                     summary.unchanged.append(day)
+            merging.close()
             for year, month in sorted(months):
                 written = results.write_month_csv(store, layout, year, month, workdir=workdir, fresh=staged.csv)
                 if written is not None:

@@ -22,7 +22,11 @@ def test_demo_writes_results_and_report_and_prints_the_summary(
     printed = capsys.readouterr().out
     for cluster in ("eks-prod-1", "aks-prod-1", "gke-prod-1"):
         assert f"exported {cluster} from its OpenCost API http://127.0.0.1:" in printed
-    assert "idle %" in printed and "unalloc. %" in printed and "accuracy vs the simulation's ground truth" in printed
+    assert (
+        "idle % of cluster" in printed
+        and "unallocated % of cluster" in printed
+        and "accuracy vs the simulation's ground truth" in printed
+    )
     report = out / "report.html"
     assert str(report) in printed and report.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
     store = LocalStore(out / "store")

@@ -62,3 +62,32 @@ def test_out_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     target.write_text("x")
     assert main(["simulate", "--out", str(target)]) == 2
     assert "expected a folder" in capsys.readouterr().err
+
+
+def test_serve_answers_as_opencost_for_a_hand_export(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kubebill.cli", "simulate", "--serve", "--port", str(port), "--days", "1",
+         "--end", "2025-06-17", "--nodes", "2", "--pods", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert f"simulated OpenCost of eks-prod-1 at http://127.0.0.1:{port}" in first, server.stderr
+        result = subprocess.run(
+            [sys.executable, "-m", "kubebill.cli", "export", "--url", f"http://127.0.0.1:{port}", "--date",
+             "2025-06-17", "--store", str(tmp_path), "--workers", "1"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "for cluster eks-prod-1" in result.stdout  # the name the simulated answer carries
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

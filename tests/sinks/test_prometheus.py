@@ -62,6 +62,7 @@ def test_dashboards_match_their_builder() -> None:
     assert sorted(build.DASHBOARDS) == [p.name for p in DASHBOARDS]
     for path in DASHBOARDS:
         assert path.read_text() == build.render(path.name), f"{path.name} is stale: run infra/dashboards/build.py"
+    assert RULES.read_text() == build.rules(), "the alert rules are stale: run infra/dashboards/build.py"
 
 
 def test_every_dashboard_and_rule_is_covered() -> None:
@@ -135,7 +136,7 @@ def test_promtool_check_metrics_with_no_results(tmp_path: Path) -> None:
 def test_promtool_check_rules() -> None:
     result = _promtool("check", "rules", str(RULES))
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
-    assert b"SUCCESS: 7 rules found" in result.stdout
+    assert b"SUCCESS: 9 rules found" in result.stdout
 
 
 def test_push_to_a_real_pushgateway(filled_store: LocalStore, pushgateway: str) -> None:

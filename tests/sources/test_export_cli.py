@@ -134,7 +134,7 @@ def test_aks_agent_export(server: ReplayServer, external: Path, tmp_path: Path) 
     assert table.schema == ALLOCATION
 
 
-def test_backfill_logs_one_line_per_day(
+def test_backfill_logs_one_line_per_phase(
     server: ReplayServer, external: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server.route = lambda request: (
@@ -144,8 +144,11 @@ def test_backfill_logs_one_line_per_day(
     )  # type: ignore[operator]
     args = ["--source", "opencost", "--step", "1d", "--from", "2024-03-18", "--to", "2024-03-19"]
     assert export(server, tmp_path, *args, date_="") == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if "exported" in line]
-    assert len(lines) == 2 and "day=2024-03-18" in lines[0] and "day=2024-03-19" in lines[1]
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if "phase=" in line] == [
+        "info    export 2 day(s): 2 item(s) in " + lines[-1].split(" item(s) in ")[1]
+    ]
+    assert "phase=export 2 day(s) items=2" in lines[-1]
 
 
 def test_backfill_on_a_terminal_draws_one_progress_bar(server: ReplayServer, tmp_path: Path) -> None:
@@ -180,9 +183,9 @@ def test_backfill_on_a_terminal_draws_one_progress_bar(server: ReplayServer, tmp
     text = drawn.decode()
     frames = [frame for frame in text.replace("\r\n", "\n").split("\r") if frame]
     assert [frame.split("] ")[1].split()[0] for frame in frames] == ["1/3", "2/3", "3/3"], text
-    assert frames[0].startswith("[" + "#" * 10 + "." * 20 + "]") and "2025-06-16 20 rows" in frames[0]
-    assert frames[-1].startswith("[" + "#" * 30 + "]") and frames[-1].endswith("\n")
-    assert "exported" not in text  # the log lines are for logs, not for a terminal
+    assert frames[0].startswith("export 3 day(s) [" + "#" * 8 + "." * 16 + "]") and "2025-06-16 step 1/1" in frames[0]
+    assert frames[-1].startswith("export 3 day(s) [" + "#" * 24 + "]") and frames[-1].endswith("\n")
+    assert "item(s) in" not in text  # the log lines are for logs, not for a terminal
 
 
 @pytest.mark.parametrize(
@@ -213,8 +216,9 @@ def test_unusable_answers_exit_2_with_one_line(
 def test_settings_problems_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["export", "--cluster", "c1", "--store", str(tmp_path), "--date", "2024-03-19"]) == 2
     assert "KUBEBILL_SOURCE_URL" in capsys.readouterr().err
-    assert cli.main(["export", "--url", "http://127.0.0.1:9", "--store", str(tmp_path), "--date", "2024-03-19"]) == 2
-    assert "KUBEBILL_CLUSTER" in capsys.readouterr().err
+    # no cluster: the name is asked of the API, which is not there
+    assert cli.main(["export", "--url", "http://127.0.0.1:9", "--store", str(tmp_path), "--date", "2024-03-19"]) == 1
+    assert "cannot connect to http://127.0.0.1:9: connection refused" in capsys.readouterr().err
     today = datetime.now(UTC).date().isoformat()
     args = ["export", "--url", "http://127.0.0.1:9", "--cluster", "c", "--store", str(tmp_path), "--date", today]
     assert cli.main(args) == 2
@@ -320,3 +324,27 @@ def test_fifty_thousand_allocations_times_twenty_four_steps(server: ReplayServer
     per_step = sum(a["totalCost"] for a in json.loads(step_body(Window.of_day(day)))["data"][0].values())
     total = pq.read_table(written, columns=["total_cost"]).column(0).to_pylist()
     assert sum(total) == pytest.approx(24 * per_step, rel=1e-9)
+
+
+def test_export_without_cluster_takes_it_from_the_answer(
+    server: ReplayServer, external: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route = replay_real(external)  # type: ignore[assignment]
+    named = json.loads((external / "opencost" / NOPS).read_bytes())
+    clusters = {a["properties"]["cluster"] for s in named["data"] for a in s.values() if a["properties"].get("cluster")}
+    assert len(clusters) == 1
+    assert cli.main(["export", "--url", server.url, "--store", str(tmp_path), "--date", "2024-03-19"]) == 0
+    assert key(tmp_path, clusters.pop(), date(2024, 3, 19), "opencost").exists()
+
+
+def test_export_without_cluster_when_the_answer_names_several(
+    server: ReplayServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two = {"code": 200, "data": [{n: {"name": n, "properties": {"cluster": n}} for n in ("east", "west")}]}
+    server.route = lambda request: Reply(json.dumps(two).encode())  # type: ignore[assignment]
+    assert cli.main(["export", "--url", server.url, "--store", str(tmp_path), "--date", "2024-03-19"]) == 2
+    err = capsys.readouterr().err
+    assert "names the clusters east, west: pass --cluster or set KUBEBILL_CLUSTER" in err
+    server.route = lambda request: Reply(EMPTY)  # type: ignore[assignment]
+    assert cli.main(["export", "--url", server.url, "--store", str(tmp_path), "--date", "2024-03-19"]) == 2
+    assert "names no cluster: pass --cluster" in capsys.readouterr().err

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
-from kubebill.errors import SourceError
+from kubebill.errors import SourceError, Unreachable
 from kubebill.sources import http
 from kubebill.sources.body import read
 from tests.sources.replay import ReplayServer, Reply, Request
@@ -78,13 +81,33 @@ def test_4xx_is_reported_at_once_with_the_body(server: ReplayServer) -> None:
     assert len(server.requests) == 1
 
 
-def test_connection_refused_is_reported_after_the_budget() -> None:
+def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    options = http.HttpOptions(connect_timeout=0.5, read_timeout=0.5, retry_seconds=0.5, backoff_seconds=0.05)
-    with requests.Session() as session, pytest.raises(SourceError, match=f"127.0.0.1:{port}.*attempt"):
+        return int(probe.getsockname()[1])
+
+
+def test_connection_refused_fails_fast_naming_the_cause() -> None:
+    port = closed_port()
+    options = http.HttpOptions(connect_timeout=0.5, read_timeout=0.5, retry_seconds=60.0, backoff_seconds=0.05)
+    started = time.monotonic()
+    with requests.Session() as session, pytest.raises(Unreachable) as caught:
         http.get(session, f"http://127.0.0.1:{port}/allocation/compute", {}, read, options=options)
+    assert str(caught.value) == f"cannot connect to http://127.0.0.1:{port}: connection refused"
+    assert time.monotonic() - started < 5  # a few quick attempts, not the 60 s budget
+
+
+def test_export_from_a_closed_port_exits_1_with_one_line(tmp_path: Path) -> None:
+    port = closed_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "kubebill.cli", "export", "--url", f"http://127.0.0.1:{port}", "--cluster", "c1",
+         "--date", "2025-06-01", "--store", str(tmp_path), "--workers", "1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"kubebill export: cannot connect to http://127.0.0.1:{port}: connection refused"
+    )
 
 
 def test_chunked_bodies_are_read_whole(server: ReplayServer) -> None:

@@ -8,6 +8,11 @@ from datetime import date
 from kubebill.errors import InputError
 from kubebill.model import days_between, month_days, parse_day, yesterday
 from kubebill.settings import Settings
+from kubebill.store import LocalStore, Store, open_store
+
+DEFAULT_STORE = Settings().store
+# the extra that brings each store scheme's SDK
+EXTRAS = {"s3": "aws", "az": "azure", "gs": "gcp"}
 
 
 def add_store(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +30,40 @@ def add_days(parser: argparse.ArgumentParser, *, month: bool = False) -> None:
 
 def store_url(args: argparse.Namespace, settings: Settings) -> str:
     return getattr(args, "store", None) or settings.store
+
+
+def open_any(url: str) -> Store:
+    """`open_store(url)`; a missing cloud SDK becomes the `pip install 'kubebill[…]'` line to run."""
+    try:
+        return open_store(url)
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get(url.split("://", 1)[0].lower()) if "://" in url else None
+        if extra is None:
+            raise
+        raise InputError(
+            f"{url}: the {extra} SDK is not installed ({exc.name}); run: pip install 'kubebill[{extra}]'"
+        ) from None
+
+
+def read_store(args: argparse.Namespace, settings: Settings) -> Store:
+    """The store a read command reads: InputError naming it when it is a local folder that does not exist."""
+    url = store_url(args, settings)
+    store = open_any(url)
+    if isinstance(store, LocalStore) and not store.root.exists():
+        raise InputError(f"store {url} does not exist (give --store or KUBEBILL_STORE)")
+    return store
+
+
+def write_store(args: argparse.Namespace, settings: Settings) -> Store:
+    """The store a merge writes: a missing local folder is created only for the default store, and said so."""
+    url = store_url(args, settings)
+    store = open_any(url)
+    if isinstance(store, LocalStore) and not store.root.exists():
+        if url != DEFAULT_STORE:
+            raise InputError(f"store {url} does not exist (create it, or give another --store)")
+        store.root.mkdir(parents=True)
+        print(f"created the default store {url} (--store or KUBEBILL_STORE choose another)")
+    return store
 
 
 def selected_days(args: argparse.Namespace, *, default: list[date] | None = None) -> list[date] | None:

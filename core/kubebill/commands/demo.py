@@ -11,9 +11,11 @@ import argparse
 import dataclasses
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kubebill import figures
 from kubebill.layout import Layout
 from kubebill.settings import Settings
 from kubebill.store.local import LocalStore
@@ -25,21 +27,24 @@ HELP = "simulate clusters on all three clouds, export, merge, print a summary an
 
 DEMO_DAYS = 2
 
-_SUMMARY = """
-WITH r AS (SELECT ProviderName AS cloud, x_K8sCluster AS cluster, x_K8sAllocation AS kind,
-                  coalesce(x_K8sNamespace, '(' || x_K8sAllocation || ')') AS namespace,
-                  BillingCurrency AS currency, BilledCost, EffectiveCost, ListCost
+
+def _summary_sql() -> str:
+    """Per cloud / cluster / namespace sums and the share figures of `kubebill.figures`."""
+    shares = ", ".join(f"{figures.share_sql(f)} AS {f}" for f in figures.SHARES)
+    outside = figures.OUTSIDE_CLUSTERS
+    return f"""
+WITH r AS (SELECT ProviderName AS cloud, coalesce(x_K8sCluster, '{outside}') AS cluster,
+                  CASE WHEN x_K8sCluster IS NULL THEN '{outside}'
+                       ELSE coalesce(x_K8sNamespace, '(' || x_K8sAllocation || ')') END AS namespace,
+                  BillingCurrency AS currency, BilledCost, EffectiveCost, ListCost, x_K8sCluster, x_K8sAllocation
            FROM results WHERE x_K8sAllocation <> 'estimated')
-SELECT cloud, coalesce(cluster, '(outside clusters)') AS cluster,
-       namespace, currency,
+SELECT cloud, cluster, namespace, currency,
        sum(BilledCost) AS billed, sum(EffectiveCost) AS effective, sum(ListCost) AS list,
-       sum(BilledCost) FILTER (WHERE kind = 'idle') / nullif(sum(BilledCost), 0) AS idle,
-       sum(BilledCost) FILTER (WHERE kind IN ('shared', 'unmounted', 'unallocated')) / nullif(sum(BilledCost), 0)
-         AS unallocated,
+       {figures.savings_sql()} AS savings, {shares},
        GROUPING(cluster) + GROUPING(namespace) AS level
 FROM r GROUP BY GROUPING SETS ((cloud, currency), (cloud, cluster, currency), (cloud, cluster, namespace, currency))
-HAVING NOT (cluster IS NULL AND GROUPING(cluster) = 0 AND GROUPING(namespace) = 0)
-ORDER BY cloud, cluster NULLS FIRST, level DESC, billed DESC
+HAVING NOT (cluster = '{outside}' AND GROUPING(namespace) = 0)
+ORDER BY cloud, GROUPING(cluster) DESC, cluster = '{outside}', cluster, GROUPING(namespace) DESC, billed DESC
 """
 
 
@@ -47,32 +52,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", default="./kubebill-demo", help="folder of the demo store and report")
 
 
-def _percent(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.1f}%"
-
-
 def summary_table(results: pa.Table) -> str:
-    """Per cloud / cluster / namespace: billed, effective and list cost, idle and unallocated shares of billed."""
+    """Per cloud / cluster / namespace: billed, effective and list cost, savings, and the shares of the cluster
+    cost (`kubebill.figures`); lines outside every cluster are the cluster `__not_kubernetes__`."""
     import duckdb
 
     con = duckdb.connect()
     try:
         con.register("results", results)
-        rows = con.execute(_SUMMARY).fetchall()
+        rows = con.execute(_summary_sql()).fetchall()
     finally:
         con.close()
-    header = ("cloud", "cluster", "namespace", "billed", "effective", "list", "idle %", "unalloc. %")
+    header = ("cloud", "cluster", "namespace", "billed", "effective", "list", "savings",
+              *(figures.HEADERS[f] for f in figures.SHARES))  # fmt: skip
     lines = []
-    for cloud, cluster, namespace, currency, billed, effective, listed, idle, unallocated, level in rows:
+    for cloud, cluster, namespace, currency, *amounts, idle, unallocated, shared, level in rows:
         if level == 2:
             cluster, namespace = "(all)", ""
         elif level == 1:
-            namespace = "(all)" if cluster != "(outside clusters)" else ""
-        money = [f"{v or 0:,.2f} {currency}" for v in (billed, effective, listed)]
-        shares = [_percent(idle), _percent(unallocated)] if level else ["", ""]
+            namespace = "(all)" if cluster != figures.OUTSIDE_CLUSTERS else ""
+        money = [f"{figures.money_text(v or 0, currency, grouped=True)} {currency}" for v in amounts]
+        shares = [figures.percent_text(v) if level else "" for v in (idle, unallocated, shared)]
         lines.append((cloud or "", cluster, namespace, *money, *shares))
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
-    numeric = {3, 4, 5, 6, 7}
+    numeric = set(range(3, len(header)))
 
     def fmt(row: tuple[str, ...]) -> str:
         return "  ".join(
@@ -81,6 +84,22 @@ def summary_table(results: pa.Table) -> str:
         )
 
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in lines)])
+
+
+def describe_merge(merged: list[date], simulated: list[date], table: pa.Table) -> str:
+    """What the merge did, in words: the simulated days, and why any other day (the month's purchases) is there."""
+    import pyarrow.compute as pc
+
+    text = f"merged {len(merged)} day(s), {table.num_rows} result rows, every bill line conserved: "
+    text += f"the {len(simulated)} simulated day(s) {simulated[0]} to {simulated[-1]}"
+    for day in sorted(set(merged) - set(simulated)):
+        on_day = table.filter(pc.equal(pc.strftime(table["ChargePeriodStart"], "%Y-%m-%d"), day.isoformat()))
+        kinds = sorted(set(on_day["ChargeCategory"].to_pylist()) - {None})
+        text += (
+            f", and {day}: the bills put the month's {', '.join(k.lower() for k in kinds) or 'monthly'} lines "
+            f"({on_day.num_rows} rows, outside the clusters) on the first of the month"
+        )
+    return text
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -116,7 +135,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     merged = pipeline.merge(store, settings)
     layout = Layout.from_settings(settings)
     table = results.read_days(store, layout, merged.merged)
-    print(f"merged {len(merged.merged)} day(s): {table.num_rows} result rows, every bill line conserved\n")
+    print(describe_merge(merged.merged, scenario.day_list, table), "\n")
     print(summary_table(table))
 
     compared = accuracy.compare(table, pq.read_table(world / GROUND_TRUTH_KEY))
@@ -132,5 +151,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for key in merged.keys:
         print(f"  {root / key}")
     print(f"  {html}")
-    print(f"done in {time.monotonic() - started:.1f}s — try: kubebill report --store {root}")
+    first, last = min(merged.merged), max(merged.merged)
+    print(f"done in {time.monotonic() - started:.1f}s — the same figures by namespace:")
+    print(f"  kubebill report --store {root} --from {first} --to {last} --by cluster,namespace")
     return 0

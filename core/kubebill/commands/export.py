@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
-import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from kubebill import log, pipeline
+from kubebill import log, pipeline, progress
 from kubebill.commands import common
 from kubebill.errors import ConfigError, InputError
 from kubebill.model import days_between, yesterday
 from kubebill.settings import Settings
-from kubebill.store import open_store
 
 HELP = "pull allocation data for each UTC day from a cluster API and write it to the store"
 
@@ -35,7 +32,9 @@ _QUERY_FLAGS = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=("opencost", "kubecost", "aks"), help="allocation API (KUBEBILL_SOURCE)")
     parser.add_argument("--url", help="base URL of the API (KUBEBILL_SOURCE_URL)")
-    parser.add_argument("--cluster", help="cluster name (KUBEBILL_CLUSTER)")
+    parser.add_argument(
+        "--cluster", help="cluster name (KUBEBILL_CLUSTER; default: the one the OpenCost/Kubecost answer names)"
+    )
     common.add_days(parser)
     common.add_store(parser)
     parser.add_argument(
@@ -81,45 +80,47 @@ def export_days(args: argparse.Namespace, settings: Settings) -> list[date]:
     return [yesterday()]
 
 
-class _Progress:
-    """A one-line bar on a terminal; one log line per day otherwise."""
+def cluster_name(args: argparse.Namespace, settings: Settings, days: list[date]) -> str | None:
+    """--cluster, KUBEBILL_CLUSTER, else the one cluster the OpenCost/Kubecost answer names."""
+    source = args.source or settings.source
+    url = args.url or settings.source_url
+    if args.cluster or settings.cluster or not url or source == "aks" or not days:
+        return str(args.cluster or settings.cluster or "") or None
+    import requests
 
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.started = time.monotonic()
-        self.tty = sys.stderr.isatty()
-        self.logger = log.get("export")
+    from kubebill.sources.cluster_name import discover
+    from kubebill.sources.http import HttpOptions
+    from kubebill.sources.opencost import Query
 
-    def __call__(self, day: date, rows: int, key: str) -> None:
-        self.done += 1
-        if self.tty:
-            width = 30
-            filled = width * self.done // self.total
-            elapsed = time.monotonic() - self.started
-            sys.stderr.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {day} {rows} rows {elapsed:.0f}s"
-            )
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-        else:
-            self.logger.info("exported %s", day, extra={"day": str(day), "rows": rows, "key": key})
+    with requests.Session() as session:
+        name = discover(
+            session,
+            base_url=url,
+            source=source,
+            day=days[0],
+            query=Query.from_settings(settings),
+            options=HttpOptions.from_settings(settings),
+        )
+    log.get("export").info("cluster %s, as the API's answer names it", name, extra={"cluster": name})
+    return name
 
 
 def export(args: argparse.Namespace, settings: Settings) -> pipeline.ExportSummary:
     settings = with_flags(args, settings)
     days = export_days(args, settings)
-    store = open_store(common.store_url(args, settings))
-    return pipeline.export(
-        store,
-        settings,
-        days=days,
-        source=args.source,
-        url=args.url,
-        cluster=args.cluster,
-        on_day=_Progress(len(days)),
-    )
+    store = common.open_any(common.store_url(args, settings))
+    cluster = cluster_name(args, settings, days)
+    source = args.source or settings.source
+    steps = max(1, timedelta(days=1) // settings.step_delta) if source != "aks" else 1
+    with progress.phase(f"export {len(days)} day(s)", total=len(days) * steps) as bar:
+
+        def on_day(day: date, rows: int, key: str) -> None:
+            if source == "aks":  # one request per day: the day is the step
+                bar.tick(f"{day} {rows} rows")
+
+        return pipeline.export(
+            store, settings, days=days, source=args.source, url=args.url, cluster=cluster, on_day=on_day
+        )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,7 +7,6 @@ import argparse
 from kubebill import log, pipeline
 from kubebill.commands import common
 from kubebill.settings import Settings
-from kubebill.store import open_store
 
 HELP = "reconcile the given days (default: the days whose inputs changed since the last merge)"
 
@@ -33,7 +32,7 @@ def describe(summary: pipeline.MergeSummary) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(common.store_url(args, settings))
+    store = common.write_store(args, settings)
     days = common.selected_days(args)
     summary = pipeline.merge(store, settings, days=days)
     log.get("merge").info(

@@ -7,7 +7,6 @@ import sys
 
 from kubebill.commands import common
 from kubebill.settings import Settings
-from kubebill.store import open_store
 
 HELP = "print Prometheus exposition text for the latest results"
 
@@ -19,6 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from kubebill.sinks import metrics  # duckdb: loaded only by this command
 
-    body, _ = metrics.render(open_store(common.store_url(args, settings)), settings)
+    body, _ = metrics.render(common.read_store(args, settings), settings)
     sys.stdout.write(body.decode())
     return 0

@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubebill.errors import InputError
 from kubebill.model import parse_day, yesterday
 from kubebill.settings import Settings
+
+if TYPE_CHECKING:
+    from kubebill.devtools.simulate import Scenario
 
 HELP = "write synthetic allocation and native billing exports with ground truth"
 PROVIDERS = ("aws", "azure", "gcp")  # kubebill.devtools.simulate.model.PROVIDERS, without importing pyarrow for --help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", metavar="DIR", required=True, help="store folder to write into")
+    parser.add_argument("--out", metavar="DIR", help="store folder to write into (required unless --serve)")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="instead of writing files, answer as one simulated cluster's OpenCost API on 127.0.0.1 until Ctrl-C",
+    )
+    parser.add_argument("--cluster", metavar="NAME", help="with --serve: the simulated cluster (default: the first)")
+    parser.add_argument("--port", type=int, default=9003, help="with --serve: the port on 127.0.0.1 (0: any free)")
     parser.add_argument("--provider", choices=PROVIDERS, action="append", help="repeatable; default all three")
     parser.add_argument("--clusters", type=int, default=1, help="clusters per provider")
     parser.add_argument("--nodes", type=int, default=4, help="nodes per cluster")
@@ -41,6 +52,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    if args.serve:
+        return _serve(scenario, args.cluster, args.port)
+    if not args.out:
+        raise InputError("--out DIR is required (or --serve)")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {args.out}: expected a folder, found a file")
@@ -52,3 +67,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     bill_rows = sum(w.rows for w in written if w.key.startswith("billing/"))
     print(f"wrote {len(written)} files under {out} ({bill_rows} bill rows) in {seconds:.1f} s")
     return 0
+
+
+def _serve(scenario: Scenario, cluster: str | None, port: int) -> int:
+    from kubebill.devtools.simulate import cluster_names, serve_opencost
+
+    names = cluster_names(scenario)
+    name = cluster or names[0]
+    if name not in names:
+        raise InputError(f"--cluster {name!r}: expected one of {', '.join(names)}")
+    try:
+        with serve_opencost(scenario, name, port=port) as url:
+            first, last = scenario.day_list[0], scenario.day_list[-1]
+            print(f"simulated OpenCost of {name} at {url} (days {first} to {last}); Ctrl-C stops it", flush=True)
+            print(f"try: kubebill export --url {url} --from {first} --to {last} --store ./kubebill-data", flush=True)
+            while True:
+                time.sleep(3600)
+    except OSError as exc:
+        raise InputError(f"--port {port}: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None

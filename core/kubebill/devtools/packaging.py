@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import kubebill
+from kubebill import progress
 from kubebill.errors import InputError
 
 CLOUDS = ("aws", "azure", "gcp")
@@ -219,11 +220,14 @@ def _pip_install(
 def _aws(out: Path, root: Path, *, cache: Path | None, architectures: Iterable[str], python: str) -> list[Artifact]:
     built = []
     for arch in architectures:
+        bar = progress.Phase(f"package aws {arch}", 3)
         staging = out / f".aws-{arch}"
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
+        bar.tick("pip install of the Lambda wheels")
         _pip_install(requirements("aws", root), platform_tags(arch, python), python, staging, cache, root / LOCK)
+        bar.tick("prune and copy the core")
         _prune(staging)
         shutil.copy2(root / "functions" / "aws" / "handler.py", staging / "handler.py")
         _copy_core(staging)
@@ -231,7 +235,9 @@ def _aws(out: Path, root: Path, *, cache: Path | None, architectures: Iterable[s
         if unzipped > LAMBDA_LIMIT_BYTES:
             raise InputError(f"the {arch} Lambda package is {unzipped / 2**20:.0f} MB unzipped; Lambda allows 250 MB")
         target = out / f"kubebill-aws-{arch}.zip"
+        bar.tick("zip")
         _zip(staging, target)
+        bar.close()
         shutil.rmtree(staging)
         built.append(Artifact(target, unzipped, target.stat().st_size))
     return built

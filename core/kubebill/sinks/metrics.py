@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from kubebill import health, log
+from kubebill import figures, health, log
 from kubebill.layout import Layout
 from kubebill.settings import Settings
 from kubebill.sinks import compat
@@ -133,6 +133,19 @@ def families(snap: Snapshot, record: dict[str, Any], settings: Settings, *, now:
     )
     for c, currency, kind, money in snap.allocation:
         _money_samples(allocation, money, scale, cluster=c, currency=currency, allocation=kind)
+    ratio = family(
+        figures.SHARE_METRIC,
+        "gauge",
+        "Share of the cluster cost (idle, unallocated incl. unmounted, shared) by cost column (kubebill.figures)",
+    )
+    by_kind: dict[tuple[str, str, str], dict[str, float]] = {}
+    for c, currency, kind, money in snap.allocation:
+        for index, cost_type in enumerate(COST_TYPES):
+            by_kind.setdefault((c, currency, cost_type), {})[kind] = money[index]
+    for (c, currency, cost_type), kinds in sorted(by_kind.items()):
+        for figure, value in figures.shares(kinds).items():
+            if value is not None:
+                ratio.add(value, cluster=c, currency=currency, cost_type=cost_type, figure=figure)
     node = family("kubebill_node_cost", "gauge", f"Node compute cost {per}, idle included")
     for c, name, currency, spot, money in snap.node:
         _money_samples(node, money, scale, cluster=c, node=name, currency=currency, spot=str(spot).lower())

@@ -1,71 +1,106 @@
 """`kubebill report`: cost per group over a window of result days, kubectl-cost style (DESIGN 3.1).
 
-Groups: namespace, cluster, controller, pod or `label:<key>` (pods without the label are
-`__unallocated__`, as OpenCost aggregates). Columns: billed, effective and list cost, savings
-(list − effective), and the idle and unallocated (incl. unmounted) shares of the group's billed cost.
-Rows outside every cluster form the group `__not_kubernetes__`, so the total is the bill's.
+Keys (`--by`, several joined by commas): namespace, cluster, node, provider, service, controller, pod,
+`label:<key>` (pods without the label are `__unallocated__`, as OpenCost aggregates) and allocation
+(workload, idle, shared, …). For the Kubernetes keys, rows outside every cluster form the group
+`__not_kubernetes__` (`figures.OUTSIDE_CLUSTERS`), so the total is the bill's. Every figure (shares of the
+cluster cost, savings) is `kubebill.figures`'; the formats are in `report_format`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from kubebill import figures
 from kubebill.errors import InputError
-from kubebill.model import SENTINELS, month_days
+from kubebill.model import SENTINELS, month_days, parse_day
 from kubebill.sinks import costs
 
-BY_CHOICES = ("namespace", "cluster", "controller", "pod", "label:KEY")
-WINDOW_CHOICES = ("24h", "7d", "30d", "YYYY-MM")
+KEYS = ("namespace", "cluster", "node", "provider", "service", "controller", "pod", "label:KEY", "allocation")
+WINDOW_CHOICES = ("24h", "7d", "30d", "YYYY-MM", "YYYY-MM-DD")
+COST_CHOICES = ("billed", "effective", "list", "all")
 FORMATS = ("table", "csv", "json", "html")
-NOT_KUBERNETES = "__not_kubernetes__"
+OTHER = "__other__"
+NOT_KUBERNETES = figures.OUTSIDE_CLUSTERS
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,316}$")
 _RELATIVE = {"24h": 1, "7d": 7, "30d": 30}
+_EXACT = "DECIMAL(38, 12)"
+_COLUMNS = (*costs.PART_COLUMNS, "ProviderName", "ServiceName")
 
 
 @dataclass(frozen=True)
 class Row:
-    group: str
+    """One group's sums: cost columns, and the numerators and denominator of the share figures (in `cost`)."""
+
+    group: tuple[str, ...]
     currency: str
-    billed: float
-    effective: float
-    list: float
-    savings: float
-    idle_share: float | None
-    unallocated_share: float | None
+    billed: Decimal
+    effective: Decimal
+    list: Decimal
+    cluster: Decimal = Decimal(0)
+    parts: dict[str, Decimal] = field(default_factory=dict)  # figure -> numerator (figures.SHARES)
+
+    @property
+    def savings(self) -> Decimal:
+        return self.list - self.effective
+
+    def cost(self, column: str) -> Decimal:
+        return {"billed": self.billed, "effective": self.effective, "list": self.list}[column]
+
+    def share(self, figure: str) -> float | None:
+        return float(self.parts.get(figure, 0) / self.cluster) if self.cluster else None
 
 
-def parse_by(by: str) -> tuple[str, str | None]:
-    """('namespace'|'cluster'|'controller'|'pod', None) or ('label', key); InputError naming the choices."""
-    if by in ("namespace", "cluster", "controller", "pod"):
-        return by, None
-    if by.startswith("label:") and _LABEL_KEY.match(by[6:]):
-        return "label", by[6:]
-    raise InputError(f"--by {by!r}: expected one of {', '.join(BY_CHOICES)}")
+def parse_by(by: str) -> list[tuple[str, str | None]]:
+    """[(kind, label key or None)] of `--by`; InputError naming the choices."""
+    out: list[tuple[str, str | None]] = []
+    for key in (part.strip() for part in by.split(",")):
+        if key in KEYS and key != "label:KEY":
+            out.append((key, None))
+        elif key.startswith("label:") and _LABEL_KEY.match(key[6:]):
+            out.append(("label", key[6:]))
+        else:
+            raise InputError(f"--by {key!r}: expected one or more of {', '.join(KEYS)} (joined by commas)")
+    if len(out) != len(set(out)):
+        raise InputError(f"--by {by!r}: a key is named twice")
+    return out
 
 
 def window_days(window: str, available: list[date]) -> list[date]:
-    """The days a window names, relative to the newest result day; InputError naming the choices."""
+    """The days a window names (24h/7d/30d back from the newest result day); InputError naming the choices."""
     if window in _RELATIVE:
         if not available:
             return []
         newest = max(available)
         return [newest - timedelta(days=n) for n in range(_RELATIVE[window] - 1, -1, -1)]
-    if re.fullmatch(r"\d{4}-\d{2}", window):
-        try:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", window):
             return month_days(window)
-        except ValueError:
-            pass
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", window):
+            return [parse_day(window)]
+    except ValueError:
+        pass
     raise InputError(f"--window {window!r}: expected one of {', '.join(WINDOW_CHOICES)}")
+
+
+def range_days(first: str, last: str | None, available: list[date]) -> list[date]:
+    """--from/--to: every day from `first` to `last` (default: the newest result day), both included."""
+    try:
+        start = parse_day(first)
+        end = parse_day(last) if last else max(available, default=start)
+    except ValueError as exc:
+        raise InputError(f"--from/--to: {exc}") from None
+    if end < start:
+        raise InputError(f"--from {start} is after --to {end}")
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
 def _pod_sql(hashed: bool) -> str:
@@ -79,113 +114,143 @@ def _pod_sql(hashed: bool) -> str:
     )
 
 
-def _group_sql(kind: str, key: str | None, *, hashed: bool = False) -> str:
+def key_sql(kind: str, key: str | None, *, hashed: bool = False) -> str:
+    """SQL of one grouping key over RESULT rows."""
+    if kind == "provider":
+        return "coalesce(ProviderName, '')"
+    if kind == "service":
+        return "coalesce(ServiceName, '')"
     pod = _pod_sql(hashed)
-    outside = f"WHEN x_K8sCluster IS NULL THEN '{NOT_KUBERNETES}'"
-    if kind == "cluster":
-        return f"CASE {outside} ELSE x_K8sCluster END"
-    if kind == "namespace":
-        return f"CASE {outside} ELSE coalesce(x_K8sNamespace, '__unallocated__') END"
-    if kind == "controller":
-        return (
-            f"CASE {outside} ELSE coalesce(x_K8sNamespace, '__unallocated__') || '/' || "
-            f"coalesce(x_K8sControllerKind || ':' || x_K8sController, {pod}, '__unallocated__') END"
+    inner = {
+        "cluster": "x_K8sCluster",
+        "namespace": "coalesce(x_K8sNamespace, '__unallocated__')",
+        "node": "coalesce(x_K8sNode, '__unallocated__')",
+        "allocation": "coalesce(x_K8sAllocation, '')",
+        "controller": (
+            "coalesce(x_K8sNamespace, '__unallocated__') || '/' || "
+            f"coalesce(x_K8sControllerKind || ':' || x_K8sController, {pod}, '__unallocated__')"
+        ),
+        "pod": f"coalesce(x_K8sNamespace, '__unallocated__') || '/' || coalesce({pod}, '')",
+    }.get(kind)
+    if inner is None:
+        path = '$."' + str(key).replace('"', "") + '"'
+        inner = (
+            f"coalesce(CASE WHEN json_valid(x_K8sLabels) THEN json_extract_string(x_K8sLabels, '{path}') END, "
+            "'__unallocated__')"
         )
-    if kind == "pod":
-        return f"CASE {outside} ELSE coalesce(x_K8sNamespace, '__unallocated__') || '/' || coalesce({pod}, '') END"
-    path = '$."' + str(key).replace('"', "") + '"'
-    return (
-        f"CASE {outside} ELSE coalesce(CASE WHEN json_valid(x_K8sLabels) "
-        f"THEN json_extract_string(x_K8sLabels, '{path}') END, '__unallocated__') END"
+    return f"CASE WHEN x_K8sCluster IS NULL THEN '{NOT_KUBERNETES}' ELSE {inner} END"
+
+
+def key_names(by: str) -> list[str]:
+    return [kind if key is None else f"label:{key}" for kind, key in parse_by(by)]
+
+
+def _connect(results: pa.Table) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"threads": 1})
+    con.register("results", results.select([c for c in _COLUMNS if c in results.column_names]))
+    return con
+
+
+def group_costs(
+    results: pa.Table, by: str, *, cost: str = "billed", currency: str | None = None, hash_pod_names: bool = False
+) -> list[Row]:
+    """Cost per group of RESULT rows, largest `cost` first (billed for `all`); shares are of the `cost` column.
+
+    InputError when a label key is on no row, or `currency` is not among the rows' currencies."""
+    keys = parse_by(by)
+    column = figures.COST_COLUMNS["billed" if cost == "all" else cost]
+    con = _connect(results)
+    try:
+        found = [c for (c,) in con.execute("SELECT DISTINCT coalesce(BillingCurrency, '') FROM results").fetchall()]
+        if currency is not None and currency not in found:
+            raise InputError(f"--currency {currency!r}: the window's results are in {', '.join(sorted(found))}")
+        for kind, key in keys:
+            if kind == "label":
+                path = '$."' + str(key).replace('"', "") + '"'
+                hit = con.execute(
+                    "SELECT count(*) FROM results WHERE json_valid(x_K8sLabels) "
+                    f"AND json_extract_string(x_K8sLabels, '{path}') IS NOT NULL"
+                ).fetchone()
+                if not hit or not hit[0]:
+                    raise InputError(f"--by label:{key}: no row of the window has the label {key!r}")
+        groups = ", ".join(f"{key_sql(kind, key, hashed=hash_pod_names)} AS k{i}" for i, (kind, key) in enumerate(keys))
+        parts = ", ".join(
+            f"coalesce(sum({column}::{_EXACT}) FILTER (WHERE x_K8sCluster IS NOT NULL AND x_K8sAllocation IN "
+            f"({', '.join(repr(kind) for kind in kinds)})), 0)"
+            for kinds in figures.SHARES.values()
+        )
+        where = "" if currency is None else f"WHERE coalesce(BillingCurrency, '') = '{currency.replace(chr(39), '')}'"
+        rows = con.execute(
+            f"""SELECT {groups}, coalesce(BillingCurrency, '') AS currency,
+                       coalesce(sum(BilledCost::{_EXACT}), 0), coalesce(sum(EffectiveCost::{_EXACT}), 0),
+                       coalesce(sum(ListCost::{_EXACT}), 0),
+                       coalesce(sum({column}::{_EXACT}) FILTER (WHERE x_K8sCluster IS NOT NULL), 0), {parts}
+                FROM results {where} GROUP BY ALL"""
+        ).fetchall()
+    finally:
+        con.close()
+    n = len(keys)
+    out = [
+        Row(
+            group=tuple(str(v) for v in r[:n]),
+            currency=r[n],
+            billed=r[n + 1],
+            effective=r[n + 2],
+            list=r[n + 3],
+            cluster=r[n + 4],
+            parts=dict(zip(figures.SHARES, r[n + 5 :], strict=True)),
+        )
+        for r in rows
+    ]
+    sort = "billed" if cost == "all" else cost
+    return sorted(out, key=lambda r: (-r.cost(sort), r.currency, r.group))
+
+
+def add(rows: list[Row], group: tuple[str, ...], currency: str) -> Row:
+    """The sum of `rows` as one row named `group`."""
+    return Row(
+        group=group,
+        currency=currency,
+        billed=sum((r.billed for r in rows), Decimal(0)),
+        effective=sum((r.effective for r in rows), Decimal(0)),
+        list=sum((r.list for r in rows), Decimal(0)),
+        cluster=sum((r.cluster for r in rows), Decimal(0)),
+        parts={f: sum((r.parts.get(f, Decimal(0)) for r in rows), Decimal(0)) for f in figures.SHARES},
     )
 
 
-def group_costs(results: pa.Table, by: str, *, hash_pod_names: bool = False) -> list[Row]:
-    """Cost per group (sorted by billed cost, largest first) of RESULT rows."""
-    kind, key = parse_by(by)
-    con = duckdb.connect(config={"threads": 1})
-    con.register("results", results.select(list(costs.PART_COLUMNS)))
-    rows = con.execute(
-        f"""SELECT {_group_sql(kind, key, hashed=hash_pod_names)} AS grp, coalesce(BillingCurrency, '') AS currency,
-                   sum(BilledCost), sum(EffectiveCost), sum(ListCost),
-                   sum(BilledCost) FILTER (WHERE x_K8sAllocation = 'idle'),
-                   sum(BilledCost) FILTER (WHERE x_K8sAllocation IN ('unallocated', 'unmounted'))
-            FROM results GROUP BY ALL ORDER BY 3 DESC, 1, 2"""
-    ).fetchall()
-    out = []
-    for group, currency, billed, effective, list_cost, idle, unallocated in rows:
-        billed, effective, list_cost = float(billed or 0), float(effective or 0), float(list_cost or 0)
-        out.append(
-            Row(
-                group=group,
-                currency=currency,
-                billed=billed,
-                effective=effective,
-                list=list_cost,
-                savings=list_cost - effective,
-                idle_share=float(idle or 0) / billed if billed else None,
-                unallocated_share=float(unallocated or 0) / billed if billed else None,
-            )
-        )
-    return out
+def top(rows: list[Row], n: int | None) -> list[Row]:
+    """The `n` largest groups per currency (rows come sorted), the rest summed into one `__other__` row."""
+    if n is None:
+        return rows
+    kept: list[Row] = []
+    rest: dict[str, list[Row]] = {}
+    seen: dict[str, int] = {}
+    for row in rows:
+        seen[row.currency] = seen.get(row.currency, 0) + 1
+        if seen[row.currency] <= n:
+            kept.append(row)
+        else:
+            rest.setdefault(row.currency, []).append(row)
+    width = len(rows[0].group) if rows else 1
+    for currency, others in sorted(rest.items()):
+        kept.append(add(others, (OTHER, *([""] * (width - 1))), currency))
+    return kept
 
 
-def _share(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.1f}%"
-
-
-def format_table(rows: list[Row], *, by: str, title: str) -> str:
-    """An aligned terminal table with a total line per currency."""
-    header = (by.upper(), "CURRENCY", "BILLED", "EFFECTIVE", "LIST", "SAVINGS", "IDLE", "UNALLOCATED")
-    body = [
-        (r.group, r.currency, f"{r.billed:.2f}", f"{r.effective:.2f}", f"{r.list:.2f}", f"{r.savings:.2f}",
-         _share(r.idle_share), _share(r.unallocated_share))
-        for r in rows
-    ]  # fmt: skip
-    for currency in sorted({r.currency for r in rows}):
-        mine = [r for r in rows if r.currency == currency]
-        billed = sum(r.billed for r in mine)
-        idle = sum((r.idle_share or 0) * r.billed for r in mine)
-        unallocated = sum((r.unallocated_share or 0) * r.billed for r in mine)
-        body.append(
-            ("TOTAL", currency, f"{billed:.2f}", f"{sum(r.effective for r in mine):.2f}",
-             f"{sum(r.list for r in mine):.2f}", f"{sum(r.savings for r in mine):.2f}",
-             _share(idle / billed if billed else None), _share(unallocated / billed if billed else None))
-        )  # fmt: skip
-    widths = [max(len(line[i]) for line in (header, *body)) for i in range(len(header))]
-
-    def fmt(line: tuple[str, ...]) -> str:
-        cells = [line[0].ljust(widths[0]), line[1].ljust(widths[1])]
-        cells += [cell.rjust(width) for cell, width in zip(line[2:], widths[2:], strict=True)]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([title, "", fmt(header), rule, *(fmt(line) for line in body[: len(rows)]), rule,
-                      *(fmt(line) for line in body[len(rows):])]) + "\n"  # fmt: skip
-
-
-def format_csv(rows: list[Row]) -> str:
-    sink = io.StringIO()
-    writer = csv.writer(sink, lineterminator="\n")
-    writer.writerow([field for field in Row.__dataclass_fields__])
-    for r in rows:
-        writer.writerow(["" if v is None else v for v in asdict(r).values()])
-    return sink.getvalue()
-
-
-def format_json(rows: list[Row], *, by: str, window: str, days: list[date]) -> str:
-    document = {
-        "by": by,
-        "window": window,
-        "from": days[0].isoformat() if days else None,
-        "to": days[-1].isoformat() if days else None,
-        "rows": [asdict(r) for r in rows],
-    }
-    return json.dumps(document, indent=2) + "\n"
+def totals(rows: list[Row]) -> list[Row]:
+    """One TOTAL row per currency."""
+    currencies = sorted({r.currency for r in rows})
+    width = len(rows[0].group) if rows else 1
+    return [add([r for r in rows if r.currency == c], ("TOTAL", *([""] * (width - 1))), c) for c in currencies]
 
 
 def html_report(
-    results: pa.Table, *, title: str = "kubebill cost report", by: str = "namespace", hash_pod_names: bool = False
+    results: pa.Table,
+    *,
+    title: str = "kubebill cost report",
+    by: str = "namespace",
+    hash_pod_names: bool = False,
 ) -> str:
     """The self-contained HTML report (inline SVG charts, no network at view time) of RESULT rows."""
     from kubebill.sinks.report_html import render_html

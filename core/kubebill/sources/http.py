@@ -1,7 +1,9 @@
 """GET a cluster API with timeouts always set and bounded retries (exponential backoff with full jitter).
 
 A request is retried on connection errors, timeouts, a body cut short and 5xx answers, until the total
-time budget (KUBEBILL_HTTP_RETRY_SECONDS) is spent; then it fails with a one-line `SourceError`. The
+time budget (KUBEBILL_HTTP_RETRY_SECONDS) is spent; then it fails with a one-line `SourceError`. When
+nothing listens or the name does not resolve, waiting out the budget helps nobody: after a few quick
+attempts it fails with `Unreachable` (`cannot connect to http://host:port: connection refused`). The
 parse callback reads the body as a stream of chunks, so a retry re-runs it from the start: it must be a
 function of the body only.
 """
@@ -9,19 +11,22 @@ function of the body only.
 from __future__ import annotations
 
 import random
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import requests
 
 from kubebill import log
-from kubebill.errors import SourceError
+from kubebill.errors import SourceError, Unreachable
 from kubebill.settings import Settings
 
 T = TypeVar("T")
 CHUNK_BYTES = 1 << 20
+QUICK_ATTEMPTS = 3  # refused / unresolved: enough to ride out a restarting pod or a DNS blip
 _LOG = log.get("sources.http")
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
@@ -56,6 +61,28 @@ class Chunks:
         return self.response.iter_content(CHUNK_BYTES)
 
 
+def unreachable(exc: BaseException) -> str | None:
+    """'connection refused' or 'name not resolved' when that is what is under a connection error."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(item, socket.gaierror):
+            return f"name not resolved ({item.strerror or item})"
+        stack += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
@@ -88,9 +115,13 @@ def get(
                     )
                 return parse(Chunks(response))
         except (*_TRANSIENT, _Retryable) as exc:
-            reason = _reason(exc)
+            cause = unreachable(exc) if isinstance(exc, requests.ConnectionError) else None
+            reason = cause or _reason(exc)
             delay = random.uniform(0, min(options.backoff_cap_seconds, options.backoff_seconds * 2 ** (attempt - 1)))
-            if time.monotonic() + delay >= deadline:
+            spent = time.monotonic() + delay >= deadline
+            if cause is not None and (attempt >= QUICK_ATTEMPTS or spent):
+                raise Unreachable(f"cannot connect to {_origin(url)}: {cause}") from None
+            if spent:
                 raise SourceError(
                     f"{url}: no usable answer after {attempt} attempt(s) within {options.retry_seconds:g}s "
                     f"(KUBEBILL_HTTP_RETRY_SECONDS): {reason}"

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import requests
 
+from kubebill import progress
 from kubebill.errors import SourceError
 from kubebill.model import IDLE, UNALLOCATED, UNMOUNTED, Window
 from kubebill.schema import ALLOCATION
@@ -161,7 +162,8 @@ def fetch_day(
             _run_step,
             workers=parallel.cpu_budget() if workers is None else workers,
         )
-        for path in done:
+        for number, path in enumerate(done, start=1):
+            progress.tick(f"{day} step {number}/{len(steps)}")
             with pa.OSFile(path) as stream:
                 yield from pa.ipc.open_stream(stream)  # one batch read and decompressed at a time
             os.unlink(path)

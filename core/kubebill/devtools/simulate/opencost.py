@@ -294,8 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, scenario: Scenario, cluster: Cluster) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, scenario: Scenario, cluster: Cluster, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.scenario = scenario
         self.cluster = cluster
 
@@ -319,14 +319,14 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve_opencost(scenario: Scenario, cluster: str) -> Iterator[str]:
+def serve_opencost(scenario: Scenario, cluster: str, *, port: int = 0) -> Iterator[str]:
     """Run an OpenCost-compatible API for one simulated cluster on 127.0.0.1 (free port); yields its base URL.
 
     `cluster` is one of `cluster_names(scenario)` (e.g. ``eks-prod-1``); the server computes each requested
     day from the model, so it answers exactly what `simulate` wrote for that cluster.
     """
     provider, index = parse_cluster_name(scenario, cluster)
-    server = _Server(scenario, build_cluster(scenario, provider, index))
+    server = _Server(scenario, build_cluster(scenario, provider, index), port)
     thread = threading.Thread(target=server.serve_forever, name="simulated-opencost", daemon=True)
     thread.start()
     try:
