@@ -103,6 +103,7 @@ class Scan:
     companions: dict[str, str] = field(default_factory=dict)  # another manifest of a unit's run -> the unit's manifest
     runs: dict[str, str] = field(default_factory=dict)  # every key of a unit -> the unit's run id
     hashes: dict[tuple[str, str], str] = field(default_factory=dict)  # content hashes taken, by (key, etag)
+    etags: dict[str, str] = field(default_factory=dict)  # every object listed -> its etag
 
 
 @dataclass
@@ -309,7 +310,7 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     known = dict(history.hashes)
     root = layout.billing_root()
     objects = {info.key: info for info in store.list(root)}
-    result = Scan()
+    result = Scan(etags={key: info.etag for key, info in objects.items()})
     copies = _same_content(
         store,
         [i for k, i in objects.items() if not _is_manifest_name(k) and not _in_runs(k)],
