@@ -59,7 +59,7 @@ def export(
     from kubebill.model import Window
     from kubebill.settings import _cluster
     from kubebill.sources.fetch import client
-    from kubebill.sources.http import HttpOptions
+    from kubebill.sources.http import HttpOptions, redact
     from kubebill.sources.opencost import Query
 
     source = source or settings.source
@@ -97,7 +97,7 @@ def export(
             key = layout.allocation_key(name, day, source)
             with tempfile.TemporaryDirectory(prefix="kubebill-export-") as spool:
                 path = f"{spool}/{day}.parquet"
-                rows = _write_allocations(batches, path, what=f"{source} {base_url} {day}")
+                rows = _write_allocations(batches, path, what=f"{source} {redact(base_url)} {day}")
                 store.write_file(key, path)
             summary.days.append(day)
             summary.keys.append(key)

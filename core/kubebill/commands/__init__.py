@@ -1,3 +1,3 @@
 """One module per CLI command: `HELP`, `add_arguments(parser)` and `run(args, settings) -> exit code`."""
 
-NAMES = ("demo", "export", "merge", "run", "handle", "report", "metrics", "simulate", "package")
+NAMES = ("demo", "export", "merge", "run", "handle", "report", "metrics", "simulate", "package", "status")

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from kubebill.errors import InputError
 from kubebill.model import SENTINELS, month_days
-from kubebill.sinks import costs
+from kubebill.sinks import costs, csvsafe
 
 BY_CHOICES = ("namespace", "cluster", "controller", "pod", "label:KEY")
 WINDOW_CHOICES = ("24h", "7d", "30d", "YYYY-MM")
@@ -169,7 +169,7 @@ def format_csv(rows: list[Row]) -> str:
     writer = csv.writer(sink, lineterminator="\n")
     writer.writerow([field for field in Row.__dataclass_fields__])
     for r in rows:
-        writer.writerow(["" if v is None else v for v in asdict(r).values()])
+        writer.writerow(["" if v is None else csvsafe.cell(v) for v in asdict(r).values()])
     return sink.getvalue()
 
 

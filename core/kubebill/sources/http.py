@@ -9,6 +9,7 @@ function of the body only.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -56,8 +57,17 @@ class Chunks:
         return self.response.iter_content(CHUNK_BYTES)
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of every URL in it (``http://user:pass@host`` → ``http://***@host``) hidden:
+    a KUBEBILL_SOURCE_URL with credentials is never logged or shown with them."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -83,7 +93,7 @@ def get(
                     raise _Retryable(f"HTTP {response.status_code} {response.reason}: {_body_hint(response)}")
                 if response.status_code != 200:
                     raise SourceError(
-                        f"{response.url}: expected HTTP 200, got {response.status_code} {response.reason}: "
+                        f"{redact(response.url)}: expected HTTP 200, got {response.status_code} {response.reason}: "
                         f"{_body_hint(response)}"
                     )
                 return parse(Chunks(response))
@@ -92,10 +102,10 @@ def get(
             delay = random.uniform(0, min(options.backoff_cap_seconds, options.backoff_seconds * 2 ** (attempt - 1)))
             if time.monotonic() + delay >= deadline:
                 raise SourceError(
-                    f"{url}: no usable answer after {attempt} attempt(s) within {options.retry_seconds:g}s "
+                    f"{redact(url)}: no usable answer after {attempt} attempt(s) within {options.retry_seconds:g}s "
                     f"(KUBEBILL_HTTP_RETRY_SECONDS): {reason}"
                 ) from None
-            _LOG.warning("retrying %s in %.2fs: %s", url, delay, reason, extra={"attempt": attempt})
+            _LOG.warning("retrying %s in %.2fs: %s", redact(url), delay, reason, extra={"attempt": attempt})
             sleep(delay)
 
 
