@@ -364,7 +364,9 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
                         result.skipped.append(
                             Skipped(m.key, f"superseded by run {chosen.run_id}", "superseded", chosen.run_id)
                         )
-    for run, keys in _newest_per_account(chosen_runs, result):
+    kept = _newest_per_account(chosen_runs, result)
+    claimed.update((s.key, s.other or "") for s in result.skipped if s.state == "overlapping")
+    for run, keys in kept:
         unit = _run_unit(store, run, [objects[k] for k in keys], result)
         if unit is None:
             for m in run.manifests:
