@@ -109,7 +109,7 @@ def test_export_folder_copied_under_a_second_prefix_counts_once(any_store: Backe
 
 def test_the_same_bill_file_under_two_keys_counts_once(any_store: Backend, external: Path) -> None:
     store = any_store.store
-    sample = (external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Microsoft_only.csv").read_bytes()
+    sample = (external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Oracle_only.csv").read_bytes()
     store.write("billing/focus/sample.csv", sample)
     store.write("billing/focus/again/sample-copy.csv", sample)
     pipeline.merge(store, SETTINGS)

@@ -46,34 +46,13 @@ def by_day(store: Store, layout: Layout) -> dict[date, list[ObjectInfo]]:
     return dict(sorted(found.items()))
 
 
+_COSTS: tuple[str, ...] = ("cpu_cost", "ram_cost", "gpu_cost", "pv_cost", "network_cost", "load_balancer_cost")
+_COSTS += ("shared_cost", "external_cost", "total_cost")
 # columns the split and the invariants read: a file without one of them (renamed, dropped) would merge its
 # cluster with nulls (a null namespace, unmounted cost moved to __shared__); other columns came in later versions
-REQUIRED = frozenset(
-    (
-        "node",
-        "provider_id",
-        "namespace",
-        "controller_kind",
-        "controller",
-        "pod",
-        "container",
-        "labels",
-        "cpu_core_hours",
-        "ram_byte_hours",
-        "cpu_cost",
-        "ram_cost",
-        "gpu_cost",
-        "pv_cost",
-        "network_cost",
-        "load_balancer_cost",
-        "shared_cost",
-        "external_cost",
-        "total_cost",
-    )
-)
-_MONEY: tuple[str, ...] = ("cpu_cost", "ram_cost", "gpu_cost", "pv_cost", "network_cost", "load_balancer_cost")
-_MONEY += ("shared_cost", "external_cost", "total_cost", "cpu_core_hours", "ram_byte_hours", "gpu_hours", "minutes")
-_MONEY += ("fraction",)
+_IDENTITY = ("node", "provider_id", "namespace", "controller_kind", "controller", "pod", "container", "labels")
+REQUIRED = frozenset((*_IDENTITY, "cpu_core_hours", "ram_byte_hours", *_COSTS))
+_MONEY = (*_COSTS, "cpu_core_hours", "ram_byte_hours", "gpu_hours", "minutes", "fraction")  # finite or rejected
 
 
 def _compatible(found: pa.DataType, target: pa.DataType) -> bool:
