@@ -1,7 +1,8 @@
 """Health counters of the pipeline, kept in the store (`results/_state/health.json`).
 
 Merges, ignored and bad events update it; the metrics sink renders it (last merge time, duration,
-success, errors). Updates are read-modify-write with an etag precondition, retried on a lost race.
+success, errors, and `inputs`: the input ledger's objects per state as of the last merge, exposed as
+`kubebill_inputs{state=…}`). Updates are read-modify-write with an etag precondition, retried on a lost race.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from kubebill.errors import PreconditionFailed
 from kubebill.layout import Layout
+from kubebill.ledger.record import STATES
+from kubebill.sinks.exposition import Family
 from kubebill.store.base import Store
 
 KEY = "health.json"
@@ -65,3 +68,12 @@ def record(
         except PreconditionFailed:
             continue
     raise RuntimeError(f"could not update {key}: too many concurrent writers")
+
+
+def inputs_family(record: dict[str, Any]) -> Family:
+    """`kubebill_inputs{state=…}`: input objects per ledger state at the last merge (every state, 0 when none)."""
+    family = Family("kubebill_inputs", "gauge", "Input objects (billing files, allocation exports) per ledger state")
+    counts = record.get("inputs") or {}
+    for state in STATES:
+        family.add(float(counts.get(state, 0)), state=state)
+    return family

@@ -59,7 +59,7 @@ def export(
     from kubebill.model import Window
     from kubebill.settings import _cluster
     from kubebill.sources.fetch import client
-    from kubebill.sources.http import HttpOptions
+    from kubebill.sources.http import HttpOptions, redact
     from kubebill.sources.opencost import Query
 
     source = source or settings.source
@@ -97,7 +97,7 @@ def export(
             key = layout.allocation_key(name, day, source)
             with tempfile.TemporaryDirectory(prefix="kubebill-export-") as spool:
                 path = f"{spool}/{day}.parquet"
-                rows = _write_allocations(batches, path, what=f"{source} {base_url} {day}")
+                rows = _write_allocations(batches, path, what=f"{source} {redact(base_url)} {day}")
                 store.write_file(key, path)
             summary.days.append(day)
             summary.keys.append(key)
@@ -169,7 +169,11 @@ class MergeSummary:
     merged: list[date] = field(default_factory=list)
     unchanged: list[date] = field(default_factory=list)
     rows: int = 0
-    bad_inputs: list[str] = field(default_factory=list)
+    bad_inputs: list[str] = field(default_factory=list)  # rejected inputs (ledger state `rejected`)
+    reasons: dict[str, str] = field(default_factory=dict)  # rejected or overlapping input -> why
+    overlapping: list[str] = field(default_factory=list)  # exports another of the same account and period replaces
+    unallocated: list[str] = field(default_factory=list)  # rejected allocation exports whose cluster went unallocated
+    inputs: dict[str, int] = field(default_factory=dict)  # ledger objects per state
     keys: list[str] = field(default_factory=list)  # result objects written (day Parquet, month CSV)
     stats: dict[str, int] = field(default_factory=dict)  # result rows by x_K8sAllocation, flagged_slices
     seconds: float = 0.0
@@ -181,16 +185,19 @@ LOG_MERGE = log.get("merge")
 
 @dataclass
 class _DayInputs:
-    allocations: list[ObjectInfo] = field(default_factory=list)
+    allocations: list[ObjectInfo] = field(default_factory=list)  # accepted allocation exports
+    rejected: dict[str, str] = field(default_factory=dict)  # rejected allocation export key -> etag
     units: list[Any] = field(default_factory=list)
     billing: list[tuple[str, str]] = field(default_factory=list)  # (key, etag) of the billing units' objects
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, settings: Settings) -> str:
+        """Inputs and the settings that change results: a change of either makes the day's merge due."""
         import hashlib
         import json
 
-        items = sorted([(i.key, i.etag) for i in self.allocations] + self.billing)
-        return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+        items = sorted([(i.key, i.etag) for i in self.allocations] + list(self.rejected.items()) + self.billing)
+        rules = {"split_method": settings.split_method, "shared_spread": settings.shared_spread}
+        return hashlib.sha256(json.dumps([items, rules], sort_keys=True).encode()).hexdigest()
 
 
 def _unit_objects(unit: Any) -> list[tuple[str, str]]:
@@ -198,42 +205,48 @@ def _unit_objects(unit: Any) -> list[tuple[str, str]]:
     return list(zip(unit.keys, unit.etags, strict=True))
 
 
-def _unit_days(store: Store, unit: Any, staged: _Staged) -> tuple[date, ...]:
-    """The UTC days a unit's lines start on: from its manifest, else from its data (read once, kept staged)."""
-    if unit.days:
-        return tuple(unit.days)
-    if staged.path(store, unit) is None:
-        raise InputError(staged.errors[unit])
-    return tuple(sorted(staged.line_days[unit]))
+def _merge_inputs(
+    store: Store, layout: Layout, staged: _Staged, previous: Any = None
+) -> tuple[dict[date, _DayInputs], Any]:
+    """Every day some input covers, with the allocation objects and billing units covering it, and the ledger.
 
-
-def _merge_inputs(store: Store, layout: Layout, bad: list[str], staged: _Staged) -> dict[date, _DayInputs]:
-    """Every day some input covers, with the allocation objects and billing units covering it.
-
-    Billing files the scan rejects, and units that cannot be read, are appended to `bad`.
+    Every billing unit is read here (the days it covers are the days its lines start on, whatever its manifest
+    says); every allocation export not already checked at its etag is checked (schema by column name and type,
+    finite numbers). `previous` is the last ledger: content hashes, accepted runs and checks are reused.
     """
     from kubebill import billing
+    from kubebill.billing.runs import History, Previous
+    from kubebill.ledger import Ledger
+    from kubebill.ledger.build import AllocationCheck, build
     from kubebill.sources import stored
 
+    previous = previous if previous is not None else Ledger()
     days: dict[date, _DayInputs] = {}
+    checks: dict[str, AllocationCheck] = {}
     for day, objects in stored.by_day(store, layout).items():
-        days.setdefault(day, _DayInputs()).allocations.extend(objects)
-    found = billing.scan(store, layout)
-    for rejected in found.rejected:
-        LOG_MERGE.warning("billing file rejected", extra={"key": rejected.key, "reason": rejected.reason})
-        bad.append(rejected.key)
+        inputs = days.setdefault(day, _DayInputs())
+        for info in objects:
+            checks[info.key] = staged.check_allocation(store, info, previous)
+            if checks[info.key].error is None:
+                inputs.allocations.append(info)
+            else:
+                inputs.rejected[info.key] = info.etag
+    history = History(
+        hashes=previous.hashes(),
+        runs={k: Previous(e.run or k, e.parts) for k, e in previous.runs().items() if e.state == "accepted"},
+    )
+    found = billing.scan(store, layout, history=history)
     for unit in found.units:
-        try:
-            unit_days = _unit_days(store, unit, staged)
-        except InputError as exc:
-            LOG_MERGE.warning("billing input unreadable", extra={"keys": list(unit.keys), "reason": str(exc)})
-            bad.extend(unit.keys)
+        if staged.path(store, unit) is None:
             continue
-        for day in unit_days:
+        for day in sorted(staged.line_days[unit]):
             inputs = days.setdefault(day, _DayInputs())
             inputs.units.append(unit)
             inputs.billing.extend(_unit_objects(unit))
-    return dict(sorted(days.items()))
+    ledger = build(found, staged.reads, checks)
+    for key in ledger.in_state("rejected"):
+        LOG_MERGE.warning("input rejected", extra={"key": key, "reason": ledger.entries[key].reason})
+    return dict(sorted(days.items())), ledger
 
 
 def _read_state(store: Store, key: str) -> tuple[dict[str, Any], str | None]:
@@ -246,6 +259,19 @@ def _read_state(store: Store, key: str) -> tuple[dict[str, Any], str | None]:
         return {}, None
 
 
+# what reading bytes no export has can raise besides InputError; a store outage (ConnectionError, TimeoutError,
+# the SDKs' own errors) is none of these and still raises, so the platform retries
+def _unreadable() -> tuple[type[BaseException], ...]:
+    import csv
+    import zipfile
+    import zlib
+
+    import pyarrow as pa
+
+    return (csv.Error, UnicodeError, EOFError, zlib.error, zipfile.BadZipFile, pa.ArrowException, ValueError,
+            KeyError, IndexError, TypeError, OverflowError)  # fmt: skip
+
+
 @dataclass
 class _Staged:
     """Billing units read once per merge into local Parquet (all the merge's days), reused by every day."""
@@ -256,10 +282,8 @@ class _Staged:
     csv: dict[date, tuple[str, str]] = field(default_factory=dict)  # day merged -> (result etag, local CSV)
     line_days: dict[Any, set[date]] = field(default_factory=dict)  # unit -> days its lines start on
     errors: dict[Any, str] = field(default_factory=dict)
-
-    def has_lines(self, store: Store, units: list[Any], day: date) -> bool:
-        """Whether any readable unit has a line starting on `day` (an unreadable one counts: it must be recorded)."""
-        return any(self.path(store, u) is None or day in self.line_days.get(u, set()) for u in units)
+    reads: dict[Any, Any] = field(default_factory=dict)  # unit -> ledger.build.UnitRead
+    pending: dict[date, tuple[str, bytes]] = field(default_factory=dict)  # day -> (state etag, final state body)
 
     def path(self, store: Store, unit: Any) -> str | None:
         if unit not in self.paths:
@@ -274,55 +298,147 @@ class _Staged:
         import pyarrow.parquet as pq
 
         from kubebill import billing
+        from kubebill.billing.common import BATCH_ROWS
+        from kubebill.errors import StoreError
+        from kubebill.ledger import totals
+        from kubebill.ledger.build import UnitRead
         from kubebill.schema import COST, conform
 
         path = os.path.join(self.workdir, f"billing-{len(self.paths):05d}.parquet")
         found: set[date] = set()
+        read = UnitRead()
+        keep = None if self.days is None else pa.array(sorted(self.days), pa.date32())
         try:
             # a local file read once by this merge: cheap to write (1M lines: 0.19 s, zstd with dictionaries 0.54 s),
-            # statistics only where the engine's day filter prunes row groups
+            # statistics only where the engine's day filter prunes row groups; every line is summed for the ledger,
+            # only the merge's days are kept
             with pq.ParquetWriter(
                 path, COST, compression="lz4", use_dictionary=False, write_statistics=["ChargePeriodStart"]
             ) as writer:
-                for batch in billing.read(store, unit, days=self.days):
+                for batch in billing.read(store, unit, excluded=read.excluded):
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                     table = conform(table, COST)
+                    totals.add(read.totals, read.rows, table)
                     starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
                     found.update(d for d in pc.unique(starts).to_pylist() if d is not None)
-                    writer.write_table(table)
-        except InputError as exc:
+                    if keep is not None:
+                        table = table.filter(pc.fill_null(pc.is_in(starts, value_set=keep), False))
+                    if table.num_rows:
+                        writer.write_table(table, row_group_size=BATCH_ROWS)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, (InputError, *_unreadable())):
+                raise
+            reason = str(exc) if isinstance(exc, InputError) else f"{unit.keys[0]}: unreadable ({exc!r})"
             LOG_MERGE.warning(
-                "bad billing input left out of the merge", extra={"keys": list(unit.keys), "reason": str(exc)}
+                "bad billing input left out of the merge", extra={"keys": list(unit.keys), "reason": reason}
             )
-            self.errors[unit] = str(exc)
+            self.errors[unit] = reason
+            self.reads[unit] = UnitRead(error=reason)
             os.remove(path)
             return None
         self.line_days[unit] = found
+        self.reads[unit] = read
         return path
 
-    def cost(self, store: Store, units: list[Any], bad: list[str]) -> Any:
-        """The units' lines as one COST dataset (the engine keeps the day's); unreadable units go to `bad`."""
+    def cost(self, store: Store, units: list[Any]) -> Any:
+        """The units' lines as one COST dataset (the engine keeps the day's)."""
         import pyarrow.dataset as ds
 
         from kubebill.schema import COST
 
-        paths = []
-        for unit in units:
-            path = self.path(store, unit)
-            if path is None:
-                bad.extend(k for k in unit.keys if k not in bad)
-            else:
-                paths.append(path)
+        paths = [p for p in (self.path(store, u) for u in units) if p is not None]
         return ds.dataset(paths, schema=COST, format="parquet") if paths else COST.empty_table()
+
+    def expected(self, units: list[Any], day: date) -> dict[str, dict[str, float]]:
+        """Σ per currency and cost column of the day's lines of `units`, as read from the files (the ledger's)."""
+        out: dict[str, dict[str, float]] = {}
+        for unit in units:
+            read = self.reads.get(unit)
+            if read is None or read.error is not None:
+                continue
+            for per_day in read.totals.values():
+                for currency, columns in per_day.get(day.isoformat(), {}).items():
+                    into = out.setdefault(currency, {})
+                    for name, value in columns.items():
+                        into[name] = into.get(name, 0.0) + value
+        return out
+
+    def check_allocation(self, store: Store, info: ObjectInfo, previous: Any) -> Any:
+        """An allocation export's check at its etag: the ledger's when it has one, else copied and checked."""
+        import os
+        import tempfile
+
+        from kubebill.ledger.build import AllocationCheck
+        from kubebill.sources import stored
+        from kubebill.store.base import copy_stream
+
+        known = previous.get(info.key)
+        if known is not None and known.etag == info.etag and known.kind == "allocation":
+            return AllocationCheck(info.etag, None if known.state == "accepted" else known.reason)
+        handle, path = tempfile.mkstemp(dir=self.workdir, suffix=".parquet")
+        os.close(handle)
+        try:
+            with store.open(info.key) as src, open(path, "wb") as dst:
+                copy_stream(src, dst)
+            stored.check_file(path, what=info.key)
+        except InputError as exc:
+            return AllocationCheck(info.etag, str(exc))
+        finally:
+            os.remove(path)
+        return AllocationCheck(info.etag)
+
+
+def _conserved(path: str, expected: dict[str, dict[str, float]], *, day: date, keys: list[str]) -> None:
+    """Σ of the result per currency and cost column (estimates left out) = Σ of the accepted inputs' lines of the
+    day, as the ledger read them from the files; InvariantViolation naming the day and the inputs otherwise."""
+    import math
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from kubebill.errors import InvariantViolation
+    from kubebill.schema import COST_COLUMNS
+
+    found: dict[str, dict[str, float]] = {}
+    parquet = pq.ParquetFile(path)
+    for batch in parquet.iter_batches(columns=["BillingCurrency", "x_K8sAllocation", *COST_COLUMNS]):
+        batch = batch.filter(pc.fill_null(pc.not_equal(batch.column("x_K8sAllocation"), "estimated"), True))
+        if not batch.num_rows:
+            continue
+        table = pa.Table.from_batches([batch]).append_column("c", pc.fill_null(batch.column("BillingCurrency"), ""))
+        for row in table.group_by("c").aggregate([(n, "sum") for n in COST_COLUMNS]).to_pylist():
+            into = found.setdefault(str(row["c"]), {})
+            for name in COST_COLUMNS:
+                into[name] = into.get(name, 0.0) + float(row[f"{name}_sum"] or 0.0)
+    for currency in sorted(set(found) | set(expected)):
+        for name in COST_COLUMNS:
+            want = expected.get(currency, {}).get(name, 0.0)
+            got = found.get(currency, {}).get(name, 0.0)
+            if not (math.isfinite(got) and abs(got - want) <= 1e-9 * max(abs(want), abs(got)) + 1e-6):
+                raise InvariantViolation(
+                    f"{day.isoformat()} in {currency or '(no currency)'}: Σ {name} of the result is {got!r}, the "
+                    f"accepted inputs' lines of the day sum to {want!r} (inputs: {', '.join(sorted(keys))})"
+                )
 
 
 def _merge_day(
-    store: Store, settings: Settings, layout: Layout, day: date, inputs: _DayInputs, *, staged: _Staged
+    store: Store,
+    settings: Settings,
+    layout: Layout,
+    day: date,
+    inputs: _DayInputs,
+    *,
+    staged: _Staged,
+    ledger: Any,
 ) -> tuple[bool, int, list[str], dict[str, int]]:
-    """Merge one day unless its inputs are unchanged; (merged?, rows, bad input keys, stats).
+    """Merge one day unless its inputs are unchanged; (merged?, rows, unallocated allocation keys, stats).
 
     Conditional writes on the result and the state object: a merge that lost a race to another merge of
-    the same day starts over from a fresh listing, so the last one to finish used the newest inputs.
+    the same day starts over from a fresh listing, so the last one to finish used the newest inputs. The state
+    is written `pending` (outputs not all written yet) and made final by `merge` after the month's CSV.
     """
     import json
     import os
@@ -344,20 +460,31 @@ def _merge_day(
     )
     for attempt in range(_MERGE_ATTEMPTS):
         if attempt:
-            inputs = _merge_inputs(store, layout, [], staged).get(day, _DayInputs())
+            inputs = _merge_inputs(store, layout, staged, ledger)[0].get(day, _DayInputs())
         state, state_etag = _read_state(store, state_key)
         try:
             current: str | None = store.head(layout.result_parquet_key(day)).etag
         except FileNotFoundError:
             current = None
-        fingerprint = inputs.fingerprint()
-        if state.get("fingerprint") == fingerprint and "result_etag" in state and state["result_etag"] == current:
-            return False, int(state.get("rows", 0)), list(state.get("bad_inputs", [])), {}
-        bad: list[str] = []
+        fingerprint = inputs.fingerprint(settings)
+        if (
+            state.get("fingerprint") == fingerprint
+            and not state.get("pending")
+            and "result_etag" in state
+            and state["result_etag"] == current
+        ):
+            return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}
+        merged_before = {k for k, _ in state.get("inputs", [])} if current is not None else set()
+        replaced = sorted(k for k in inputs.rejected if k in merged_before)
+        if replaced:  # a bad export replacing a merged one: the day keeps its last good result
+            reasons = "; ".join(ledger.entries[k].reason if k in ledger.entries else k for k in replaced)
+            raise InputError(
+                f"a rejected allocation export replaces one already merged, the day keeps its result: {reasons}"
+            )
         daydir = os.path.join(staged.workdir, f"{day.isoformat()}-{attempt}")
         os.makedirs(daydir)
         allocations = stored.read_day(store, layout, inputs.allocations, day=day, workdir=daydir)
-        cost = staged.cost(store, inputs.units, bad)
+        cost = staged.cost(store, inputs.units)
         pa.default_memory_pool().release_unused()  # the readers' batches are on disk now: give DuckDB the room
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
         run = Reconciliation(source, cost, day=day, options=options, allocation_keys=allocations.keys)
@@ -367,6 +494,8 @@ def _merge_day(
             run.write_parquet(path)
         finally:
             run.close()  # its tables are not needed for the CSV: their memory is free before it
+        billing_keys = sorted({k for k, _ in inputs.billing})
+        _conserved(path, staged.expected(inputs.units, day), day=day, keys=billing_keys)
         if rows:
             results.parquet_to_csv(path, os.path.join(daydir, "result.csv"), threads=settings.threads)
         try:
@@ -378,52 +507,78 @@ def _merge_day(
                 "day": day.isoformat(),
                 "fingerprint": fingerprint,
                 "inputs": sorted([[i.key, i.etag] for i in inputs.allocations] + [list(b) for b in inputs.billing]),
-                "bad_inputs": bad,
+                "bad_inputs": sorted(inputs.rejected),
+                "unallocated": sorted(inputs.rejected),
                 "result_etag": written.etag if written else None,
                 "rows": rows,
                 "merged_at": datetime.now(UTC).isoformat(),
             }
-            data = json.dumps(body, indent=1).encode()
+            data = json.dumps({**body, "pending": True}, indent=1).encode()
             if state_etag is None:
-                store.write(state_key, data, if_absent=True)
+                info = store.write(state_key, data, if_absent=True)
             else:
-                store.write(state_key, data, if_match=state_etag)
+                info = store.write(state_key, data, if_match=state_etag)
+            staged.pending[day] = (info.etag, json.dumps(body, indent=1).encode())
             if written is not None:
                 staged.csv[day] = (written.etag, os.path.join(daydir, "result.csv"))
         except (PreconditionFailed, FileNotFoundError):
             LOG_MERGE.info("another merge of the day won the race; merging again", extra={"day": day.isoformat()})
             continue
-        return written is not None or current is not None, rows, bad, stats
+        return written is not None or current is not None, rows, sorted(inputs.rejected), stats
     raise RuntimeError(f"merge of {day.isoformat()}: lost {_MERGE_ATTEMPTS} races to concurrent merges in a row")
 
 
+def _commit(store: Store, layout: Layout, staged: _Staged) -> None:
+    """Every output of the merged days is written: their states stop being pending (a merge killed before this
+    point leaves them pending, and the next merge of those days writes their outputs again)."""
+    import contextlib
+
+    from kubebill.errors import PreconditionFailed
+
+    for day, (etag, body) in sorted(staged.pending.items()):
+        with contextlib.suppress(PreconditionFailed):  # a newer merge of the day took over: it commits its own
+            store.write(layout.state_key(f"merge/{day.isoformat()}.json"), body, if_match=etag)
+    staged.pending.clear()
+
+
 def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = None) -> MergeSummary:
-    """Reconcile the given UTC days (default: the days whose inputs changed since the last merge).
+    """Reconcile the given UTC days (default: the days whose inputs or result-changing settings changed).
 
     Every cluster and cloud of a day at once; a Parquet object per day and the month's CSV rewritten;
-    merge state with the inputs' fingerprint in results/_state/merge/ (unchanged inputs: nothing written);
-    health recorded after every merge. A billing file that cannot be read is recorded, not fatal; a day
-    whose own inputs cannot be merged (an allocation export in an incompatible schema) keeps its last
-    result while the other days merge, then the merge fails with an InputError naming each such day.
+    merge state with the day's fingerprint in results/_state/merge/ (unchanged: nothing written), committed
+    only once every output of the day is written; the input ledger in results/_state/ledger.json; health
+    recorded after every merge. A bad input is rejected (named in the ledger and the summary), never fatal:
+    a rejected allocation export leaves its cluster's lines unallocated on a day's first merge. A day whose
+    inputs cannot be merged (a rejected export replacing a merged one, a result that would not sum to its
+    inputs) keeps its last result while the other days merge, then the merge fails naming each such day.
     """
     import tempfile
     import time
 
     from kubebill import health, progress
+    from kubebill.errors import InvariantViolation
+    from kubebill.ledger import LedgerStore
     from kubebill.sinks import results
 
     layout = Layout.from_settings(settings)
     started = time.monotonic()
     summary = MergeSummary()
     failed: list[str] = []  # days whose own inputs cannot be merged, with the reason
+    ledgers = LedgerStore(store, layout)
     try:
         with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
             staged = _Staged(workdir, set(days) if days is not None else None)
-            inputs = _merge_inputs(store, layout, summary.bad_inputs, staged)
+            previous, _ = ledgers.load()
+            inputs, ledger = _merge_inputs(store, layout, staged, previous)
+            ledgers.replace(ledger)
+            summary.bad_inputs = ledger.in_state("rejected")
+            summary.overlapping = ledger.in_state("overlapping")
+            summary.reasons = {k: ledger.entries[k].reason for k in summary.bad_inputs + summary.overlapping}
+            summary.inputs = ledger.counts()
             wanted = (
                 sorted(set(days))
                 if days is not None
-                else [d for d, i in inputs.items() if _changed(store, layout, d, i)]
+                else [d for d, i in inputs.items() if _changed(store, layout, settings, d, i)]
             )
             summary.days = wanted
             months: set[tuple[int, int]] = set()
@@ -431,18 +586,20 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             for day in wanted:
                 merging.tick(str(day))
                 day_inputs = inputs.get(day, _DayInputs())
-                if not day_inputs.allocations and not staged.has_lines(store, day_inputs.units, day):
-                    _record_empty(store, layout, day, day_inputs)
+                if not day_inputs.allocations and not day_inputs.units:
+                    _record_empty(store, layout, settings, day, day_inputs)
                     summary.unchanged.append(day)
                     continue
                 try:
-                    merged, rows, bad, stats = _merge_day(store, settings, layout, day, day_inputs, staged=staged)
-                except InputError as exc:  # this day keeps its last result; the other days still merge
+                    merged, rows, unallocated, stats = _merge_day(
+                        store, settings, layout, day, day_inputs, staged=staged, ledger=ledger
+                    )
+                except (InputError, InvariantViolation) as exc:  # this day keeps its last result; the others merge
                     LOG_MERGE.error("day not merged", extra={"day": day.isoformat(), "reason": str(exc)})
                     failed.append(f"{day.isoformat()}: {exc}")
                     continue
                 summary.rows += rows
-                summary.bad_inputs.extend(k for k in bad if k not in summary.bad_inputs)
+                summary.unallocated.extend(k for k in unallocated if k not in summary.unallocated)
                 for name, count in stats.items():
                     summary.stats[name] = summary.stats.get(name, 0) + count
                 if merged:
@@ -456,6 +613,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                 written = results.write_month_csv(store, layout, year, month, workdir=workdir, fresh=staged.csv)
                 if written is not None:
                     summary.keys.append(written.key)
+            _commit(store, layout, staged)
             if failed:
                 merged_days = f" ({len(summary.merged)} other day(s) merged)" if summary.merged else ""
                 raise InputError("; ".join(failed) + merged_days)
@@ -468,6 +626,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             last_merge_time=datetime.now(UTC).isoformat(),
             last_merge_duration_seconds=summary.seconds,
             last_merge_success=False,
+            **({"inputs": summary.inputs} if summary.inputs else {}),
         )
         raise
     summary.seconds = time.monotonic() - started
@@ -479,6 +638,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
         layout,
         increment={"merges_total": 1, "bad_inputs_total": new_bad},
         bad_inputs=summary.bad_inputs,
+        inputs=summary.inputs,
         last_merge_time=datetime.now(UTC).isoformat(),
         last_merge_duration_seconds=summary.seconds,
         last_merge_success=True,
@@ -498,7 +658,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     return summary
 
 
-def _record_empty(store: Store, layout: Layout, day: date, inputs: _DayInputs) -> None:
+def _record_empty(store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs) -> None:
     """Remember that a day's inputs hold nothing for it (so `merge` with no days does not revisit it)."""
     import json
 
@@ -506,14 +666,15 @@ def _record_empty(store: Store, layout: Layout, day: date, inputs: _DayInputs) -
 
     key = layout.state_key(f"merge/{day.isoformat()}.json")
     state, etag = _read_state(store, key)
-    if state.get("fingerprint") == inputs.fingerprint():
+    fingerprint = inputs.fingerprint(settings)
+    if state.get("fingerprint") == fingerprint:
         return
     try:
         store.head(layout.result_parquet_key(day))
         return  # a result exists from earlier inputs: leave it until its day is merged explicitly
     except FileNotFoundError:
         pass
-    body = json.dumps({"day": day.isoformat(), "fingerprint": inputs.fingerprint(), "result_etag": None, "rows": 0})
+    body = json.dumps({"day": day.isoformat(), "fingerprint": fingerprint, "result_etag": None, "rows": 0})
     try:
         if etag is None:
             store.write(key, body.encode(), if_absent=True)
@@ -523,9 +684,9 @@ def _record_empty(store: Store, layout: Layout, day: date, inputs: _DayInputs) -
         pass  # another merge recorded the day meanwhile
 
 
-def _changed(store: Store, layout: Layout, day: date, inputs: _DayInputs) -> bool:
+def _changed(store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs) -> bool:
     state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
-    return bool(state.get("fingerprint") != inputs.fingerprint())
+    return bool(state.get("fingerprint") != inputs.fingerprint(settings) or state.get("pending"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,10 +703,10 @@ class HandleOutcome:
     reason: str = ""
 
 
-def _merge_outcome(store: Store, settings: Settings, key: str, days: Sequence[date]) -> HandleOutcome:
+def _merge_outcome(store: Store, settings: Settings, key: str, days: Sequence[date] | None) -> HandleOutcome:
     summary = merge(store, settings, days=days)
     if key in summary.bad_inputs:
-        return HandleOutcome(key, "poison", list(summary.days), summary.rows, "the merge could not read this input")
+        return HandleOutcome(key, "poison", list(summary.days), summary.rows, summary.reasons.get(key, "rejected"))
     decision = "merged" if summary.merged else "unchanged"
     return HandleOutcome(key, decision, list(summary.days), summary.rows)
 
@@ -575,10 +736,11 @@ def handle_object_created(store: Store, settings: Settings, key: str) -> HandleO
             found = route(store, layout, parsed.key)
             if not found.ready:
                 outcome = HandleOutcome(parsed.key, "waiting-for-manifest", list(found.days), reason=found.reason)
-            elif not found.days:
+            elif not found.days and not found.reason.startswith("manifest without"):
                 outcome = HandleOutcome(parsed.key, "unchanged", reason=found.reason or "covers no day")
             else:
-                outcome = _merge_outcome(store, settings, parsed.key, sorted(found.days))
+                # the days whose inputs changed: a bill's lines may start outside its manifest's period
+                outcome = _merge_outcome(store, settings, parsed.key, None)
         else:
             reason = (
                 "not an allocation key (expected cluster=<c>/year=YYYY/month=MM/day=DD/<source>.parquet)"

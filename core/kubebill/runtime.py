@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from kubebill import health, pipeline
+from kubebill.errors import StoreError
 from kubebill.events import ObjectEvent
 from kubebill.layout import Layout
 from kubebill.model import parse_day, utc_today
@@ -190,8 +191,19 @@ def export(runtime: Runtime, *, day: str | None = None, source: str, **context: 
 
 def catch_up(runtime: Runtime, *, source: str, today: date | None = None, **context: Any) -> dict[str, Any]:
     """The catch-up timer: re-merge the restated days; `context` goes into the log line."""
+    from kubebill.errors import InputError
+
     fields: dict[str, Any] = {"event": "catch-up", "source": source, **context}
-    summary = _timed(fields, lambda: pipeline.catch_up(runtime.store, runtime.settings, today=today))
+    try:
+        summary = _timed(fields, lambda: pipeline.catch_up(runtime.store, runtime.settings, today=today))
+    except InputError as exc:
+        if isinstance(exc, StoreError):
+            raise  # the store itself is unusable: retrying is right
+        # bad input (a day whose inputs cannot be merged): retrying cannot help; the other days merged, the
+        # ledger and health name it
+        fields.update(decision="bad-input", reason=str(exc))
+        emit(fields, level=logging.WARNING)
+        return fields
     fields.update(
         decision="merged" if summary.merged else "unchanged",
         days=[d.isoformat() for d in summary.days],
@@ -224,11 +236,18 @@ def authorized(settings: Settings, authorization: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    """A header by case-insensitive name (API Gateway v2 lower-cases them; Flask and Azure do not)."""
-    for key, value in (headers or {}).items():
-        if key.lower() == name.lower():
-            return value
+def header(headers: object, name: str) -> str | None:
+    """A header by case-insensitive name (API Gateway v2 lower-cases them; Flask and Azure do not); any other
+    shape (None, a list of pairs, a string, a number) is tolerated: a list of pairs is read, the rest has none."""
+    if isinstance(headers, Mapping):
+        pairs: list[Any] = list(headers.items())
+    elif isinstance(headers, list | tuple):
+        pairs = [p for p in headers if isinstance(p, list | tuple) and len(p) == 2]
+    else:
+        return None
+    for key, value in pairs:
+        if isinstance(key, str) and key.lower() == name.lower():
+            return value if isinstance(value, str) else None
     return None
 
 

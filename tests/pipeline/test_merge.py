@@ -15,6 +15,7 @@ import pytest
 
 from kubebill import health, pipeline
 from kubebill.errors import InputError
+from kubebill.ledger import LedgerStore
 from kubebill.settings import Settings
 from kubebill.sinks import results
 from tests.pipeline.merge_inputs import DAY, LAYOUT, focus_csv, make_store, parquet_bytes
@@ -102,34 +103,40 @@ def test_older_allocation_schema_is_read_when_it_can_be(tmp_path: Path) -> None:
     assert "c2" in set(results.read_day(store, LAYOUT, DAY)["x_K8sCluster"].to_pylist())
 
 
-def test_incompatible_allocation_schema_names_the_column(tmp_path: Path) -> None:
+def test_incompatible_allocation_export_is_rejected_naming_the_column_and_the_day_still_merges(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     old = allocation([alloc_row(cluster="c2", node="n9", provider_id="i-0009")])
     old = old.drop_columns(["window_start"]).append_column("start", old["window_start"])
     key = LAYOUT.allocation_key("c2", DAY, "opencost")
     store.write(key, parquet_bytes(old))
-    with pytest.raises(InputError, match=r"missing column 'window_start'") as caught:
-        pipeline.merge(store, SETTINGS, days=[DAY])
-    assert key in str(caught.value)
+    summary = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert summary.merged == [DAY] and summary.bad_inputs == [key] and summary.unallocated == [key]
+    entry = LedgerStore(store, LAYOUT).load()[0].entries[key]
+    assert entry.state == "rejected" and "missing column 'window_start'" in entry.reason
+    assert pc.sum(results.read_day(store, LAYOUT, DAY)["BilledCost"]).as_py() == pytest.approx(15.0)
     labels = allocation([alloc_row(cluster="c2", node="n9", provider_id="i-0009")])
     labels = labels.set_column(labels.schema.get_field_index("labels"), "labels", pa.array([{"a": "b"}]))
     store.write(key, parquet_bytes(labels))
-    with pytest.raises(InputError, match=r"column 'labels' is struct"):
-        pipeline.merge(store, SETTINGS, days=[DAY])
-    assert health.read(store, LAYOUT)["last_merge_success"] is False
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    assert "column 'labels' is struct" in LedgerStore(store, LAYOUT).load()[0].entries[key].reason
+    assert health.read(store, LAYOUT)["last_merge_success"] is True
 
 
-def test_a_day_that_cannot_be_merged_does_not_hold_back_the_others(tmp_path: Path) -> None:
+def test_a_rejected_export_replacing_a_merged_one_keeps_the_day_and_not_the_others(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     after = DAY + timedelta(days=1)
+    key = LAYOUT.allocation_key("c2", DAY, "opencost")
+    store.write(key, parquet_bytes(allocation([alloc_row(cluster="c2", node="n9", provider_id="i-0009")])))
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    kept = store.head(LAYOUT.result_parquet_key(DAY)).etag
     next_day = allocation([alloc_row(start=24 + h) for h in range(24)])
     store.write(LAYOUT.allocation_key("c1", after, "opencost"), parquet_bytes(next_day))
     broken = allocation([alloc_row(cluster="c2", node="n9", provider_id="i-0009")])
-    broken = broken.drop_columns(["window_start"])
-    store.write(LAYOUT.allocation_key("c2", DAY, "opencost"), parquet_bytes(broken))
+    store.write(key, parquet_bytes(broken.drop_columns(["window_start"])))
     with pytest.raises(InputError, match=r"^2025-06-17: .*cluster=c2.*missing column 'window_start'.*1 other day"):
         pipeline.merge(store, SETTINGS, days=[DAY, after])
-    assert [d for d in results.available_days(store, LAYOUT)] == [after]
+    assert list(results.available_days(store, LAYOUT)) == [DAY, after]
+    assert store.head(LAYOUT.result_parquet_key(DAY)).etag == kept
     assert health.read(store, LAYOUT)["last_merge_success"] is False
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -79,9 +80,16 @@ def _day_filter(batch: pa.RecordBatch, days: frozenset[date] | None) -> pa.Recor
 
 
 def read_file(
-    store: Store, key: str, fmt: str | None = None, *, days: Iterable[date] | None = None
+    store: Store,
+    key: str,
+    fmt: str | None = None,
+    *,
+    days: Iterable[date] | None = None,
+    excluded: dict[str, int] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """One billing file → COST batches (format detected from its header when not given)."""
+    """One billing file → COST batches (format detected from its header when not given).
+
+    Rows a reader leaves out by rule (AWS split cost allocation child rows) are added to `excluded[rule]`."""
     wanted_days = None if days is None else frozenset(days)
     header = read_header(store, key)
     fmt = fmt or detect(header, key)
@@ -106,9 +114,16 @@ def read_file(
     nested = fmt.startswith(("gcp", "focus", "azure-focus"))
     clean = container == "csv"  # the CSV reader already made blank/NULL null; parquet text is checked
 
+    rule = str(getattr(reader, "EXCLUDED_RULE", "left out by the reader"))
+    counting = threading.Lock()  # two batches convert at once
+
     def convert(raw: pa.RecordBatch, offset: int) -> pa.RecordBatch | None:
         batch = flatten_batch(raw) if nested else raw
         converted = reader.convert(Columns(batch, key, offset, nulls_done=clean), fmt)
+        dropped = raw.num_rows - (0 if converted is None else converted.num_rows)
+        if dropped and excluded is not None:
+            with counting:
+                excluded[rule] = excluded.get(rule, 0) + dropped
         return None if converted is None else _day_filter(converted, wanted_days)
 
     # two batches convert at once (Arrow kernels release the GIL); results come back in file order
@@ -129,20 +144,29 @@ def read_file(
                 yield done
 
 
-def read(store: Store, unit: Unit, *, days: set[date] | frozenset[date] | None = None) -> Iterator[pa.RecordBatch]:
-    """The unit's lines as COST batches (see the module doc for the partial-output rule)."""
+def read(
+    store: Store,
+    unit: Unit,
+    *,
+    days: set[date] | frozenset[date] | None = None,
+    excluded: dict[str, int] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """The unit's lines as COST batches (see the module doc for the partial-output rule); rows left out by rule
+    are counted in `excluded`."""
     data = [p for p in unit.parts if p.role != "manifest"]
     if unit.format == "azure-actual+amortized":
-        actual = _table(store, [p for p in data if p.role == "actual"], days)
-        amortized = _table(store, [p for p in data if p.role == "amortized"], days)
+        actual = _table(store, [p for p in data if p.role == "actual"], days, excluded)
+        amortized = _table(store, [p for p in data if p.role == "amortized"], days, excluded)
         yield from azure_exports.pair(actual, amortized).to_batches(max_chunksize=128 * 1024)
         return
     for part in data:
-        yield from read_file(store, part.key, part.format, days=days)
+        yield from read_file(store, part.key, part.format, days=days, excluded=excluded)
 
 
-def _table(store: Store, parts: list[Part], days: set[date] | frozenset[date] | None) -> pa.Table:
-    batches = [b for p in parts for b in read_file(store, p.key, p.format, days=days)]
+def _table(
+    store: Store, parts: list[Part], days: set[date] | frozenset[date] | None, excluded: dict[str, int] | None
+) -> pa.Table:
+    batches = [b for p in parts for b in read_file(store, p.key, p.format, days=days, excluded=excluded)]
     return pa.Table.from_batches(batches, schema=COST)
 
 

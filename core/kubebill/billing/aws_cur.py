@@ -122,6 +122,9 @@ def _f(cols: Columns, *aliases: str) -> pa.Array:
     return value if value is not None else pa.nulls(cols.n, pa.float64())
 
 
+EXCLUDED_RULE = "aws-split-cost-allocation-child-row"  # the rows `convert` leaves out, as the ledger counts them
+
+
 def convert(cols: Columns, fmt: str) -> pa.RecordBatch | None:
     """One CUR batch → COST (split cost allocation rows removed); None when every row was a split row."""
     parent = cols.text("splitlineitemparentresourceid")

@@ -27,7 +27,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from kubebill.errors import BillingFormatError
-from kubebill.schema import COST, TS
+from kubebill.schema import COST, COST_COLUMNS, TS
 from kubebill.store.base import Store, copy_stream
 
 BATCH_ROWS = 64 * 1024
@@ -142,7 +142,10 @@ def read_header(store: Store, key: str) -> list[str]:
             raise BillingFormatError(f"{key}: line 1 is not a JSON object") from None
     if not first.strip():
         raise BillingFormatError(f"{key}: empty file, expected a header line")
-    return next(csv.reader([first]))
+    try:
+        return next(csv.reader([first]))
+    except csv.Error as exc:  # a bare CR or a NUL inside the header line
+        raise BillingFormatError(f"{key}: line 1 (the header) is not CSV: {exc}") from None
 
 
 def first_data_fields(store: Store, key: str) -> int | None:
@@ -150,8 +153,11 @@ def first_data_fields(store: Store, key: str) -> int | None:
     with text_stream(store, key) as stream:
         head = stream.read(4 * 1024 * 1024).decode("utf-8-sig", errors="replace")
     rows = csv.reader(io.StringIO(head))
-    next(rows, None)
-    row = next(rows, None)
+    try:
+        next(rows, None)
+        row = next(rows, None)
+    except csv.Error as exc:
+        raise BillingFormatError(f"{key}: line {rows.line_num} is not CSV: {exc}") from None
     return len(row) if row is not None else None
 
 
@@ -244,10 +250,13 @@ def _locate_bad_row(store: Store, key: str, expected: int) -> str | None:
                 yield pending
 
         reader = csv.reader(lines())
-        next(reader, None)
-        for index, row in enumerate(reader):
-            if len(row) != expected:
-                return f"row {index} (line {reader.line_num}): expected {expected} columns, found {len(row)}"
+        try:
+            next(reader, None)
+            for index, row in enumerate(reader):
+                if len(row) != expected:
+                    return f"row {index} (line {reader.line_num}): expected {expected} columns, found {len(row)}"
+        except csv.Error as exc:
+            return f"line {reader.line_num} is not CSV: {exc}"
     return None
 
 
@@ -749,7 +758,43 @@ def finish(values: dict[str, pa.Array | None], cols: Columns, fmt: str) -> pa.Re
             if isinstance(column, pa.ChunkedArray):
                 column = column.combine_chunks()
             arrays.append(column if column.type == field.type else pc.cast(column, field.type))
-    return pa.RecordBatch.from_arrays(arrays, schema=COST)
+    batch = pa.RecordBatch.from_arrays(arrays, schema=COST)
+    check_values(batch, cols.key, currency=values.get("BillingCurrency") is not None)
+    return batch
+
+
+# a cost no bill line reaches; two lines of 1e308 would make a day total infinite
+MAX_ABS_COST = 1e15
+
+
+def check_values(batch: pa.RecordBatch, key: str, *, currency: bool = True) -> None:
+    """Raise BillingFormatError naming file, row and column for non-finite or implausible money, or money with a
+    blank currency (when the file has a currency column): such a line must never reach a total."""
+    priced = None
+    for name in COST_COLUMNS:
+        column = batch.column(name)
+        if column.null_count == len(column):
+            continue
+        bad = pc.invert(pc.less_equal(pc.abs(column), MAX_ABS_COST))  # NaN compares false: it is bad too
+        if pc.any(pc.fill_null(bad, False)).as_py():
+            index = pc.index(pc.fill_null(bad, False), True).as_py()
+            raise BillingFormatError(
+                f"{key}: row {batch.column('x_SourceRowId')[index].as_py()} column {name!r}: expected a finite cost "
+                f"below {MAX_ABS_COST:g}, found {column[index].as_py()!r}"
+            )
+        present = pc.is_valid(column)
+        priced = present if priced is None else pc.or_(priced, present)
+    if priced is None or not currency:
+        return
+    codes = batch.column("BillingCurrency")
+    blank = pc.or_(pc.is_null(codes), pc.equal(pc.utf8_trim_whitespace(pc.fill_null(codes, "")), ""))
+    missing = pc.and_(priced, blank)
+    if pc.any(missing).as_py():
+        index = pc.index(missing, True).as_py()
+        raise BillingFormatError(
+            f"{key}: row {batch.column('x_SourceRowId')[index].as_py()} column 'BillingCurrency': expected a "
+            "currency code for the line's cost, found a blank"
+        )
 
 
 def coalesce(*columns: pa.Array | None) -> pa.Array | None:

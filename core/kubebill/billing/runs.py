@@ -15,8 +15,11 @@ rejected with the reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -68,15 +71,39 @@ class Unit:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file not read, its ledger state (see kubebill.ledger) and what that state refers to."""
+
     key: str
     reason: str
+    state: str = "rejected"
+    other: str | None = None
+
+
+@dataclass(frozen=True)
+class Previous:
+    """A manifest's last accepted run, as the ledger remembers it (what counts when the manifest turns unreadable)."""
+
+    run: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class History:
+    """What earlier scans learnt: content hashes by (key, etag), accepted runs by manifest key."""
+
+    hashes: dict[tuple[str, str], str] = field(default_factory=dict)
+    runs: dict[str, Previous] = field(default_factory=dict)
 
 
 @dataclass
 class Scan:
     units: list[Unit] = field(default_factory=list)
-    rejected: list[Skipped] = field(default_factory=list)  # bad or unknown files: record them
-    skipped: list[Skipped] = field(default_factory=list)  # superseded runs, data waiting for its manifest
+    rejected: list[Skipped] = field(default_factory=list)  # bad files (state rejected) and non-exports (ignored)
+    skipped: list[Skipped] = field(default_factory=list)  # waiting, superseded, duplicate, overlapping
+    companions: dict[str, str] = field(default_factory=dict)  # another manifest of a unit's run -> the unit's manifest
+    runs: dict[str, str] = field(default_factory=dict)  # every key of a unit -> the unit's run id
+    hashes: dict[tuple[str, str], str] = field(default_factory=dict)  # content hashes taken, by (key, etag)
+    etags: dict[str, str] = field(default_factory=dict)  # every object listed -> its etag
 
 
 @dataclass
@@ -90,6 +117,7 @@ class _Run:
     days: tuple[date, ...] | None
     azure_type: str | None = None
     scope: str | None = None
+    account: str | None = None  # the billing account (AWS payer account, Azure billing scope) when the manifest says
 
     @property
     def modified(self) -> datetime:
@@ -139,6 +167,7 @@ def parse_manifest(info: ObjectInfo, body: bytes) -> _Run | None:
             [info],
             [str(k) for k in doc["reportKeys"]],
             _days(start, end, inclusive=False),
+            account=str(doc["account"]) if doc.get("account") else None,
         )
     if "dataFiles" in doc or "exportArn" in doc:
         period = doc.get("billingPeriod") or {}
@@ -159,6 +188,7 @@ def parse_manifest(info: ObjectInfo, body: bytes) -> _Run | None:
             [info],
             refs,
             _days(start, end, inclusive=False),
+            account=_arn_account(doc.get("exportArn")),
         )
     if "blobs" in doc and ("exportConfig" in doc or "runInfo" in doc):
         config = doc.get("exportConfig") or {}
@@ -185,92 +215,211 @@ def parse_manifest(info: ObjectInfo, body: bytes) -> _Run | None:
     return None
 
 
-def _suffix_index(keys: Iterable[str]) -> dict[str, str | None]:
-    """Every `/`-suffix of every key → that key (None when two keys share the suffix)."""
-    index: dict[str, str | None] = {}
+def _arn_account(arn: object) -> str | None:
+    parts = str(arn or "").split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+def _suffix_index(keys: Iterable[str]) -> dict[str, list[str]]:
+    """Every `/`-suffix of every key → the keys ending with it."""
+    index: dict[str, list[str]] = defaultdict(list)
     for key in keys:
         parts = key.split("/")
         for i in range(len(parts)):
-            suffix = "/".join(parts[i:])
-            index[suffix] = key if index.get(suffix, key) == key else None
+            index["/".join(parts[i:])].append(key)
     return index
 
 
-def _resolve(ref: str, index: dict[str, str | None]) -> str | None:
-    """The store key a manifest's reference names (S3 URI, bucket-relative key, blob name, URL): longest suffix."""
+def _resolve(ref: str, index: dict[str, list[str]], manifest: str = "") -> str | None:
+    """The store key a manifest's reference names (S3 URI, bucket-relative key, blob name, URL): longest suffix.
+
+    When a folder copied under another prefix makes the suffix match twice, the key whose folder above the
+    suffix also holds the manifest is the one named; no such single key: unresolved."""
     text = re.sub(r"^[a-z0-9]+://[^/]+/", "", ref.strip()).lstrip("/")
     parts = text.split("/")
     for i in range(len(parts)):
-        found = index.get("/".join(parts[i:]))
+        suffix = "/".join(parts[i:])
+        found = index.get(suffix, [])
+        if len(found) == 1:
+            return found[0]
         if found:
-            return found
+            near = [key for key in found if manifest.startswith(key[: len(key) - len(suffix)])]
+            return near[0] if len(near) == 1 else None
     return None
 
 
-def scan(store: Store, layout: Layout) -> Scan:
-    """Every billing export under the billing prefix, grouped into the units to read (see module doc)."""
+def _in_runs(key: str) -> bool:
+    """A file of an export's runs: which run counts is the run rules' choice, not a content comparison's."""
+    return bool(_EXPORT_LAYOUT.search("/" + key) or _AZURE_V1.match(key))
+
+
+def _copied_folder(key: str, other: str) -> bool:
+    """Two paths that differ only above the export's own folders (`billing/aws/cur/X/…` copied to
+    `billing/aws-backup/cur/X/…`): the last three path parts agree. A new run's file that happens to hold the
+    bytes of an old run's one differs in its run folder, and waits for its manifest instead."""
+    return key.split("/")[-3:] == other.split("/")[-3:]
+
+
+def content_hash(store: Store, key: str) -> str:
+    digest = hashlib.sha256()
+    with store.open(key) as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hash(store: Store, info: ObjectInfo, known: dict[tuple[str, str], str], taken: dict[tuple[str, str], str]) -> str:
+    ident = (info.key, info.etag)
+    if ident not in known:
+        known[ident] = content_hash(store, info.key)
+    taken[ident] = known[ident]
+    return known[ident]
+
+
+def _same_content(
+    store: Store, infos: list[ObjectInfo], known: dict[tuple[str, str], str], taken: dict[tuple[str, str], str]
+) -> dict[str, str]:
+    """Byte-identical objects among `infos` (only same-size ones are hashed): copy -> the one counted (the oldest)."""
+    by_size: dict[int, list[ObjectInfo]] = defaultdict(list)
+    for info in infos:
+        if info.size > 0:
+            by_size[info.size].append(info)
+    copies: dict[str, str] = {}
+    for group in by_size.values():
+        if len(group) < 2:
+            continue
+        by_hash: dict[str, list[ObjectInfo]] = defaultdict(list)
+        for info in group:
+            by_hash[_hash(store, info, known, taken)].append(info)
+        for same in by_hash.values():
+            first = min(same, key=lambda i: (i.modified, len(i.key), i.key))
+            copies.update((i.key, first.key) for i in same if i.key != first.key)
+    return copies
+
+
+def scan(store: Store, layout: Layout, *, history: History | None = None) -> Scan:
+    """Every billing export under the billing prefix, grouped into the units to read (see module doc).
+
+    Every object ends in exactly one place: a unit, `rejected` or `skipped` (each with its ledger state), or
+    `companions`. Byte-identical self-contained files are read once (the others are duplicates, by SHA-256);
+    a folder copied under another prefix is a duplicate of the files its manifest claims; of two exports of the
+    same billing account and period only the newest is read (the other is overlapping); an empty or unreadable
+    manifest is rejected and the run it last named (`history`) keeps counting while its files are there.
+    """
+    history = history or History()
+    known = dict(history.hashes)
     root = layout.billing_root()
     objects = {info.key: info for info in store.list(root)}
-    result = Scan()
+    result = Scan(etags={key: info.etag for key, info in objects.items()})
+    copies = _same_content(
+        store,
+        [i for k, i in objects.items() if not _is_manifest_name(k) and not _in_runs(k)],
+        known,
+        result.hashes,
+    )
+    for copy, first in copies.items():
+        result.skipped.append(Skipped(copy, f"duplicate of {first} (same SHA-256)", "duplicate", first))
     runs: dict[tuple[str, str, str], dict[str, _Run]] = defaultdict(dict)
     manifest_keys: set[str] = set()
+    broken: list[str] = []
     for key, info in objects.items():
         if not _is_manifest_name(key):
             continue
         run = parse_manifest(info, store.read_bytes(key))
-        if run is None:
-            continue
         manifest_keys.add(key)
+        if run is None:
+            broken.append(key)
+            continue
         group = runs[(run.kind, run.export, run.period)]
         if run.run_id in group:
             group[run.run_id].manifests.append(info)
         else:
             group[run.run_id] = run
-    index = _suffix_index(k for k in objects if not _is_manifest_name(k))
+    index = _suffix_index(k for k in objects if not _is_manifest_name(k) and k not in copies)
     claimed: dict[str, str] = {}
-    superseded: dict[str, str] = {}
+    superseded: dict[str, tuple[str, str]] = {}
     azure_units: list[tuple[Unit, _Run | None]] = []
+    chosen_runs: list[tuple[_Run, list[str]]] = []
     for (_kind, export, period), group in sorted(runs.items()):
         chosen: _Run | None = None
         for run in sorted(group.values(), key=lambda r: (r.modified, r.run_id), reverse=True):
-            resolved = [_resolve(ref, index) for ref in run.refs]
+            newest = max(run.manifests, key=lambda m: (m.modified, m.key)).key
+            resolved = [_resolve(ref, index, newest) for ref in run.refs]
             if chosen is None and run.refs and all(resolved):
                 chosen = run
-                unit = _run_unit(store, run, [objects[k] for k in resolved if k], result)
-                if unit is not None:
-                    for key in unit.keys:
-                        claimed[key] = run.run_id
-                    if run.kind == "azure":
-                        azure_units.append((unit, run))
-                    else:
-                        result.units.append(unit)
+                chosen_runs.append((run, [k for k in resolved if k]))
             else:
                 for found in resolved:
                     if found:
-                        superseded.setdefault(found, f"superseded by the newer run of {export} {period}")
+                        superseded.setdefault(found, (f"superseded by the newer run of {export} {period}", newest))
                 if chosen is None:
                     missing = [ref for ref, key in zip(run.refs, resolved, strict=True) if key is None]
+                    reason = f"incomplete run: {len(missing)} data file(s) missing"
+                    if not run.refs:
+                        reason = "manifest lists no data file"
                     for m in run.manifests:
-                        result.skipped.append(Skipped(m.key, f"incomplete run: {len(missing)} data file(s) missing"))
+                        result.skipped.append(Skipped(m.key, reason, "waiting", missing[0] if missing else None))
+                elif chosen is not run:
+                    for m in run.manifests:
+                        result.skipped.append(
+                            Skipped(m.key, f"superseded by run {chosen.run_id}", "superseded", chosen.run_id)
+                        )
+    kept = _newest_per_account(chosen_runs, result)
+    claimed.update((s.key, s.other or "") for s in result.skipped if s.state == "overlapping")
+    for run, keys in kept:
+        unit = _run_unit(store, run, [objects[k] for k in keys], result)
+        if unit is None:
+            for m in run.manifests:
+                result.rejected.append(Skipped(m.key, f"{m.key}: the run's data files are rejected"))
+            claimed.update(dict.fromkeys(keys, run.run_id))
+        else:
+            for key in unit.keys:
+                claimed[key] = run.run_id
+            for m in run.manifests:
+                if m.key != unit.manifest:
+                    result.companions[m.key] = unit.manifest or ""
+                    claimed[m.key] = run.run_id
+            if run.kind == "azure":
+                azure_units.append((unit, run))
+            else:
+                result.units.append(unit)
+    for key in broken:
+        previous = history.runs.get(key)
+        if previous and all(p in objects and p not in claimed for p in previous.parts):
+            unit = _previous_unit(store, key, previous, [objects[p] for p in previous.parts], result)
+            if unit is not None:
+                result.units.append(unit)
+                claimed.update(dict.fromkeys(previous.parts, previous.run))
+                result.rejected.append(
+                    Skipped(key, f"{key}: empty or unreadable manifest; its previous run {previous.run} keeps counting")
+                )
+                continue
+        result.rejected.append(Skipped(key, f"{key}: empty or unreadable manifest (not a manifest kubebill knows)"))
+    waiting = [i for k, i in objects.items() if k not in claimed and k not in manifest_keys and k not in copies]
+    copied = _same_content(store, waiting + [objects[k] for k in claimed if k in objects], known, result.hashes)
     for key, info in objects.items():
-        if key in claimed or key in manifest_keys:
+        if key in claimed or key in manifest_keys or key in copies:
+            continue
+        if key in copied and copied[key] in claimed and _copied_folder(key, copied[key]):
+            result.skipped.append(Skipped(key, f"duplicate of {copied[key]} (same SHA-256)", "duplicate", copied[key]))
             continue
         if key in superseded:
-            result.skipped.append(Skipped(key, superseded[key]))
+            reason, by = superseded[key]
+            result.skipped.append(Skipped(key, reason, "superseded", by))
             continue
         if not _DATA_SUFFIX.search(key):
-            if not _is_manifest_name(key):
-                result.rejected.append(Skipped(key, "not a billing export: unknown file type"))
-            else:
-                result.rejected.append(Skipped(key, "not a manifest kubebill knows"))
+            result.rejected.append(Skipped(key, "not a billing export: unknown file type", "ignored"))
             continue
         if _EXPORT_LAYOUT.search("/" + key):
-            result.skipped.append(Skipped(key, "waiting for manifest"))
+            result.skipped.append(Skipped(key, "waiting for manifest", "waiting"))
             continue
         try:
             fmt = detect(read_header(store, key), key)
         except BillingFormatError as exc:
             result.rejected.append(Skipped(key, str(exc)))
+            continue
+        except _UNREADABLE as exc:
+            result.rejected.append(Skipped(key, f"{key}: unreadable ({type(exc).__name__}: {exc})"))
             continue
         unit = Unit(fmt, key, None, (Part(key, info.etag, info.size, "data", fmt),))
         if fmt.startswith("azure-") and fmt != "azure-focus":
@@ -279,7 +428,51 @@ def scan(store: Store, layout: Layout) -> Scan:
             result.units.append(unit)
     result.units.extend(pair_azure(_newest_v1_runs(azure_units, objects, result)))
     result.units.sort(key=lambda u: u.keys)
+    for unit in result.units:
+        ident = unit.manifest or unit.parts[0].key
+        result.runs.update(dict.fromkeys(unit.keys, ident))
     return result
+
+
+# what a header read can raise on bytes no export has, besides BillingFormatError (never a store outage)
+_UNREADABLE = (UnicodeError, EOFError, zlib.error, zipfile.BadZipFile, IndexError, KeyError)
+
+
+def _newest_per_account(chosen: list[tuple[_Run, list[str]]], result: Scan) -> list[tuple[_Run, list[str]]]:
+    """Of two exports of the same billing account and period (e.g. a CUR 2.0 and a second CUR 2.0 of the same
+    payer), only the newest is read; the other's files are overlapping, naming the export counted instead."""
+    groups: dict[tuple[str, str, str], list[tuple[_Run, list[str]]]] = defaultdict(list)
+    kept: list[tuple[_Run, list[str]]] = []
+    for run, keys in chosen:
+        if run.account and run.period:
+            groups[(run.account, run.period, run.azure_type or "")].append((run, keys))
+        else:
+            kept.append((run, keys))
+    for (account, period, _type), group in sorted(groups.items()):
+        group.sort(key=lambda item: (item[0].modified, item[0].run_id), reverse=True)
+        newest = group[0][0]
+        counted = max(newest.manifests, key=lambda m: (m.modified, m.key)).key
+        kept.append(group[0])
+        for run, keys in group[1:]:
+            reason = (
+                f"overlapping: export {run.export} and export {newest.export} both cover account {account} "
+                f"period {period}; the newer, {newest.export} ({counted}), is counted"
+            )
+            for key in keys + [m.key for m in run.manifests]:
+                result.skipped.append(Skipped(key, reason, "overlapping", counted))
+    return kept
+
+
+def _previous_unit(
+    store: Store, manifest: str, previous: Previous, infos: list[ObjectInfo], result: Scan
+) -> Unit | None:
+    try:
+        fmt = detect(read_header(store, infos[0].key), infos[0].key)
+    except BillingFormatError as exc:
+        result.rejected.extend(Skipped(i.key, str(exc)) for i in infos)
+        return None
+    export = manifest.rsplit("/", 1)[-1]
+    return Unit(fmt, export, None, tuple(Part(i.key, i.etag, i.size, "data", fmt) for i in infos))
 
 
 def _run_unit(store: Store, run: _Run, infos: list[ObjectInfo], result: Scan) -> Unit | None:
@@ -331,7 +524,14 @@ def _newest_v1_runs(
             ((unit, run), other) if (mine.modified, mine.key) > (theirs.modified, theirs.key) else (other, (unit, run))
         )
         newest[group] = keep
-        result.skipped.append(Skipped(drop[0].parts[0].key, f"superseded by the newer run {keep[0].parts[0].key}"))
+        result.skipped.append(
+            Skipped(
+                drop[0].parts[0].key,
+                f"superseded by the newer run {keep[0].parts[0].key}",
+                "superseded",
+                keep[0].parts[0].key,
+            )
+        )
     return out + list(newest.values())
 
 

@@ -13,4 +13,5 @@ NAMES = (
     "package",
     "prices",
     "estimate",
+    "status",
 )

@@ -102,6 +102,25 @@ def describe_merge(merged: list[date], simulated: list[date], table: pa.Table) -
     return text
 
 
+MARKER = ".kubebill-demo"  # written into --out when the demo creates it: only such a folder is ever cleaned
+
+
+def _claim(out: Path) -> None:
+    """Make `out` the demo's: create it (with the marker), or accept it when empty or already marked; refuse any
+    other folder, whose files the demo did not write and must not delete."""
+    from kubebill.errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: expected a folder, found a file")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise InputError(
+            f"--out {out}: the folder is not empty and was not created by `kubebill demo` (no {MARKER} in it); "
+            "pass a new or empty folder"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("created by kubebill demo: its store/, simulated/ and report.html are rewritten\n")
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import pyarrow.parquet as pq
 
@@ -113,7 +132,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     out = Path(args.out).absolute()
     world, root = out / "simulated", out / "store"
-    for folder in (world, root):  # the demo's own folders only: a rerun starts clean
+    _claim(out)
+    for folder in (world, root):  # the demo's own folders, in a folder it created: a rerun starts clean
         shutil.rmtree(folder, ignore_errors=True)
     scenario = Scenario(days=DEMO_DAYS)
     print(f"simulating {', '.join(scenario.providers)}: one cluster each, {DEMO_DAYS} days …", flush=True)

@@ -18,17 +18,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def describe(summary: pipeline.MergeSummary) -> str:
     """One line a person reads after a merge."""
-    if not summary.days:
-        return "merge: no day has changed inputs; nothing to do"
     parts = [
         f"merged {len(summary.merged)} day(s)",
         f"{len(summary.unchanged)} unchanged",
         f"{summary.rows} result rows",
         f"{summary.seconds:.1f}s",
     ]
+    if not summary.days:
+        parts = ["no day has changed inputs; nothing to do"]
     if summary.bad_inputs:
-        parts.append(f"{len(summary.bad_inputs)} bad input(s) left out: {', '.join(summary.bad_inputs)}")
-    return "merge: " + ", ".join(parts)
+        parts.append(f"{len(summary.bad_inputs)} rejected input(s) left out: {', '.join(summary.bad_inputs)}")
+    if summary.overlapping:
+        parts.append(
+            f"{len(summary.overlapping)} overlapping input(s) left out, another export of the same account and "
+            f"period counts instead: {', '.join(summary.overlapping)}"
+        )
+    if summary.unallocated:
+        parts.append(f"clusters of rejected allocation export(s) merged unallocated: {', '.join(summary.unallocated)}")
+    see = "; see `kubebill status`" if summary.bad_inputs or summary.overlapping else ""
+    return "merge: " + ", ".join(parts) + see
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,6 +50,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "merged": [d.isoformat() for d in summary.merged],
             "rows": summary.rows,
             "bad_inputs": summary.bad_inputs,
+            "overlapping": summary.overlapping,
+            "inputs": summary.inputs,
         },
     )
     print(describe(summary))

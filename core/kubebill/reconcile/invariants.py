@@ -56,12 +56,13 @@ def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
     for i, column in enumerate(COST_COLUMNS):
         line, total = row[6 + 2 * i], row[7 + 2 * i]
         raise_if_off(where, column, line, total, f"its {row[4]} rows")
+    raise InvariantViolation(f"{where}: its {row[4]} rows carry a cost that is not a finite number")
 
 
 def raise_if_off(where: str, column: str, expected: Any, found: Any, what: str) -> None:
     expected_f = float(expected or 0.0)
     found_f = float(found or 0.0)
-    if abs(found_f - expected_f) > RELATIVE * abs(expected_f) + ABSOLUTE:
+    if not abs(found_f - expected_f) <= RELATIVE * abs(expected_f) + ABSOLUTE:  # NaN compares false: a violation
         raise InvariantViolation(f"{where}: Σ {column} of {what} is {found_f!r}, expected {expected_f!r}")
 
 
@@ -86,7 +87,7 @@ def _check_day(con: duckdb.DuckDBPyConnection) -> None:
         currency = row[0] or "(no currency)"
         for i, column in enumerate(COST_COLUMNS):
             expected, found, scale = row[1 + 3 * i], row[2 + 3 * i], row[3 + 3 * i]
-            if abs(float(found or 0) - float(expected or 0)) > RELATIVE * float(scale or 0) + ABSOLUTE:
+            if not abs(float(found or 0) - float(expected or 0)) <= RELATIVE * float(scale or 0) + ABSOLUTE:
                 raise InvariantViolation(
                     f"day total in {currency}: Σ {column} of the result is {found!r}, "
                     f"the bill lines sum to {expected!r}"

@@ -219,6 +219,7 @@ def _health(record: dict[str, Any], now: datetime) -> list[Family]:
         family = Family(f"kubebill_{counter}", "counter", f"Health counter {counter} of the pipeline")
         family.add(float(record.get(counter) or 0))
         out.append(family)
+    out.append(health.inputs_family(record))
     return out
 
 

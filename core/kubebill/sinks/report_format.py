@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from kubebill import figures
+from kubebill.sinks import csvsafe
 from kubebill.sinks.report import Row, totals
 
 SHARE_FIELDS = {figure: f"{figure}_share_of_cluster_cost" for figure in figures.SHARES}
@@ -61,7 +62,8 @@ def format_csv(rows: list[Row], *, keys: list[str], cost: str) -> str:
     for r in rows:
         shares = [_ratio(r.share(f)) for f in figures.SHARES]
         writer.writerow(
-            [*r.group, r.currency, *(figures.money_text(_amount(r, c), r.currency) for c in money),
+            [*(csvsafe.cell(g) for g in r.group), r.currency,
+             *(figures.money_text(_amount(r, c), r.currency) for c in money),
              *("" if s is None else s for s in shares)]
         )  # fmt: skip
     return sink.getvalue()

@@ -137,13 +137,17 @@ def parquet_to_csv(parquet: str, csv: str, *, threads: int | None = None) -> Non
     4.3-4.6 s on the merge's connection, 3.3-3.9 s on its own)."""
     import duckdb
 
+    from kubebill.sinks import csvsafe
+
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET preserve_insertion_order = false")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        con.execute(f"COPY (SELECT * FROM read_parquet('{_quoted(parquet)}')) TO '{_quoted(csv)}' ({CSV_OPTIONS})")
+        source = f"read_parquet('{_quoted(parquet)}')"
+        columns = csvsafe.select_list(pq.read_schema(parquet))
+        con.execute(f"COPY (SELECT {columns} FROM {source}) TO '{_quoted(csv)}' ({CSV_OPTIONS})")
     finally:
         con.close()
 

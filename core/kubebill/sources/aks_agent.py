@@ -42,7 +42,7 @@ def fetch_day(
     url = endpoint(base_url)
 
     def parse_day(chunks: http.Chunks) -> pa.Table:
-        return parse(chunks, day=day, cluster=cluster, what=f"aks {url} from={params(day)['from']}")
+        return parse(chunks, day=day, cluster=cluster, what=f"aks {http.redact(url)} from={params(day)['from']}")
 
     yield from http.get(session, url, params(day), parse_day, options=options).to_batches()
 

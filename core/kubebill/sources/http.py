@@ -11,6 +11,7 @@ function of the body only.
 from __future__ import annotations
 
 import random
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -83,8 +84,17 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of every URL in it (``http://user:pass@host`` → ``http://***@host``) hidden:
+    a KUBEBILL_SOURCE_URL with credentials is never logged or shown with them."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -110,7 +120,7 @@ def get(
                     raise _Retryable(f"HTTP {response.status_code} {response.reason}: {_body_hint(response)}")
                 if response.status_code != 200:
                     raise SourceError(
-                        f"{response.url}: expected HTTP 200, got {response.status_code} {response.reason}: "
+                        f"{redact(response.url)}: expected HTTP 200, got {response.status_code} {response.reason}: "
                         f"{_body_hint(response)}"
                     )
                 return parse(Chunks(response))
@@ -120,13 +130,13 @@ def get(
             delay = random.uniform(0, min(options.backoff_cap_seconds, options.backoff_seconds * 2 ** (attempt - 1)))
             spent = time.monotonic() + delay >= deadline
             if cause is not None and (attempt >= QUICK_ATTEMPTS or spent):
-                raise Unreachable(f"cannot connect to {_origin(url)}: {cause}") from None
+                raise Unreachable(f"cannot connect to {redact(_origin(url))}: {cause}") from None
             if spent:
                 raise SourceError(
-                    f"{url}: no usable answer after {attempt} attempt(s) within {options.retry_seconds:g}s "
+                    f"{redact(url)}: no usable answer after {attempt} attempt(s) within {options.retry_seconds:g}s "
                     f"(KUBEBILL_HTTP_RETRY_SECONDS): {reason}"
                 ) from None
-            _LOG.warning("retrying %s in %.2fs: %s", url, delay, reason, extra={"attempt": attempt})
+            _LOG.warning("retrying %s in %.2fs: %s", redact(url), delay, reason, extra={"attempt": attempt})
             sleep(delay)
 
 

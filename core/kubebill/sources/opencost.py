@@ -184,7 +184,7 @@ class _Step:
 
     def run(self, session: requests.Session) -> str:
         """Fetch and parse the step into `path`; returns `path`."""
-        what = f"{self.source} {self.url} window={self.window.to_opencost()}"
+        what = f"{self.source} {http.redact(self.url)} window={self.window.to_opencost()}"
 
         def parse_step(chunks: http.Chunks) -> str:
             parse_stream(chunks, self.path, requested=self.window, cluster=self.cluster, source=self.source, what=what)

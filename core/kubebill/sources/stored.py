@@ -46,27 +46,85 @@ def by_day(store: Store, layout: Layout) -> dict[date, list[ObjectInfo]]:
     return dict(sorted(found.items()))
 
 
+_COSTS: tuple[str, ...] = ("cpu_cost", "ram_cost", "gpu_cost", "pv_cost", "network_cost", "load_balancer_cost")
+_COSTS += ("shared_cost", "external_cost", "total_cost")
+# columns the split and the invariants read: a file without one of them (renamed, dropped) would merge its
+# cluster with nulls (a null namespace, unmounted cost moved to __shared__); other columns came in later versions
+_IDENTITY = ("node", "provider_id", "namespace", "controller_kind", "controller", "pod", "container", "labels")
+REQUIRED = frozenset((*_IDENTITY, "cpu_core_hours", "ram_byte_hours", *_COSTS))
+_MONEY = (*_COSTS, "cpu_core_hours", "ram_byte_hours", "gpu_hours", "minutes", "fraction")  # finite or rejected
+
+
+def _compatible(found: pa.DataType, target: pa.DataType) -> bool:
+    """A type that reads as `target` without a value-dependent cast (a text cost would fail row by row)."""
+    if found == target or pa.types.is_null(found):
+        return True
+    if pa.types.is_dictionary(found):
+        return _compatible(found.value_type, target)
+    if pa.types.is_floating(target):
+        return _is_number(found)
+    if pa.types.is_string(target) or pa.types.is_large_string(target):
+        return bool(pa.types.is_string(found) or pa.types.is_large_string(found))
+    if pa.types.is_timestamp(target):
+        return bool(pa.types.is_timestamp(found))
+    try:
+        pa.array([], type=found).cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
 def check_schema(schema: pa.Schema, *, what: str) -> None:
-    """Raise InputError naming the column when `schema` cannot be read as ALLOCATION."""
+    """Raise InputError naming the column when `schema` cannot be read as ALLOCATION (by column name and type)."""
     for target in ALLOCATION:
         index = schema.get_field_index(target.name)
         if index < 0:
-            if not target.nullable:
+            if not target.nullable or target.name in REQUIRED:
                 raise InputError(
                     f"{what}: missing column {target.name!r} ({target.type}); this export was written by an "
                     "incompatible version — re-export the day"
                 )
             continue
         found = schema.field(index).type
-        if found == target.type or pa.types.is_null(found):
-            continue
-        try:
-            pa.array([], type=found).cast(target.type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if not _compatible(found, target.type):
             raise InputError(
                 f"{what}: column {target.name!r} is {found}, expected {target.type}; this export was written by "
                 "an incompatible version — re-export the day"
-            ) from None
+            )
+
+
+def check_file(path: str, *, what: str) -> None:
+    """Raise InputError naming the file, row and column when a local copy of an allocation export cannot be
+    merged: not Parquet, truncated, off the ALLOCATION schema, or a non-finite number in a cost or usage column."""
+    import math
+
+    import pyarrow.compute as pc
+
+    offset = 0
+    try:
+        schema = pq.read_schema(path)
+        check_schema(schema, what=what)
+        names = [n for n in _MONEY if n in schema.names and _is_number(schema.field(n).type)]
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=64 * 1024, columns=names):
+            for name in names:
+                column = pc.cast(batch.column(name), pa.float64())
+                bad = pc.fill_null(pc.invert(pc.is_finite(column)), False)
+                if pc.any(bad).as_py():
+                    row = pc.index(bad, True).as_py()
+                    value = column[row].as_py()
+                    shown = "NaN" if isinstance(value, float) and math.isnan(value) else repr(value)
+                    raise InputError(
+                        f"{what}: row {offset + row} column {name!r}: expected a finite number, found {shown}"
+                    )
+            offset += batch.num_rows
+    except InputError:
+        raise
+    except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
+        raise InputError(f"{what}: not a readable Parquet allocation export ({exc})") from None
+
+
+def _is_number(type_: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_decimal(type_))
 
 
 def read_day(store: Store, layout: Layout, objects: Iterable[ObjectInfo], *, day: date, workdir: str) -> DayAllocations:
@@ -78,11 +136,7 @@ def read_day(store: Store, layout: Layout, objects: Iterable[ObjectInfo], *, day
         path = os.path.join(workdir, f"allocation-{number:05d}.parquet")
         with store.open(info.key) as src, open(path, "wb") as dst:
             copy_stream(src, dst)
-        try:
-            schema = pq.read_schema(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{info.key}: not a Parquet allocation export ({exc})") from None
-        check_schema(schema, what=info.key)
+        check_file(path, what=info.key)
         paths.append(path)
         result.objects.append(info)
         if parsed.cluster and parsed.source:

@@ -1,0 +1,490 @@
+"""The issue's edge scenarios, each ending in exact money or a named rejection with the other inputs exact.
+
+Every bad-input scenario is marked `bad_input` in its name (see the count in the report of the change)."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import math
+import re
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from kubebill import health, pipeline
+from kubebill.errors import InvariantViolation
+from kubebill.ledger import STATES, LedgerStore
+from kubebill.reconcile import invariants
+from kubebill.settings import Settings
+from kubebill.store.base import Store
+from kubebill.store.local import LocalStore
+from tests.emulators import Backend
+from tests.ledger.bills import LAYOUT, assert_sums, cur2_run, expected, focus_csv, result_sums
+from tests.pipeline.merge_inputs import DAY, make_store, parquet_bytes
+from tests.reconcile.tables import alloc_row, allocation
+
+SETTINGS = Settings()
+JUNE = [(date(2025, 6, d), 1.25 * d, "USD") for d in (3, 4, 5)]
+EUR = [(date(2025, 6, 4), 7.5, "EUR")]
+
+
+def _ledger(store: Store) -> dict[str, str]:
+    ledger, _ = LedgerStore(store, LAYOUT).load()
+    return {k: e.state for k, e in ledger.entries.items()}
+
+
+def _reason(store: Store, key: str) -> str:
+    return LedgerStore(store, LAYOUT).load()[0].entries[key].reason
+
+
+def _every_object_has_one_state(store: Store) -> None:
+    listed = {i.key for i in store.list("billing/")} | {i.key for i in store.list("allocations/")}
+    states = _ledger(store)
+    assert set(states) == listed
+    assert set(states.values()) <= set(STATES)
+
+
+# --- silent loss ------------------------------------------------------------------------------------------
+
+
+def test_cur_lines_outside_the_manifest_period_merge_on_their_own_days(external: Path, tmp_path: Path) -> None:
+    """The koku CUR's lines start 2018-06-01 while its manifest says August: they are merged on 06-01."""
+    store = LocalStore(tmp_path)
+    manifest = json.loads((external / "aws/koku_legacy-cur_koku-local-Manifest.json").read_text())
+    [ref] = manifest["reportKeys"]
+    store.write(f"billing/cur{ref}" if ref.startswith("/") else f"billing/cur/{ref}", gzip.compress(
+        (external / "aws/koku_legacy-cur_test_cur.csv").read_bytes()))  # fmt: skip
+    store.write("billing/cur/koku-local/20180801-20180901/koku-local-Manifest.json", json.dumps(manifest).encode())
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.merged == [date(2018, 6, 1)] and not summary.bad_inputs
+    ledger, _ = LedgerStore(store, LAYOUT).load()
+    [data] = [e for e in ledger.entries.values() if e.key.endswith(".csv.gz")]
+    assert data.state == "accepted" and data.days == ("2018-06-01",) and data.rows == 19
+    got = result_sums(store)
+    assert got.keys() == {(date(2018, 6, 1), "USD")}
+    assert math.isclose(got[(date(2018, 6, 1), "USD")], data.totals["2018-06-01"]["USD"]["BilledCost"], rel_tol=1e-12)
+
+
+def test_bad_input_empty_cur2_manifest_is_rejected_and_the_previous_run_keeps_counting(any_store: Backend) -> None:
+    store = any_store.store
+    data, manifest = cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    pipeline.merge(store, SETTINGS)
+    assert_sums(store, expected(JUNE))
+    store.write(manifest, b"")  # a 0-byte manifest replaces it
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == [manifest] and "previous run" in summary.reasons[manifest]
+    assert _ledger(store)[data] == "accepted"
+    assert_sums(store, expected(JUNE))
+    _every_object_has_one_state(store)
+
+
+def test_bad_input_empty_manifest_without_history_is_rejected_and_its_data_waits(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    data, manifest = cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    store.write(manifest, b"")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == [manifest]
+    assert _ledger(store) == {data: "waiting", manifest: "rejected"}
+
+
+def test_export_folder_copied_under_a_second_prefix_counts_once(any_store: Backend) -> None:
+    store = any_store.store
+    data, manifest = cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    for key in (data, manifest):
+        store.write(key.replace("billing/aws/", "billing/aws-backup/"), store.read_bytes(key))
+    pipeline.merge(store, SETTINGS)
+    assert_sums(store, expected(JUNE))
+    states = _ledger(store)
+    assert states[data] == "accepted"
+    assert states[data.replace("billing/aws/", "billing/aws-backup/")] == "duplicate"
+    _every_object_has_one_state(store)
+
+
+# --- double counting --------------------------------------------------------------------------------------
+
+
+def test_the_same_bill_file_under_two_keys_counts_once(any_store: Backend, external: Path) -> None:
+    store = any_store.store
+    sample = (external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Oracle_only.csv").read_bytes()
+    store.write("billing/focus/sample.csv", sample)
+    store.write("billing/focus/again/sample-copy.csv", sample)
+    pipeline.merge(store, SETTINGS)
+    once = result_sums(store)
+    states = _ledger(store)
+    assert sorted(states.values()) == ["accepted", "duplicate"]
+    [copy] = [k for k, s in states.items() if s == "duplicate"]
+    [kept] = [k for k, s in states.items() if s == "accepted"]
+    assert _reason(store, copy).startswith(f"duplicate of {kept}")
+    store.delete(copy)
+    pipeline.merge(store, SETTINGS)
+    assert result_sums(store) == once
+
+
+def test_google_export_parquet_under_two_keys_counts_once(external: Path, tmp_path: Path) -> None:
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(external / "gcp/koku_gcp_detailed_export_2022-08-01.csv")
+    store = LocalStore(tmp_path)
+    store.write("billing/gcp/export.parquet", parquet_bytes(table))
+    pipeline.merge(store, SETTINGS)
+    once = result_sums(store)
+    store.write("billing/gcp-copy/export.parquet", parquet_bytes(table))
+    pipeline.merge(store, SETTINGS)
+    assert result_sums(store) == once and sorted(_ledger(store).values()) == ["accepted", "duplicate"]
+
+
+def test_two_exports_of_the_same_account_and_period_newest_counts(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    old_data, old_manifest = cur2_run(store, "cur2-a", date(2025, 6, 1), JUNE, execution="e1")
+    doubled = [(d, 2 * c, cur) for d, c, cur in JUNE]
+    _, new_manifest = cur2_run(store, "cur2-b", date(2025, 6, 1), doubled, execution="e2")
+    import os
+
+    os.utime(tmp_path / old_manifest, (1_000, 1_000))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == sorted([old_data, old_manifest])
+    assert new_manifest in summary.reasons[old_data] and "cur2-a" in summary.reasons[old_data]
+    assert_sums(store, expected(doubled))
+    from kubebill.commands.merge import describe
+
+    assert "overlapping" in describe(summary) and old_data in describe(summary)
+
+
+# --- values -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["Infinity", "-inf", "1e308", "1e16"])
+def test_bad_input_non_finite_or_huge_cost_rejects_the_file(tmp_path: Path, value: str) -> None:
+    store = LocalStore(tmp_path)
+    store.write("billing/good.csv", focus_csv(JUNE))
+    bad = focus_csv([*EUR, (date(2025, 6, 4), 1.0, "USD")]).decode().replace("1.0,1.0,1.0,1.0", f"{value},1,1,1")
+    store.write("billing/bad.csv", bad.encode())
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/bad.csv"]
+    assert "row 1 column 'BilledCost': expected a finite cost" in summary.reasons["billing/bad.csv"]
+    assert_sums(store, expected(JUNE))
+
+
+def test_bad_input_nan_cost_in_parquet_rejects_the_file(tmp_path: Path) -> None:
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(pa.BufferReader(focus_csv(JUNE)))
+    column = table.schema.get_field_index("BilledCost")
+    store = LocalStore(tmp_path)
+    store.write(
+        "billing/nan.parquet", parquet_bytes(table.set_column(column, "BilledCost", pa.array([1.0, math.nan, 2.0])))
+    )
+    store.write("billing/good.csv", focus_csv(EUR))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/nan.parquet"] and "found nan" in summary.reasons["billing/nan.parquet"]
+    assert_sums(store, expected(EUR))
+
+
+def test_bad_input_blank_currency_rejects_the_file(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.write("billing/blank.csv", focus_csv([(date(2025, 6, 4), 3.0, " ")]))
+    store.write("billing/good.csv", focus_csv(JUNE))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/blank.csv"]
+    assert "column 'BillingCurrency'" in summary.reasons["billing/blank.csv"]
+    assert_sums(store, expected(JUNE))
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_bad_input_allocation_with_non_finite_cost_is_rejected(tmp_path: Path, value: float) -> None:
+    store = make_store(tmp_path)
+    key = LAYOUT.allocation_key("c2", DAY, "opencost")
+    store.write(key, parquet_bytes(allocation([alloc_row(cluster="c2", node="n9", provider_id="i-9", cpu=value)])))
+    summary = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert summary.merged == [DAY] and summary.bad_inputs == [key]
+    assert "column 'cpu_cost': expected a finite number" in summary.reasons[key]
+    assert result_sums(store) == {(DAY, "USD"): pytest.approx(15.0)}
+
+
+def test_invariants_treat_nan_as_a_violation() -> None:
+    with pytest.raises(InvariantViolation, match="nan"):
+        invariants.raise_if_off("line x row 1", "BilledCost", 1.0, math.nan, "its rows")
+    with pytest.raises(InvariantViolation):
+        invariants.raise_if_off("line x row 1", "BilledCost", math.nan, math.nan, "its rows")
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE l AS SELECT 1 AS lid, 'k' AS x_SourceKey, 0 AS x_SourceRowId, 'r' AS ResourceId, "
+                "'USD' AS BillingCurrency, 1.0::DOUBLE AS BilledCost, 1.0::DOUBLE AS EffectiveCost, "
+                "1.0::DOUBLE AS ListCost, 1.0::DOUBLE AS ContractedCost")  # fmt: skip
+    con.execute("CREATE TABLE out AS SELECT 1 AS lid, 1.0::DOUBLE AS ratio, 'USD' AS BillingCurrency, "
+                "'nan'::DOUBLE AS BilledCost, 1.0::DOUBLE AS EffectiveCost, 1.0::DOUBLE AS ListCost, "
+                "1.0::DOUBLE AS ContractedCost")  # fmt: skip
+    with pytest.raises(InvariantViolation, match="row 0"):
+        invariants.check(con)
+
+
+def test_bad_input_allocation_with_a_mistyped_column_is_rejected_and_other_days_merge(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    key = LAYOUT.allocation_key("c2", DAY, "opencost")
+    table = allocation([alloc_row(cluster="c2", node="n9", provider_id="i-9")])
+    index = table.schema.get_field_index("ram_cost")
+    store.write(key, parquet_bytes(table.set_column(index, "ram_cost", pa.array(["0.5"]))))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.merged == [DAY] and summary.bad_inputs == [key]
+    assert "column 'ram_cost' is string, expected double" in summary.reasons[key]
+
+
+def test_bad_input_renamed_namespace_rejects_the_export_its_cluster_goes_unallocated_then_remerges(
+    tmp_path: Path,
+) -> None:
+    store = make_store(tmp_path)
+    bill = [("arn:aws:ec2:us-east-1:1:instance/i-0002", 2.0, h) for h in range(3)]
+    from tests.pipeline.merge_inputs import focus_csv as hourly
+
+    store.write("billing/focus/c2.csv", hourly(bill, tags='{"aws:eks:cluster-name": "c2"}'))
+    key = LAYOUT.allocation_key("c2", DAY, "opencost")
+    good = allocation([alloc_row(cluster="c2", node="n2", provider_id="i-0002", start=h) for h in range(3)])
+    store.write(key, parquet_bytes(good.rename_columns(["ns" if n == "namespace" else n for n in good.column_names])))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.unallocated == [key] and "missing column 'namespace'" in summary.reasons[key]
+    from kubebill.commands.merge import describe
+    from kubebill.sinks import results
+
+    assert key in describe(summary)
+    table = results.read_day(store, LAYOUT, DAY)
+    c2 = table.filter(pa.compute.equal(table["x_K8sCluster"], "c2"))
+    assert set(c2["x_K8sAllocation"].to_pylist()) == {"unallocated"}
+    assert sum(c2["BilledCost"].to_pylist()) == pytest.approx(6.0)
+    store.write(key, parquet_bytes(good))  # the good export lands
+    again = pipeline.merge(store, SETTINGS)
+    assert again.merged == [DAY] and not again.bad_inputs
+    table = results.read_day(store, LAYOUT, DAY)
+    c2 = table.filter(pa.compute.equal(table["x_K8sCluster"], "c2"))
+    assert "unallocated" not in set(c2["x_K8sAllocation"].to_pylist())
+    assert sum(c2["BilledCost"].to_pylist()) == pytest.approx(6.0)
+
+
+# --- one file never stops the others ----------------------------------------------------------------------
+
+BROKEN = {
+    "bare-cr-in-header": b"BilledCost,Charge\rPeriodStart,EffectiveCost\n1,2025-06-04,1\n",
+    "nul-in-header": b"BilledCost,\x00ChargePeriodStart\n1,2025-06-04\n",
+    "latin-1-text-in-rows": focus_csv(EUR, text="café-ü").decode().encode("latin-1"),
+    "not-utf8-binary": bytes(range(256)) * 4,
+    "empty": b"",
+    "truncated-mid-row": focus_csv(EUR * 3)[:-25],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_bad_input_unparseable_bill_is_rejected_naming_it_and_the_others_merge(tmp_path: Path, name: str) -> None:
+    store = LocalStore(tmp_path)
+    store.write("billing/good.csv", focus_csv(JUNE))
+    store.write(f"billing/{name}.csv", BROKEN[name])
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == [f"billing/{name}.csv"]
+    assert summary.reasons[f"billing/{name}.csv"]
+    assert_sums(store, expected(JUNE))
+    assert health.read(store, LAYOUT)["inputs"]["rejected"] == 1
+
+
+def test_bad_input_truncated_gzip_is_rejected(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.write("billing/good.csv", focus_csv(JUNE))
+    whole = gzip.compress(focus_csv(EUR * 2000))
+    store.write("billing/cut.csv.gz", whole[: len(whole) // 2])
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/cut.csv.gz"] and "cut.csv.gz" in summary.reasons["billing/cut.csv.gz"]
+    assert_sums(store, expected(JUNE))
+
+
+def test_bad_input_cli_merge_exits_0_naming_the_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = LocalStore(tmp_path)
+    store.write("billing/good.csv", focus_csv(JUNE))
+    store.write("billing/cr.csv", BROKEN["bare-cr-in-header"])
+    run = subprocess.run([sys.executable, "-m", "kubebill.cli", "merge", "--store", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "billing/cr.csv" in run.stdout and "Traceback" not in run.stderr
+
+
+def test_split_cost_child_rows_are_counted_as_excluded_by_rule(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    data, _ = cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1", split_rows=4)
+    pipeline.merge(store, SETTINGS)
+    entry = LedgerStore(store, LAYOUT).load()[0].entries[data]
+    assert entry.rows == 3 and dict(entry.excluded) == {"aws-split-cost-allocation-child-row": 4}
+    assert_sums(store, expected(JUNE))
+
+
+# --- staleness --------------------------------------------------------------------------------------------
+
+
+def test_outputs_written_then_killed_before_the_commit_are_merged_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubebill.sinks import results
+
+    store = make_store(tmp_path)
+    real = results.write_month_csv
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # stands in for a kill between the day's Parquet and the month's CSV
+
+    monkeypatch.setattr(results, "write_month_csv", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.merge(store, SETTINGS)
+    monkeypatch.setattr(results, "write_month_csv", real)
+    again = pipeline.merge(store, SETTINGS)
+    assert again.merged == [DAY] and again.unchanged == []
+    assert store.head(LAYOUT.result_csv_key(2025, 6))
+    assert pipeline.merge(store, SETTINGS).days == []
+
+
+def test_result_changing_settings_are_part_of_the_fingerprint(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    weighted = dataclasses.replace(SETTINGS, shared_spread="weighted")
+    assert pipeline.merge(store, weighted).merged == [DAY]
+    assert pipeline.merge(store, SETTINGS).merged == [DAY]
+    other = "aws-split-cost"
+    assert pipeline.merge(store, dataclasses.replace(SETTINGS, split_method=other)).merged == [DAY]
+    assert pipeline.merge(store, dataclasses.replace(SETTINGS, split_method=other)).days == []
+
+
+def test_conservation_from_the_ledger_fails_the_day_naming_it_and_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStore(tmp_path)
+    store.write("billing/good.csv", focus_csv(JUNE))
+    real = pipeline._Staged.expected
+
+    def off_by_a_cent(self: pipeline._Staged, units: list[object], day: date) -> dict[str, dict[str, float]]:
+        sums = real(self, units, day)
+        if day == date(2025, 6, 4):
+            sums["USD"]["BilledCost"] += 0.01
+        return sums
+
+    monkeypatch.setattr(pipeline._Staged, "expected", off_by_a_cent)
+    from kubebill.errors import InputError
+
+    with pytest.raises(InputError, match=r"2025-06-04 in USD: Σ BilledCost .*inputs: billing/good.csv"):
+        pipeline.merge(store, SETTINGS)
+    assert {d for d, _ in result_sums(store)} == {date(2025, 6, 3), date(2025, 6, 5)}
+
+
+# --- demo, secrets, handlers ------------------------------------------------------------------------------
+
+
+def test_demo_refuses_a_folder_it_did_not_create(tmp_path: Path) -> None:
+    from kubebill.commands import demo
+    from kubebill.errors import InputError
+
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "mine.txt").write_text("the user's")
+    with pytest.raises(InputError, match=r"not empty and was not created by `kubebill demo`"):
+        demo._claim(tmp_path)
+    assert (tmp_path / "store" / "mine.txt").read_text() == "the user's"
+    fresh = tmp_path / "new"
+    demo._claim(fresh)
+    assert (fresh / demo.MARKER).is_file()
+    demo._claim(fresh)  # its own folder: accepted again
+    with pytest.raises(InputError, match="expected a folder"):
+        demo._claim(tmp_path / "store" / "mine.txt")
+
+
+def test_source_url_credentials_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    import requests
+
+    from kubebill.errors import SourceError
+    from kubebill.sources import http
+
+    assert http.redact("GET http://ann:s3cret@127.0.0.1:9/x failed") == "GET http://***@127.0.0.1:9/x failed"
+    options = http.HttpOptions(retry_seconds=0.2, backoff_seconds=0.01, backoff_cap_seconds=0.01,
+                               connect_timeout=0.5, read_timeout=0.5)  # fmt: skip
+    with requests.Session() as session, pytest.raises(SourceError) as caught:
+        http.get(session, "http://ann:s3cret@127.0.0.1:9/allocation", {}, lambda c: None, options=options)
+    assert "s3cret" not in str(caught.value) and "***@127.0.0.1" in str(caught.value)
+    assert "s3cret" not in caplog.text
+
+
+@pytest.mark.parametrize("headers", [None, [], "x", 3, [("Authorization", "Bearer t")], {"authorization": 5}])
+def test_metrics_header_lookup_tolerates_any_shape(headers: object) -> None:
+    from kubebill import runtime
+
+    found = runtime.header(headers, "authorization")
+    assert found == ("Bearer t" if isinstance(headers, list) and headers else None)
+
+
+def test_catch_up_with_a_day_that_cannot_merge_returns_a_bad_input_result(tmp_path: Path) -> None:
+    from kubebill import runtime
+
+    store = make_store(tmp_path)
+    key = LAYOUT.allocation_key("c2", DAY, "opencost")
+    store.write(key, parquet_bytes(allocation([alloc_row(cluster="c2", node="n9", provider_id="i-9")])))
+    pipeline.merge(store, SETTINGS)
+    store.write(key, b"PAR1 not parquet")  # replaces a merged export
+    rt = runtime.Runtime(dataclasses.replace(SETTINGS, store=str(tmp_path), restate_days=1), "b", "", store)
+    fields = runtime.catch_up(rt, source="test", today=date(2025, 6, 18))
+    assert fields["decision"] == "bad-input" and key in fields["reason"]
+
+
+def test_status_lists_every_input_per_state_and_as_json(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = LocalStore(tmp_path)
+    cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    store.write("billing/readme.txt", b"notes")
+    store.write("billing/cr.csv", BROKEN["bare-cr-in-header"])
+    store.write("billing/focus.csv", focus_csv(EUR))
+    store.write("billing/focus-copy.csv", focus_csv(EUR))
+
+    def status(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kubebill.cli", "status", "--store", str(tmp_path), *args],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    assert "no merge has run" in status().stdout
+    pipeline.merge(store, SETTINGS)
+    table = status()
+    assert table.returncode == 0, table.stderr
+    assert (
+        "inputs: 3 accepted, 0 waiting, 0 superseded, 1 duplicate, 0 overlapping, 1 rejected, 1 ignored" in table.stdout
+    )
+    for heading in ("accepted (3)", "duplicate (1)", "rejected (1)", "ignored (1)"):
+        assert heading in table.stdout
+    doc = json.loads(status("--format", "json").stdout)
+    assert {e["key"]: e["state"] for e in doc["entries"]} == _ledger(store)
+    from kubebill.sinks import metrics
+
+    body, _ = metrics.render(store, SETTINGS)
+    assert re.search(r'^kubebill_inputs\{state="accepted"[^}]*\} 3$', body.decode(), re.M)
+    assert re.search(r'^kubebill_inputs\{state="rejected"[^}]*\} 1$', body.decode(), re.M)
+
+
+def test_result_and_report_csv_neutralise_formulas(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    from kubebill.sinks import csvsafe, report
+
+    store = LocalStore(tmp_path)
+    store.write("billing/f.csv", focus_csv([(date(2025, 6, 4), -2.5, "USD"), (date(2025, 6, 4), 3.0, "USD")],
+                                           text='=HYPERLINK("http://x","y")'))  # fmt: skip
+    pipeline.merge(store, SETTINGS)
+    rows = list(csv.DictReader(io.StringIO(store.read_bytes(LAYOUT.result_csv_key(2025, 6)).decode())))
+    assert {r["ResourceId"] for r in rows} == {'\'=HYPERLINK("http://x","y")'}
+    assert sorted(float(r["BilledCost"]) for r in rows) == [-2.5, 3.0]  # negative numbers stay numbers
+    from kubebill.sinks import results
+
+    assert set(results.read_day(store, LAYOUT, date(2025, 6, 4))["ResourceId"].to_pylist()) == {
+        '=HYPERLINK("http://x","y")'
+    }  # the Parquet keeps the exact value
+    for text in ("=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"):
+        assert csvsafe.cell(text) == "'" + text
+    for number in ("-2.5", "+3", "-1e-05", "12", "abc", ""):
+        assert csvsafe.cell(number) == number
+    text = report.format_csv([report.Row("=cmd|x", "USD", -1.5, -1.5, 2.0, 0.0, None, None)])
+    assert text.splitlines()[1] == "'=cmd|x,USD,-1.5,-1.5,2.0,0.0,,"
