@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--namespace", default="default", help="namespace of objects that name none")
     add_days(parser)
-    parser.add_argument("--format", default="table", choices=FORMATS)
+    parser.add_argument("--format", default="table", choices=FORMATS, help="output format")
     common.add_store(parser)
 
 

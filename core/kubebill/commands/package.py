@@ -12,7 +12,7 @@ HELP = "build the deployable function artifact that infra/ deploys"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cloud", choices=packaging.CLOUDS, required=True)
+    parser.add_argument("--cloud", choices=packaging.CLOUDS, required=True, help="the cloud whose artifact to build")
     parser.add_argument("--out", metavar="DIR", required=True, help="folder to write the artifact into")
     parser.add_argument(
         "--arch",

@@ -29,7 +29,7 @@ def check_days(args: argparse.Namespace) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_days(parser)
-    parser.add_argument("--format", default="table", choices=FORMATS)
+    parser.add_argument("--format", default="table", choices=FORMATS, help="output format")
     common.add_store(parser)
 
 
