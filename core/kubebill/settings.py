@@ -102,36 +102,14 @@ def _cluster(text: str) -> str:
     return value
 
 
-# NCRONTAB fields: second, minute, hour, day of month, month, day of week (0 = Sunday; 7 too)
-_CRON_FIELDS = (("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31), ("month", 1, 12),
-                ("weekday", 0, 7))  # fmt: skip
-
-
-def _cron_field(text: str, name: str, low: int, high: int) -> None:
-    for item in text.split(","):
-        span, _, step = item.partition("/")
-        if step and (not step.isdigit() or int(step) == 0):
-            raise ValueError(f"{name} step {step!r} is not a whole number of 1 or more")
-        if span == "*":
-            continue
-        first, _, last = span.partition("-")
-        for bound in (first, last) if last else (first,):
-            if not bound.isdigit() or not low <= int(bound) <= high:
-                raise ValueError(f"{name} {bound!r} is outside {low}-{high}")
-        if last and int(first) > int(last):
-            raise ValueError(f"{name} range {span!r} runs backwards")
-
-
 def _ncrontab(text: str) -> str:
+    from kubebill.schedule import Cron  # the one reader of NCRONTAB fields, by range
+
     value = " ".join(text.split())
-    fields = value.split(" ")
-    if len(fields) != 6:
-        raise ValueError(f"a 6-field NCRONTAB expression such as '0 10 0 * * *' (found {len(fields)} fields)")
-    for field_text, (name, low, high) in zip(fields, _CRON_FIELDS, strict=True):
-        try:
-            _cron_field(field_text, name, low, high)
-        except ValueError as exc:
-            raise ValueError(f"a 6-field NCRONTAB expression such as '0 10 0 * * *': {exc}") from None
+    try:
+        Cron.parse(value)
+    except ValueError as exc:
+        raise ValueError(f"a 6-field NCRONTAB expression such as '0 10 0 * * *': {exc}") from None
     return value
 
 

@@ -80,7 +80,7 @@ def test_every_command_help_shows_the_defaults() -> None:
 def test_cron_fields_are_checked_by_range() -> None:
     import os
 
-    for value, named in (("99 99 99 * * *", "second '99' is outside 0-59"), ("0 0 25 * * *", "hour '25'")):
+    for value, named in (("99 99 99 * * *", "second field '99' is outside 0-59"), ("0 0 25 * * *", "hour field '25'")):
         env = dict(os.environ, KUBEBILL_EXPORT_SCHEDULE=value)
         result = subprocess.run(
             [sys.executable, "-m", "kubebill.cli", "report"], capture_output=True, text=True, env=env, timeout=60

@@ -10,6 +10,7 @@ import json
 import math
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -468,7 +469,7 @@ def test_result_and_report_csv_neutralise_formulas(tmp_path: Path) -> None:
     import csv
     import io
 
-    from kubebill.sinks import csvsafe, report
+    from kubebill.sinks import csvsafe, report, report_format
 
     store = LocalStore(tmp_path)
     store.write("billing/f.csv", focus_csv([(date(2025, 6, 4), -2.5, "USD"), (date(2025, 6, 4), 3.0, "USD")],
@@ -486,5 +487,6 @@ def test_result_and_report_csv_neutralise_formulas(tmp_path: Path) -> None:
         assert csvsafe.cell(text) == "'" + text
     for number in ("-2.5", "+3", "-1e-05", "12", "abc", ""):
         assert csvsafe.cell(number) == number
-    text = report.format_csv([report.Row("=cmd|x", "USD", -1.5, -1.5, 2.0, 0.0, None, None)])
-    assert text.splitlines()[1] == "'=cmd|x,USD,-1.5,-1.5,2.0,0.0,,"
+    row = report.Row(("=cmd|x",), "USD", Decimal("-1.5"), Decimal("-1.5"), Decimal("2"))
+    text = report_format.format_csv([row], keys=["namespace"], cost="all")
+    assert text.splitlines()[1].startswith("'=cmd|x,USD,-1.50,-1.50,2.00,")
