@@ -97,6 +97,24 @@ def test_connection_refused_fails_fast_naming_the_cause() -> None:
     assert time.monotonic() - started < 5  # a few quick attempts, not the 60 s budget
 
 
+def test_a_name_that_does_not_resolve_fails_fast_naming_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DNS failure, made here by the resolver call itself failing (no lookup leaves the machine)."""
+    import socket
+
+    def no_such_name(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    options = http.HttpOptions(connect_timeout=0.5, read_timeout=0.5, retry_seconds=60.0, backoff_seconds=0.05)
+    started = time.monotonic()
+    with requests.Session() as session, pytest.raises(Unreachable) as caught:
+        http.get(session, "http://opencost.example:9003/allocation/compute", {}, read, options=options)
+    assert str(caught.value) == (
+        "cannot connect to http://opencost.example:9003: name not resolved (Name or service not known)"
+    )
+    assert time.monotonic() - started < 5
+
+
 def test_export_from_a_closed_port_exits_1_with_one_line(tmp_path: Path) -> None:
     port = closed_port()
     result = subprocess.run(
