@@ -9,9 +9,7 @@ overlap of the line's charge period with the allocation steps, and adds `__share
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,34 +23,14 @@ import pyarrow.parquet as pq
 
 from kubebill import log
 from kubebill.errors import InputError
+from kubebill.keys import aws, azure, gcp, match_key
 from kubebill.model import IDLE, SHARED, UNALLOCATED, UNMOUNTED
-from kubebill.reconcile import invariants
-from kubebill.reconcile.keys import provider_id_key
+from kubebill.reconcile import invariants, session
+from kubebill.reconcile.session import duckdb_share
 from kubebill.reconcile.splits import AKS_FRACTION, OPENCOST_LIST_COST, service_lines_sql, split_table_sql
 from kubebill.schema import ALLOCATION, COST_COLUMNS, RESULT, conform
 
 LOG = log.get("reconcile")
-
-# A VMSS instance key → its VMSS key (Defender lines carry the instance; the AKS agent splits the VMSS).
-# Each regex is guarded by a plain substring test it implies: most keys fail that test, which costs far less.
-PARENT = (
-    r"CASE WHEN contains({0}, '/virtualmachines/') THEN"
-    r" NULLIF(regexp_extract({0}, '^(.*/virtualmachinescalesets/[^/]+)/virtualmachines/[^/]+$', 1), '') END"
-)
-
-# An ELB's bill ARN (…:loadbalancer/net/<name>/<id>) and its DNS name on the Service (<name>-<hash>.elb.…) → name.
-ELB_ARN = (
-    r"CASE WHEN starts_with({0}, 'arn:aws:elasticloadbalancing:') THEN"
-    r" NULLIF(regexp_extract({0}, '^arn:aws:elasticloadbalancing:[^:]*:[^:]*:loadbalancer/(?:net/|app/)?([^/]+)', 1),"
-    " '') END"
-)
-_ELB_HOST = re.compile(r"^(?P<name>[a-z0-9-]+)-[0-9a-f]+\.(?:[a-z0-9-]+\.)?elb\.(?:[a-z0-9-]+\.)?amazonaws\.com$")
-
-# The AKS control-plane line is billed on the managed cluster itself, outside the node resource group.
-AKS_CLUSTER = (
-    r"CASE WHEN contains({0}, '/microsoft.containerservice/managedclusters/') THEN"
-    r" NULLIF(regexp_extract({0}, '/microsoft\.containerservice/managedclusters/([^/]+)$', 1), '') END"
-)
 
 # Lines and allocation steps meet in UTC hour buckets (an equality the join can hash on); the overlap of a step
 # with a line inside one bucket, as a fraction of the step, sums over buckets to the step's whole overlap.
@@ -165,36 +143,10 @@ class Options:
 
 
 def connect(options: Options) -> duckdb.DuckDBPyConnection:
-    """An in-process DuckDB with the memory limit, spill folder, thread count and UTC time zone set."""
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET preserve_insertion_order = false")
-    if options.memory_limit:
-        con.execute(f"SET memory_limit = '{duckdb_share(options.memory_limit)}'")
-    temp = options.temp_directory or os.path.join(tempfile.gettempdir(), "kubebill-duckdb")
-    con.execute(f"SET temp_directory = '{temp}'")
-    if options.threads:
-        con.execute(f"SET threads = {int(options.threads)}")
-    return con
-
-
-# DuckDB's memory_limit bounds its buffer pool only: Python, the Arrow inputs and DuckDB's own unaccounted
-# allocations add ~0.4-0.5 GB at 1M bill lines, so the process limit gives DuckDB this share (measured at 1M:
-# 1 GB to DuckDB → 2.15 GB peak RSS; 600 MB → 1.42 GB at the same speed).
-DUCKDB_SHARE = 0.6
-_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
-_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
-
-
-def duckdb_share(limit: str, *, less: int = 0) -> str:
-    """DuckDB's memory_limit for a process limit such as `1GB` (Settings' size syntax): DUCKDB_SHARE of it, `less`
-    bytes held outside DuckDB taken off (never below half the share)."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", limit)
-    if not found or found[2].lower() not in _UNITS:
-        return limit  # not a size this code knows: let DuckDB judge it as given
-    size = float(found[1]) * _UNITS[found[2].lower()] * DUCKDB_SHARE
-    size = max(size - less, size / 2)
-    return f"{max(1, int(size // 1024**2))}MiB"
+    """The engine session for `options` (see reconcile.session)."""
+    return session.connect(
+        memory_limit=options.memory_limit, threads=options.threads, temp_directory=options.temp_directory
+    )
 
 
 def _ts(moment: datetime) -> str:
@@ -261,7 +213,7 @@ class Reconciliation:
             f"""-- sid: the split row; oid: the allocation split row it copies (a VMSS parent's copy shares it).
             -- target: its id (TARGET_ID), so lines group on two integers
             CREATE OR REPLACE TEMP TABLE splits_all AS
-            SELECT n AS sid, n AS oid, * EXCLUDE (n), false AS via_parent, {PARENT.format("skey")} AS pkey,
+            SELECT n AS sid, n AS oid, * EXCLUDE (n), false AS via_parent, {azure.VMSS_PARENT.format("skey")} AS pkey,
                    epoch(ws) AS ws_s, epoch(we) AS we_s, {TARGET_ID} AS target
             FROM (SELECT rowid AS n, * FROM splits);  -- a table's own row numbers: no row_number() pass
             INSERT INTO splits_all
@@ -281,18 +233,18 @@ class Reconciliation:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE l AS
             SELECT line AS lid, * EXCLUDE (line), lower(x_ResourceKey) AS rk,
-                   coalesce(lower(x_ClusterHint), {AKS_CLUSTER.format("lower(x_ResourceKey)")}) AS hint,
+                   coalesce(lower(x_ClusterHint), {azure.AKS_CLUSTER.format("lower(x_ResourceKey)")}) AS hint,
                    ChargePeriodStart AS cps,
                    coalesce(ChargePeriodEnd, ChargePeriodStart + INTERVAL 1 HOUR) AS cpe
             FROM cost_in WHERE ChargePeriodStart >= {self._start} AND ChargePeriodStart < {self._end};
             CREATE OR REPLACE TEMP TABLE lm AS
             SELECT l.lid, l.cps, l.cpe,
-                   CASE WHEN coalesce(k1.comp, k2.comp) = 'compute' AND lower(l.ResourceId) LIKE '%/disks/%'
+                   CASE WHEN coalesce(k1.comp, k2.comp) = 'compute' AND {gcp.BOOT_DISK.format("lower(l.ResourceId)")}
                         THEN NULL  -- a GCE boot disk is named like its instance: the node's OS disk is shared
                         ELSE coalesce(k1.skey, k2.skey, k3.skey) END AS mkey
             FROM l LEFT JOIN keys k1 ON k1.skey = l.rk
-                   LEFT JOIN keys k2 ON k2.skey = {PARENT.format("l.rk")}
-                   LEFT JOIN keys k3 ON k3.skey = {ELB_ARN.format("l.rk")};"""
+                   LEFT JOIN keys k2 ON k2.skey = {azure.VMSS_PARENT.format("l.rk")}
+                   LEFT JOIN keys k3 ON k3.skey = {aws.ELB_ARN.format("l.rk")};"""
         )
         con.execute(service_lines_sql())
         self._drop("lbkeys")
@@ -340,7 +292,7 @@ class Reconciliation:
             UNION SELECT DISTINCT b.provider_id FROM (SELECT unnest(load_balancers) AS b FROM a
                                                      WHERE len(load_balancers) > 0)"""
         ).fetchall()
-        pairs = [(r[0], _match_key(r[0])) for r in raw if r[0] is not None]
+        pairs = [(r[0], match_key(r[0])) for r in raw if r[0] is not None]
         pairs = [(r, k) for r, k in pairs if k]
         self.con.register(
             "keymap_in",
@@ -645,13 +597,6 @@ class Reconciliation:
 
 
 _KEYMAP = pa.schema([("raw", pa.string()), ("key", pa.string())])
-
-
-def _match_key(provider_id: str) -> str | None:
-    """The key a cluster-side id is billed under (an ELB's DNS name → the load balancer's name)."""
-    key = provider_id_key(provider_id)
-    elb = _ELB_HOST.match(key) if key else None
-    return elb["name"] if elb else key
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, data: Any, *, numbered: bool = False) -> None:

@@ -25,6 +25,7 @@ stays with the cluster-scoped rule (`__shared__`).
 
 from __future__ import annotations
 
+from kubebill.keys import azure
 from kubebill.model import IDLE, UNMOUNTED
 
 OPENCOST_LIST_COST = "opencost-list-cost"
@@ -105,10 +106,7 @@ UNION ALL
 {_nested("load_balancer", "load_balancers", "hours")}
 UNION ALL
 SELECT k.key,
-  CASE WHEN k.key LIKE '%/microsoft.compute/disks/%' THEN 'pv'
-       WHEN k.key LIKE '%/microsoft.network/loadbalancers/%' THEN 'load_balancer'
-       WHEN k.key LIKE '%/microsoft.network/%' THEN 'network'
-       ELSE 'compute' END,
+  {azure.AKS_COMPONENT.format("k.key")},
   ws, we, source, {_TARGET},
   CASE lower(split_bucket) WHEN 'idle' THEN 'idle' WHEN 'system' THEN 'system' ELSE 'workload' END,
   greatest(coalesce(fraction, 0), 0), 0.0, 0.0, 1.0,
@@ -120,22 +118,14 @@ WHERE a.source = 'aks';
 
 CREATE OR REPLACE TEMP TABLE lbkeys AS
 SELECT lower(x.cluster) AS lc, lower(x.e.service) AS service, k.key AS skey,
-  regexp_matches(lower(x.e.provider_id), '{PRIVATE_IP}') AS internal, min(epoch(x.ws)) AS ks, max(epoch(x.we)) AS ke
+  regexp_matches(lower(x.e.provider_id), '{azure.PRIVATE_IP}') AS internal,
+  min(epoch(x.ws)) AS ks, max(epoch(x.we)) AS ke
 FROM (SELECT cluster, ws, we, unnest(load_balancers) AS e FROM a
       WHERE source <> 'aks' AND len(load_balancers) > 0) x
 JOIN keymap k ON k.raw = x.e.provider_id
 WHERE x.e.service IS NOT NULL
 GROUP BY ALL;
 """
-
-
-# An internal Service's ingress IP (RFC 1918, IPv6 unique-local): its LB is the cluster's `kubernetes-internal`.
-PRIVATE_IP = r"^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|f[cd][0-9a-f]{2}:)"
-
-# The AKS cloud provider's tag on a Service's public IP (value ``<namespace>/<name>``, comma-separated when
-# Services share the IP); Azure exports spell Tags with or without outer braces and keys in any case.
-AZURE_SERVICE_TAG = r'''(?i)"k8s-azure-service"\s*:\s*"([^"]*)"'''
-AZURE_LB = r"/microsoft\.network/loadbalancers/[^/]+$"
 
 
 def service_lines_sql() -> str:
@@ -145,12 +135,12 @@ def service_lines_sql() -> str:
 CREATE OR REPLACE TEMP TABLE lbm AS
 WITH c AS (
   SELECT l.lid, l.cps, l.cpe, l.hint, ends_with(l.rk, '-internal') AS internal,
-    CASE WHEN regexp_matches(l.rk, '{AZURE_LB}') THEN NULL
-         ELSE string_split(replace(lower(regexp_extract(l.Tags, '{AZURE_SERVICE_TAG}', 1)), ' ', ''), ',')
+    CASE WHEN regexp_matches(l.rk, '{azure.LOAD_BALANCER}') THEN NULL
+         ELSE string_split(replace(lower(regexp_extract(lower(l.Tags), '{azure.SERVICE_TAG}', 1)), ' ', ''), ',')
     END AS services
   FROM l JOIN lm USING (lid)
   WHERE lm.mkey IS NULL AND l.hint IS NOT NULL AND starts_with(l.rk, '/subscriptions/')
-    AND (regexp_matches(l.rk, '{AZURE_LB}') OR contains(lower(l.Tags), 'k8s-azure-service')))
+    AND (regexp_matches(l.rk, '{azure.LOAD_BALANCER}') OR contains(lower(l.Tags), 'k8s-azure-service')))
 SELECT DISTINCT c.lid, c.cps, c.cpe, k.skey AS mkey
 FROM c JOIN lbkeys k ON k.lc = c.hint AND k.ks < epoch(c.cpe) AND k.ke > epoch(c.cps)
 WHERE (c.services IS NULL AND k.internal = c.internal) OR list_contains(c.services, k.service);
