@@ -12,6 +12,7 @@ are then fetched or written by `reconcile.rows`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -120,7 +121,9 @@ def run_stages(
     uses = last_uses(names)
     created = {"keymap"}
     for i, name in enumerate(names):
+        started = time.monotonic()
         run_stage(con, name, parameters, order_by=order_by(name))
+        LOG.debug("stage", extra={"stage": name, "seconds": round(time.monotonic() - started, 3)})
         created.add(name)
         if after and name in after:
             after[name](con)
