@@ -136,3 +136,24 @@ def test_stages_run_from_their_transpiled_back_text(spread: str, monkeypatch: py
     assert engine.stages.sql is round_trip
     assert reconcile(a, c, day=DAY.date(), options=options).equals(expected)
     assert set(texts) == set(NAMES) and texts["pairs"] != original("pairs")  # every stage ran from sqlglot's text
+
+
+def test_runner_frees_each_relation_after_its_last_stored_reader() -> None:
+    names = [stage.name for stage in stages.STAGES]
+    uses = engine.last_uses(names)
+    # node_keys is read only by the view node_rows, which the stored node_capacity and node_splits read
+    assert uses["node_keys"] == uses["node_rows"] == names.index("node_splits")
+    assert uses["pairs"] == names.index("line_weights") and uses["keymap"] == names.index("lb_keys")
+    a, c = _day()
+    run = engine.Reconciliation(a, c, day=DAY.date())
+    try:
+        left = {
+            name
+            for (name,) in run.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary"
+                " UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+            ).fetchall()
+        }
+    finally:
+        run.close()
+    assert left & {*names, "keymap"} == set(stages.OUTPUTS)

@@ -95,17 +95,19 @@ def last_uses(names: list[str]) -> dict[str, int]:
 
 def run_stage(
     con: duckdb.DuckDBPyConnection, name: str, parameters: Mapping[str, object], *, order_by: str | None = None
-) -> None:
-    """Materialise the stage `name` from the relations it reads (a view when VIEWS says so), binding the parameters
-    its text names; `order_by` stores its rows in that order."""
+) -> str:
+    """Materialise the stage `name` from the relations it reads (a view when VIEWS says so and it binds no
+    parameter: DuckDB's views take none), binding the parameters its text names; `order_by` stores its rows in
+    that order. Returns what it made: VIEW or TABLE."""
     text = stages.sql(name)
     bound = {p: parameters[p] for p in stages.parameters(name)}
     if name in VIEWS and not bound:
         con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {text}')
-        return
+        return "VIEW"
     if order_by:
         text = f"SELECT * FROM ({text}) ORDER BY {order_by}"
     con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {text}', bound or None)
+    return "TABLE"
 
 
 def run_stages(
@@ -119,19 +121,16 @@ def run_stages(
     """Run every stage in order; `after[name]` runs once the stage `name` is there (the keymap, the checks)."""
     names = [stage.name for stage in stages.STAGES]
     uses = last_uses(names)
-    created = {"keymap"}
+    created = {"keymap": "TABLE"}  # what the runner made, by name: dropped after its last reader
     for i, name in enumerate(names):
         started = time.monotonic()
-        run_stage(con, name, parameters, order_by=order_by(name))
+        created[name] = run_stage(con, name, parameters, order_by=order_by(name))
         LOG.debug("stage", extra={"stage": name, "seconds": round(time.monotonic() - started, 3)})
-        created.add(name)
         if after and name in after:
             after[name](con)
         for relation, last in uses.items():
             if last == i and relation in created and relation not in keep:
-                kind = "VIEW" if relation in VIEWS and relation in stages.BY_NAME else "TABLE"
-                con.execute(f'DROP {kind} IF EXISTS "{relation}"')
-                created.discard(relation)
+                con.execute(f'DROP {created.pop(relation)} IF EXISTS "{relation}"')
 
 
 def _day_bounds(day: date) -> dict[str, object]:
