@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from kubebill.reconcile.keys import (
+from kubebill.keys import (
     aks_cluster_from_resource_group,
     aws_resource_key,
     azure_resource_key,

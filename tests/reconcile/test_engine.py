@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from kubebill.errors import InputError, InvariantViolation
-from kubebill.reconcile import engine, invariants
+from kubebill.reconcile import invariants
+from kubebill.reconcile import rows as result_rows
 from kubebill.reconcile.engine import Options, Reconciliation, reconcile
 from kubebill.schema import COST, COST_COLUMNS, RESULT
 from tests.reconcile.tables import DAY, alloc_row, allocation, cost, idle_row, line
@@ -221,7 +222,7 @@ def test_vmss_instance_line_falls_back_to_the_vmss_split() -> None:
 def test_invariant_violation_names_the_line() -> None:
     a = allocation([alloc_row()])
     run = Reconciliation(a, cost([line("i-0001", 1.0, row=7)]), day=D)
-    run.con.execute("UPDATE out SET BilledCost = BilledCost * 0.5")
+    run.con.execute("UPDATE result_rows SET BilledCost = BilledCost * 0.5")
     with pytest.raises(InvariantViolation, match=r"bill\.csv row 7 .*BilledCost"):
         invariants.check(run.con)
     run.close()
@@ -279,8 +280,8 @@ def test_result_parquet_encodings(tmp_path: Path) -> None:
 
 
 def test_many_chunks_write_the_same_rows_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The wide write joins LINES_PER_JOIN lines at a time and, from SORT_FROM_CHUNKS chunks on, stores `out` in
-    line order first; a split row's target columns are taken by row number. Any chunking gives the same rows."""
+    """The wide write joins LINES_PER_JOIN lines at a time and, from SORT_FROM_CHUNKS chunks on, stores `result_rows`
+    in line order first; a split row's target columns are taken by row number. Any chunking gives the same rows."""
     a = allocation(
         [
             alloc_row(namespace=f"ns{i}", pod=f"p{i}", start=h, cpu=0.1 * (i + 1), ram=0.05)
@@ -297,11 +298,11 @@ def test_many_chunks_write_the_same_rows_as_one(monkeypatch: pytest.MonkeyPatch)
         + [line("i-0003", 3.0, hint="c1")]  # a cluster's line with no key: __shared__
     )
     whole = reconcile(a, c, day=D)
-    monkeypatch.setattr(engine, "LINES_PER_JOIN", 2)
+    monkeypatch.setattr(result_rows, "LINES_PER_JOIN", 2)
     run = Reconciliation(a, c, day=D)
-    sorted_out = run.con.execute("SELECT lid FROM out").fetchall()
+    sorted_out = run.con.execute("SELECT lid FROM result_rows").fetchall()
     chunked = run.table()
     run.close()
-    assert [r[0] for r in sorted_out] == sorted(r[0] for r in sorted_out)  # 10 chunks: `out` in line order
+    assert [r[0] for r in sorted_out] == sorted(r[0] for r in sorted_out)  # 10 chunks: in line order
     assert chunked.num_rows == whole.num_rows == 6 * 5 + 6 + 6 + 1  # pods and idle, db, the bucket, shared
     assert chunked.equals(whole)

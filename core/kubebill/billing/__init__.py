@@ -16,7 +16,7 @@ Public API (used by the merge and the blob-created handler):
 Memory: files stream in batches of about 64k rows (CSV parsed in 4 MB blocks, parquet page by page, a temp copy
 when a store cannot seek); an Actual + Amortized pair is joined (DuckDB) over the requested days of both exports,
 so it holds those days' lines, not the month. Decisions where the exports leave room: see each reader's module doc
-(AWS split rows left out, Azure pairing rule, Google net cost) and ``kubebill.reconcile.keys`` (key forms).
+(AWS split rows left out, Azure pairing rule, Google net cost) and ``kubebill.keys`` (key forms, one module per cloud).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kubebill.billing.common import Columns, MapEntries, coalesce, finish, map_unique, pricing_category
-from kubebill.reconcile.keys import aws_resource_key, cluster_hint
+from kubebill.keys import aws_resource_key, cluster_hint
 
 ALIASES = frozenset(
     {

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kubebill.billing.common import Columns, coalesce, constant, finish, map_pairs, map_unique, tags_text
-from kubebill.reconcile.keys import azure_resource_key, cluster_hint, parse_json_object
+from kubebill.keys import azure_resource_key, cluster_hint, parse_json_object
 from kubebill.schema import COST
 
 DATE = ("date", "usagedatetime", "usagedate")

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kubebill.billing.common import Columns, finish, map_unique, pair_text, split_pair, tags_text
-from kubebill.reconcile.keys import (
+from kubebill.keys import (
     aws_resource_key,
     azure_resource_key,
     azure_vm_name,

@@ -25,7 +25,7 @@ from kubebill.billing.common import (
     pricing_category,
     split_pair,
 )
-from kubebill.reconcile.keys import cluster_hint, gcp_resource_key
+from kubebill.keys import cluster_hint, gcp_resource_key
 
 ALIASES = frozenset(
     {

@@ -1,0 +1,15 @@
+-- DESIGN §4 Volume lines: a PV's line goes to the pods using it by their share of the PV cost (their byte-hours
+-- when the costs are zero); `__unmounted__` rows hold the unused part.
+SELECT
+  k.key AS skey, 'pv' AS comp, x.ws AS ws, x.we AS we, x.source AS source, x.cluster AS cluster, x.node AS node,
+  x.namespace AS namespace, x.controller_kind AS controller_kind, x.controller AS controller, x.pod AS pod,
+  x.container AS container, x.labels AS labels,
+  CASE WHEN x.namespace = '__idle__' OR x.pod = '__idle__' THEN 'idle'
+       WHEN x.namespace = '__unmounted__' OR x.pod = '__unmounted__' THEN 'unmounted'
+       ELSE 'workload' END AS kind,
+  greatest(coalesce(x.e.cost, 0), 0) AS wc, 0.0 AS wr, 0.0 AS wg, greatest(coalesce(x.e.byte_hours, 0), 0) AS f,
+  coalesce(x.e.cost, 0) AS list_cost, 'opencost-list-cost' AS method
+FROM (SELECT ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
+             unnest(pvs) AS e
+      FROM allocation_rows WHERE source <> 'aks' AND array_length(pvs) > 0) x
+JOIN keymap k ON k.raw = x.e.provider_id

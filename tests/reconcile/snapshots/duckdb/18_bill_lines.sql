@@ -1,0 +1,15 @@
+-- DESIGN §4 Time: the bill lines charged in the merge's UTC day; `lid` from the line's input object and row
+-- number in it; `rk` its lower-cased key, `hint` its cluster (a tag, the node resource group, or the AKS
+-- cluster a control-plane line is billed on).
+SELECT
+  line AS lid, ChargePeriodStart, ChargePeriodEnd, BillingPeriodStart, BillingAccountId, SubAccountId,
+  ProviderName, ServiceName, ServiceCategory, ResourceId, ResourceName, ResourceType, RegionId, SkuId,
+  ChargeCategory, ChargeDescription, PricingCategory, CommitmentDiscountId, CommitmentDiscountType,
+  BillingCurrency, BilledCost, EffectiveCost, ListCost, ContractedCost, ConsumedQuantity, ConsumedUnit, Tags,
+  x_ResourceKey, x_ClusterHint, x_BillingFormat, x_SourceKey, x_SourceRowId,
+  lower(x_ResourceKey) AS rk,
+  coalesce(lower(x_ClusterHint), CASE WHEN strpos(lower(x_ResourceKey), '/microsoft.containerservice/managedclusters/') > 0 THEN NULLIF(regexp_extract(lower(x_ResourceKey), '/microsoft\.containerservice/managedclusters/([^/]+)$', 1), '') END) AS hint,
+  ChargePeriodStart AS cps,
+  coalesce(ChargePeriodEnd, ChargePeriodStart + INTERVAL 1 HOUR) AS cpe
+FROM cost_in
+WHERE ChargePeriodStart >= $day_start AND ChargePeriodStart < $day_end

@@ -1,0 +1,70 @@
+/* DESIGN §4 Time: each matched line × the split rows of its key overlapping its charge period, with the */
+/* weights scaled by the overlap as a fraction of the row's step. Lines and steps meet in UTC hour buckets (an */
+/* equality the join can hash on); the overlaps of one pair over its buckets sum to its whole overlap. */
+SELECT
+  m.lid AS lid,
+  s.oid AS oid,
+  s.target AS target,
+  s.wc * (
+    LEAST(s.we_s, m.ce, (
+      s.hb + 1
+    ) * 3600.0) - GREATEST(s.ws_s, m.cs, s.hb * 3600.0)
+  ) / (
+    s.we_s - s.ws_s
+  ) AS wc,
+  s.wr * (
+    LEAST(s.we_s, m.ce, (
+      s.hb + 1
+    ) * 3600.0) - GREATEST(s.ws_s, m.cs, s.hb * 3600.0)
+  ) / (
+    s.we_s - s.ws_s
+  ) AS wr,
+  s.wg * (
+    LEAST(s.we_s, m.ce, (
+      s.hb + 1
+    ) * 3600.0) - GREATEST(s.ws_s, m.cs, s.hb * 3600.0)
+  ) / (
+    s.we_s - s.ws_s
+  ) AS wg,
+  s.f * (
+    LEAST(s.we_s, m.ce, (
+      s.hb + 1
+    ) * 3600.0) - GREATEST(s.ws_s, m.cs, s.hb * 3600.0)
+  ) / (
+    s.we_s - s.ws_s
+  ) AS f
+FROM (
+  SELECT
+    lid,
+    mkey,
+    UNIX_TIMESTAMP(cps) AS cs,
+    UNIX_TIMESTAMP(cpe) AS ce,
+    EXPLODE(
+      SEQUENCE(
+        CAST(FLOOR(UNIX_TIMESTAMP(cps) / 3600) AS BIGINT),
+        CAST(CEIL(UNIX_TIMESTAMP(cpe) / 3600) AS BIGINT) - 1
+      )
+    ) AS hb
+  FROM line_matches
+) AS m
+JOIN (
+  SELECT
+    skey,
+    oid,
+    target,
+    ws_s,
+    we_s,
+    wc,
+    wr,
+    wg,
+    f,
+    EXPLODE(
+      SEQUENCE(CAST(FLOOR(ws_s / 3600) AS BIGINT), CAST(CEIL(we_s / 3600) AS BIGINT) - 1)
+    ) AS hb
+  FROM all_splits
+) AS s
+  ON s.skey = m.mkey AND s.hb = m.hb
+WHERE
+  LEAST(s.we_s, m.ce, (
+    s.hb + 1
+  ) * 3600.0) - GREATEST(s.ws_s, m.cs, s.hb * 3600.0) > 0

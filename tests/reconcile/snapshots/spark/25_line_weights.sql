@@ -1,0 +1,30 @@
+/* DESIGN §4 Node, volume, load-balancer lines: each matched line's weight per target (its pairs summed); a line */
+/* no split row overlaps goes whole to its key's rest target. */
+SELECT
+  lid,
+  target AS tid,
+  SUM(wc) AS wc,
+  SUM(wr) AS wr,
+  SUM(wg) AS wg,
+  SUM(f) AS f
+FROM pairs
+GROUP BY
+  lid,
+  target
+UNION ALL
+SELECT
+  m.lid AS lid,
+  r.tid AS tid,
+  0.0 AS wc,
+  0.0 AS wr,
+  0.0 AS wg,
+  1.0 AS f
+FROM line_matches AS m
+JOIN rest_targets AS r
+  ON r.skey = m.mkey
+WHERE
+  NOT m.lid IN (
+    SELECT
+      lid
+    FROM pairs
+  )
