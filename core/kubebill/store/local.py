@@ -7,13 +7,13 @@ import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from kubebill.errors import PreconditionFailed
-from kubebill.store.base import Data, ObjectInfo, as_stream, copy_stream, join_key
+from kubebill.store.base import Data, ObjectInfo, as_stream, concatenated, copy_stream, join_key
 
 _HIDDEN = ".kubebill-"  # temp files and locks, never listed
 
@@ -128,6 +128,10 @@ class LocalStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+
+    def compose(self, key: str, sources: Sequence[str]) -> ObjectInfo:
+        """The sources copied one after another into a temp file, then renamed to the key (see Store.compose)."""
+        return self.write(key, concatenated(self, sources))
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         path = self._path(key)
