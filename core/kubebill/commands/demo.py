@@ -53,9 +53,9 @@ def _percent(value: float | None) -> str:
 
 def summary_table(results: pa.Table) -> str:
     """Per cloud / cluster / namespace: billed, effective and list cost, idle and unallocated shares of billed."""
-    import duckdb
+    from kubebill.reconcile import session
 
-    con = duckdb.connect()
+    con = session.connect()
     try:
         con.register("results", results)
         rows = con.execute(_SUMMARY).fetchall()

@@ -9,9 +9,7 @@ overlap of the line's charge period with the allocation steps, and adds `__share
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +26,7 @@ from kubebill.errors import InputError
 from kubebill.model import IDLE, SHARED, UNALLOCATED, UNMOUNTED
 from kubebill.reconcile import invariants
 from kubebill.reconcile.keys import provider_id_key
+from kubebill.reconcile.session import connect, duckdb_share
 from kubebill.reconcile.splits import AKS_FRACTION, OPENCOST_LIST_COST, service_lines_sql, split_table_sql
 from kubebill.schema import ALLOCATION, COST_COLUMNS, RESULT, conform
 
@@ -164,39 +163,6 @@ class Options:
     estimate_currency: str = "USD"  # OpenCost's list prices are in its configured currency, USD by default
 
 
-def connect(options: Options) -> duckdb.DuckDBPyConnection:
-    """An in-process DuckDB with the memory limit, spill folder, thread count and UTC time zone set."""
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET preserve_insertion_order = false")
-    if options.memory_limit:
-        con.execute(f"SET memory_limit = '{duckdb_share(options.memory_limit)}'")
-    temp = options.temp_directory or os.path.join(tempfile.gettempdir(), "kubebill-duckdb")
-    con.execute(f"SET temp_directory = '{temp}'")
-    if options.threads:
-        con.execute(f"SET threads = {int(options.threads)}")
-    return con
-
-
-# DuckDB's memory_limit bounds its buffer pool only: Python, the Arrow inputs and DuckDB's own unaccounted
-# allocations add ~0.4-0.5 GB at 1M bill lines, so the process limit gives DuckDB this share (measured at 1M:
-# 1 GB to DuckDB → 2.15 GB peak RSS; 600 MB → 1.42 GB at the same speed).
-DUCKDB_SHARE = 0.6
-_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
-_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
-
-
-def duckdb_share(limit: str, *, less: int = 0) -> str:
-    """DuckDB's memory_limit for a process limit such as `1GB` (Settings' size syntax): DUCKDB_SHARE of it, `less`
-    bytes held outside DuckDB taken off (never below half the share)."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", limit)
-    if not found or found[2].lower() not in _UNITS:
-        return limit  # not a size this code knows: let DuckDB judge it as given
-    size = float(found[1]) * _UNITS[found[2].lower()] * DUCKDB_SHARE
-    size = max(size - less, size / 2)
-    return f"{max(1, int(size // 1024**2))}MiB"
-
-
 def _ts(moment: datetime) -> str:
     return f"TIMESTAMPTZ '{moment.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}+00'"
 
@@ -226,7 +192,11 @@ class Reconciliation:
     ) -> None:
         self.day = day
         self.options = options or Options()
-        self.con = con or connect(self.options)
+        self.con = con or connect(
+            memory_limit=self.options.memory_limit,
+            threads=self.options.threads,
+            temp_directory=self.options.temp_directory,
+        )
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         self._start, self._end = _ts(start), _ts(start + timedelta(days=1))
         _register(self.con, "alloc_in", allocation)

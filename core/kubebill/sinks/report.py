@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from kubebill.errors import InputError
 from kubebill.model import SENTINELS, month_days
+from kubebill.reconcile import session
 from kubebill.sinks import costs
 
 BY_CHOICES = ("namespace", "cluster", "controller", "pod", "label:KEY")
@@ -103,7 +103,7 @@ def _group_sql(kind: str, key: str | None, *, hashed: bool = False) -> str:
 def group_costs(results: pa.Table, by: str, *, hash_pod_names: bool = False) -> list[Row]:
     """Cost per group (sorted by billed cost, largest first) of RESULT rows."""
     kind, key = parse_by(by)
-    con = duckdb.connect(config={"threads": 1})
+    con = session.connect(threads=1)
     con.register("results", results.select(list(costs.PART_COLUMNS)))
     rows = con.execute(
         f"""SELECT {_group_sql(kind, key, hashed=hash_pod_names)} AS grp, coalesce(BillingCurrency, '') AS currency,
