@@ -253,9 +253,10 @@ class _Staged:
     workdir: str
     days: set[date] | None  # the days to keep (None: every day of the unit)
     paths: dict[Any, str | None] = field(default_factory=dict)  # unit -> file, None when unreadable
-    csv: dict[date, tuple[str, str]] = field(default_factory=dict)  # day merged -> (result etag, local CSV)
     line_days: dict[Any, set[date]] = field(default_factory=dict)  # unit -> days its lines start on
     errors: dict[Any, str] = field(default_factory=dict)
+    memory_limit: str | None = None  # of the DuckDB session pairing Azure exports
+    threads: int | None = None
 
     def has_lines(self, store: Store, units: list[Any], day: date) -> bool:
         """Whether any readable unit has a line starting on `day` (an unreadable one counts: it must be recorded)."""
@@ -284,7 +285,9 @@ class _Staged:
             with pq.ParquetWriter(
                 path, COST, compression="lz4", use_dictionary=False, write_statistics=["ChargePeriodStart"]
             ) as writer:
-                for batch in billing.read(store, unit, days=self.days):
+                for batch in billing.read(
+                    store, unit, days=self.days, memory_limit=self.memory_limit, threads=self.threads
+                ):
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                     table = conform(table, COST)
                     starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
@@ -367,13 +370,19 @@ def _merge_day(
             run.write_parquet(path)
         finally:
             run.close()  # its tables are not needed for the CSV: their memory is free before it
-        if rows:
-            results.parquet_to_csv(path, os.path.join(daydir, "result.csv"), threads=settings.threads)
+        csv = os.path.join(daydir, "result.csv") if rows and settings.result_csv != "off" else None
+        if csv:
+            header = results.day_csv_header(store, layout, day, mode=settings.result_csv)
+            results.parquet_to_csv(
+                path, csv, header=header, memory_limit=settings.memory_limit, threads=settings.threads
+            )
         try:
             # a day whose inputs hold no line and no allocation has no result (readers see no empty days)
             written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None
             if written is None and current is not None:
                 store.delete(layout.result_parquet_key(day), if_match=current)
+            if csv or written is None:
+                results.put_day_csv(store, layout, day, csv)
             body = {
                 "day": day.isoformat(),
                 "fingerprint": fingerprint,
@@ -388,8 +397,6 @@ def _merge_day(
                 store.write(state_key, data, if_absent=True)
             else:
                 store.write(state_key, data, if_match=state_etag)
-            if written is not None:
-                staged.csv[day] = (written.etag, os.path.join(daydir, "result.csv"))
         except (PreconditionFailed, FileNotFoundError):
             LOG_MERGE.info("another merge of the day won the race; merging again", extra={"day": day.isoformat()})
             continue
@@ -400,7 +407,7 @@ def _merge_day(
 def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = None) -> MergeSummary:
     """Reconcile the given UTC days (default: the days whose inputs changed since the last merge).
 
-    Every cluster and cloud of a day at once; a Parquet object per day and the month's CSV rewritten;
+    Every cluster and cloud of a day at once; a Parquet object per day (CSVs as KUBEBILL_RESULT_CSV says);
     merge state with the inputs' fingerprint in results/_state/merge/ (unchanged inputs: nothing written);
     health recorded after every merge. A billing file that cannot be read is recorded, not fatal; a day
     whose own inputs cannot be merged (an allocation export in an incompatible schema) keeps its last
@@ -419,6 +426,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     try:
         with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
             staged = _Staged(workdir, set(days) if days is not None else None)
+            staged.memory_limit, staged.threads = settings.memory_limit, settings.threads
             inputs = _merge_inputs(store, layout, summary.bad_inputs, staged)
             wanted = (
                 sorted(set(days))
@@ -449,9 +457,11 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                     months.add((day.year, day.month))
                 else:
                     summary.unchanged.append(day)
-            for year, month in sorted(months):
-                written = results.write_month_csv(store, layout, year, month, workdir=workdir, fresh=staged.csv)
-                if written is not None:
+            if settings.result_csv == "month":
+                file, limit = settings.result_csv_file, settings.memory_limit
+                for written in results.write_month_csvs(
+                    store, layout, months, workdir=workdir, file=file, memory_limit=limit, threads=settings.threads
+                ):
                     summary.keys.append(written.key)
             if failed:
                 merged_days = f" ({len(summary.merged)} other day(s) merged)" if summary.merged else ""
