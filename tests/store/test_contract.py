@@ -314,3 +314,14 @@ def test_compose_with_a_missing_source_leaves_the_key_as_it_was(any_store: Backe
     assert store.read_bytes("partial/out") == b"before"
     assert store.compose("partial/empty", []).size == 0
     assert store.read_bytes("partial/empty") == b""
+
+
+def test_compose_of_one_source_is_a_copy_that_outlives_it(any_store: Backend) -> None:
+    store = any_store.store
+    store.write("single/day.csv", b"h\n1\n")
+
+    written = store.compose("single/month.csv", ["single/day.csv"])
+    store.write("single/day.csv", b"h\n2\n")
+
+    assert store.read_bytes("single/month.csv") == b"h\n1\n"
+    assert store.head("single/month.csv").etag == written.etag
