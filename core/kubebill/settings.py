@@ -330,7 +330,11 @@ class Settings:
     # merge
     restate_days: int = var("KUBEBILL_RESTATE_DAYS", 3, _int_between(0, 62), "days the catch-up merge re-merges")
     memory_limit: str | None = var(
-        "KUBEBILL_MEMORY_LIMIT", None, _size_text, "memory budget of a merge: DuckDB gets 60% and spills beyond it"
+        "KUBEBILL_MEMORY_LIMIT",
+        None,
+        _size_text,
+        "memory budget of each DuckDB use: it gets 60% and spills beyond it (default: Lambda's memory, the cgroup "
+        "limit, else a quarter of the machine)",
     )
     threads: int | None = var("KUBEBILL_THREADS", None, _int_between(1, 256), "DuckDB threads (default: all cores)")
     result_csv: str = var(
