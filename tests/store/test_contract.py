@@ -325,3 +325,14 @@ def test_compose_of_one_source_is_a_copy_that_outlives_it(any_store: Backend) ->
 
     assert store.read_bytes("single/month.csv") == b"h\n1\n"
     assert store.head("single/month.csv").etag == written.etag
+
+
+def test_read_range_reads_only_the_bytes_asked_for(any_store: Backend) -> None:
+    store = any_store.store
+    store.write("range/object.bin", b"0123456789")
+
+    assert store.read_range("range/object.bin", 3, 7) == b"3456"
+    assert store.read_range("range/object.bin", 8, 100) == b"89"
+    assert store.read_range("range/object.bin", 5, 5) == b""
+    with pytest.raises(FileNotFoundError):
+        store.read_range("range/missing.bin", 0, 4)

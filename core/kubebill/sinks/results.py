@@ -160,21 +160,19 @@ def write_month_csv(
             elif _has_header(store, source) != (number == 0):
                 _set_header(store, source, number == 0, workdir=workdir)
             sources.append(source)
+        used = {info.key: info.etag for info in store.list(layout.result_csv_month_root(year, month))}
         written = store.compose(key, sources)
         for other in also:
             store.compose(other, sources)
         now = {info.key: info.etag for info in store.list(layout.result_csv_month_root(year, month))}
         current = month_days(store, layout, year, month)
-        if {d: i.etag for d, i in current.items()} == {d: i.etag for d, i in days.items()} and all(
-            now.get(source) == store.head(source).etag for source in sources
-        ):
+        if now == used and {d: i.etag for d, i in current.items()} == {d: i.etag for d, i in days.items()}:
             return written
     return written
 
 
 def _has_header(store: Store, key: str) -> bool:
-    with store.open(key) as stream:
-        return read_upto(stream, len(HEADER)) == HEADER
+    return store.read_range(key, 0, len(HEADER)) == HEADER
 
 
 def _set_header(store: Store, key: str, header: bool, *, workdir: str) -> None:

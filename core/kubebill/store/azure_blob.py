@@ -123,6 +123,14 @@ class AzureBlobStore(RemoteStore):
             download = self.container.get_blob_client(self._name(key)).download_blob(max_concurrency=1)
         return stream_of(download.chunks())  # chunks are fetched as they are read
 
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        if end <= start:
+            self.head(key)
+            return b""
+        with self._errors(key):
+            download = self.container.get_blob_client(self._name(key)).download_blob(offset=start, length=end - start)
+        return bytes(download.readall())
+
     def write(self, key: str, data: Data, *, if_absent: bool = False, if_match: str | None = None) -> ObjectInfo:
         from azure.core import MatchConditions
         from azure.storage.blob import BlobBlock

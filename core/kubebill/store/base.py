@@ -66,6 +66,11 @@ class Store(Protocol):
         """Remove one object (kubebill's own state/temp objects only); FileNotFoundError if absent."""
         ...
 
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the object (fewer past its end), without reading the rest; FileNotFoundError if
+        absent."""
+        ...
+
     def compose(self, key: str, sources: Sequence[str]) -> ObjectInfo:
         """Write `key` as the bytes of the `sources` objects one after another (they stay as they are), on the
         service where it can (S3 UploadPartCopy, GCS compose, Azure Put Block From URL), else streamed through.

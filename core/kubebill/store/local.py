@@ -68,6 +68,11 @@ class LocalStore:
             raise FileNotFoundError(f"{self.url}/{key}")
         return path.open("rb")
 
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        with self.open(key) as stream:
+            stream.seek(start)
+            return stream.read(max(0, end - start))
+
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
         """Serialize conditional writers of one key, across processes."""

@@ -156,7 +156,7 @@ class S3Store(RemoteStore):
                 start = 0
                 if pending:  # top the small bytes up to a whole part from this source's head
                     start = min(_MIN_PART - len(pending), size)
-                    pending += self._range(source, 0, start)
+                    pending += self.read_range(source, 0, start)
                     if len(pending) >= _MIN_PART:
                         send(Body=bytes(pending))
                         pending.clear()
@@ -167,7 +167,7 @@ class S3Store(RemoteStore):
                     send(CopySource=copy, CopySourceRange=f"bytes={start}-{end - 1}")
                     start = end
                 if start < size:
-                    pending += self._range(source, start, size)
+                    pending += self.read_range(source, start, size)
             if pending:
                 send(Body=bytes(pending))
             response = self.client.complete_multipart_upload(
@@ -179,8 +179,8 @@ class S3Store(RemoteStore):
             raise
         return ObjectInfo(key, sum(size for _, size in sizes), str(response["ETag"]), _response_time(response))
 
-    def _range(self, key: str, start: int, end: int) -> bytes:
-        """Bytes [start, end) of an object."""
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """See Store.read_range (an HTTP Range request)."""
         if end <= start:
             return b""
         with self._errors(key):
