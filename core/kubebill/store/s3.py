@@ -182,6 +182,7 @@ class S3Store(RemoteStore):
     def read_range(self, key: str, start: int, end: int) -> bytes:
         """See Store.read_range (an HTTP Range request)."""
         if end <= start:
+            self.head(key)
             return b""
         with self._errors(key):
             body = self.client.get_object(Bucket=self.bucket, Key=self._name(key), Range=f"bytes={start}-{end - 1}")
