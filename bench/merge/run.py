@@ -2,19 +2,16 @@
 reference DuckDB query of the same split (no checks, no lineage), on the same generated data.
 
     .venv/bin/python bench/merge/run.py [--rows 1000000,10000000] [--engines kubebill,duckdb,duckdb-result,sqlite]
-                                        [--sqlite-max-rows 1000000] [--memory-limit 1GB] [--threads 2] [--csv]
+                                        [--sqlite-max-rows 1000000] [--memory-limit 1GB] [--threads 2] [--csv off]
 
 For each size: one UTC day, hourly bill lines (FOCUS Parquet under billing/) and as many hourly allocation rows
 (allocations/…/opencost.parquet): per node-hour 3 pods + the node's `__idle__` row, and per node-hour one compute
 line plus 3 lines outside the cluster. Every engine reads the same two Parquet files, splits the compute lines by
-list-cost weight (idle gets the rest), passes the other lines through, and writes Parquet: the day's Parquet is
-the result, so by default no engine but SQLite writes a CSV (SQLite writes its CSV, as the AKS tool does);
-`--csv` adds the CSV to every engine (kubebill: KUBEBILL_RESULT_CSV=day). Each engine runs in a fresh child
-process (peak RSS = the child's VmHWM). kubebill runs `pipeline.merge` with KUBEBILL_MEMORY_LIMIT; `duckdb` writes
-the split in 16 columns, `duckdb-result` the same split in kubebill's RESULT columns (lineage left empty) with
-kubebill's Parquet options, and reports its writes' own seconds.
-
-To compare two builds (before/after a change), run this script with each build's interpreter, alternating.
+list-cost weight (idle gets the rest), passes the other lines through, and writes Parquet (kubebill's result; CSV
+too with --csv day|month), except SQLite, which writes its CSV as the AKS tool does. Each engine runs in
+a fresh child process (peak RSS = the child's VmHWM). kubebill runs `pipeline.merge` with KUBEBILL_MEMORY_LIMIT;
+`duckdb` writes the split in 16 columns, `duckdb-result` the same split in kubebill's RESULT columns (lineage left
+empty) with kubebill's Parquet and CSV options, and reports its writes' own seconds.
 """
 
 from __future__ import annotations
@@ -38,7 +35,6 @@ PODS = 3  # per node-hour, plus the idle row
 OTHER = 3  # lines outside the cluster per node-hour
 ALLOC_KEY = "allocations/cluster=bench/year=2025/month=06/day=17/opencost.parquet"
 BILL_KEY = "billing/focus/bench-2025-06.parquet"
-_CSV = os.environ.get("KUBEBILL_RESULT_CSV", "off") != "off"  # the references write a CSV too (--csv)
 
 
 def generate(root: Path, bill_rows: int) -> dict[str, int]:
@@ -178,7 +174,7 @@ def run_duckdb(root: Path, out: Path) -> int:
     query = _REFERENCE_SPLIT.format(alloc=root / ALLOC_KEY, bill=root / BILL_KEY)
     con.execute(f"CREATE TEMP TABLE r AS {query}")
     con.execute(f"COPY r TO '{out / 'reference.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
-    if _CSV:
+    if _writes_csv():
         con.execute(f"COPY r TO '{out / 'reference.csv'}' (FORMAT csv, HEADER true)")
     row = con.execute("SELECT count(*) FROM r").fetchone()
     return int(row[0]) if row else 0
@@ -196,6 +192,13 @@ UNION ALL
 SELECT {passed} FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.k = lower(b.ResourceId))
 """
 EXTRA: dict[str, float] = {}  # figures an engine adds to its line
+
+
+def _writes_csv() -> bool:
+    """Whether the DuckDB references also write CSV (`--csv`, passed to kubebill as KUBEBILL_RESULT_CSV)."""
+    return os.environ.get("KUBEBILL_RESULT_CSV", "off") != "off"
+
+
 _COSTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
 _SPLIT_K8S = {
     "AllocatedMethodId": "'opencost-list-cost'",
@@ -249,8 +252,8 @@ def run_duckdb_result(root: Path, out: Path) -> int:
     con.execute(f"CREATE TEMP TABLE r AS {query}")
     started = time.monotonic()
     con.execute(f"COPY r TO '{out / 'reference.parquet'}' (FORMAT parquet, COMPRESSION snappy)")
-    if _CSV:
-        con.execute(f"COPY r TO '{out / 'reference.csv'}' ({CSV_OPTIONS})")
+    if _writes_csv():
+        con.execute(f"COPY r TO '{out / 'reference.csv'}' ({CSV_OPTIONS}, HEADER true)")
     EXTRA["writes_seconds"] = time.monotonic() - started  # the rows' Parquet (+ CSV) alone, from memory
     row = con.execute("SELECT count(*) FROM r").fetchone()
     return int(row[0]) if row else 0
@@ -331,14 +334,20 @@ def main() -> int:
     parser.add_argument("--sqlite-max-rows", type=int, default=1_000_000, help="skip SQLite above this size")
     parser.add_argument("--memory-limit", default="1GB", help="KUBEBILL_MEMORY_LIMIT for kubebill and the reference")
     parser.add_argument("--threads", default="", help="KUBEBILL_THREADS (default: all cores)")
-    parser.add_argument("--csv", action="store_true", help="every engine writes the CSV too (default: Parquet)")
+    parser.add_argument(
+        "--csv",
+        default="off",
+        choices=("off", "day", "month"),
+        help="KUBEBILL_RESULT_CSV; the references write CSV too",
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return 0
-    env = dict(os.environ, KUBEBILL_MEMORY_LIMIT=args.memory_limit, KUBEBILL_LOG_LEVEL="warning")
-    env["KUBEBILL_RESULT_CSV"] = "day" if args.csv else "off"
+    env = dict(
+        os.environ, KUBEBILL_MEMORY_LIMIT=args.memory_limit, KUBEBILL_LOG_LEVEL="warning", KUBEBILL_RESULT_CSV=args.csv
+    )
     if args.threads:
         env["KUBEBILL_THREADS"] = args.threads
     print(f"{'bill rows':>10} {'engine':<13} {'seconds':>8} {'rows/s':>12} {'rows out':>11} {'peak RSS':>9}  ratio")
@@ -371,12 +380,12 @@ def main() -> int:
                     f" {result['rows_out']:>11,} {result['peak_rss_mb']:>7.0f}MB  {ratio}",
                     flush=True,
                 )
-            for line in targets(figures, args.memory_limit):
+            for line in targets(figures, args.memory_limit, csv=args.csv != "off"):
                 print(f"{'':>10} {line}", flush=True)
     return 0
 
 
-def targets(figures: dict[str, dict[str, float]], memory_limit: str) -> list[str]:
+def targets(figures: dict[str, dict[str, float]], memory_limit: str, *, csv: bool = False) -> list[str]:
     """The issue's targets against this size's figures, and the floor the output contract sets for them."""
     if "kubebill" not in figures:
         return []
@@ -395,8 +404,8 @@ def targets(figures: dict[str, dict[str, float]], memory_limit: str) -> list[str
         budget = figures["sqlite"]["seconds"] / 10
         writes = figures["duckdb-result"]["writes_seconds"]
         lines.append(
-            f"floor: 10× SQLite leaves {budget:.1f} s for the whole merge; DuckDB writing the RESULT rows"
-            f" from memory alone takes {writes:.1f} s"
+            f"floor: 10× SQLite leaves {budget:.1f} s for the whole merge; DuckDB writing the RESULT rows'"
+            f" Parquet{' + CSV' if csv else ''} from memory alone takes {writes:.1f} s"
         )
     return lines
 

@@ -65,6 +65,13 @@ class Layout:
     def result_csv_key(self, year: int, month: int) -> str:
         return f"{self.results_prefix}/csv/year={year:04d}/month={month:02d}/result.csv"
 
+    def result_day_csv_key(self, day: date) -> str:
+        return f"{self.results_prefix}/csv/{_partition(day)}/result.csv"
+
+    def result_csv_month_root(self, year: int, month: int) -> str:
+        """The prefix of a month's day CSVs."""
+        return f"{self.results_prefix}/csv/year={year:04d}/month={month:02d}/day="
+
     def results_parquet_root(self) -> str:
         return f"{self.results_prefix}/parquet/"
 

@@ -279,11 +279,12 @@ class _Staged:
     workdir: str
     days: set[date] | None  # the days to keep (None: every day of the unit)
     paths: dict[Any, str | None] = field(default_factory=dict)  # unit -> file, None when unreadable
-    csv: dict[date, tuple[str, str]] = field(default_factory=dict)  # day merged -> (result etag, local CSV)
     line_days: dict[Any, set[date]] = field(default_factory=dict)  # unit -> days its lines start on
     errors: dict[Any, str] = field(default_factory=dict)
     reads: dict[Any, Any] = field(default_factory=dict)  # unit -> ledger.build.UnitRead
     pending: dict[date, tuple[str, bytes]] = field(default_factory=dict)  # day -> (state etag, final state body)
+    memory_limit: str | None = None  # of the DuckDB session pairing Azure exports
+    threads: int | None = None
 
     def path(self, store: Store, unit: Any) -> str | None:
         if unit not in self.paths:
@@ -315,7 +316,9 @@ class _Staged:
             with pq.ParquetWriter(
                 path, COST, compression="lz4", use_dictionary=False, write_statistics=["ChargePeriodStart"]
             ) as writer:
-                for batch in billing.read(store, unit, excluded=read.excluded):
+                for batch in billing.read(
+                    store, unit, excluded=read.excluded, memory_limit=self.memory_limit, threads=self.threads
+                ):
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                     table = conform(table, COST)
                     totals.add(read.totals, read.rows, table)
@@ -496,13 +499,19 @@ def _merge_day(
             run.close()  # its tables are not needed for the CSV: their memory is free before it
         billing_keys = sorted({k for k, _ in inputs.billing})
         _conserved(path, staged.expected(inputs.units, day), day=day, keys=billing_keys)
-        if rows:
-            results.parquet_to_csv(path, os.path.join(daydir, "result.csv"), threads=settings.threads)
+        csv = os.path.join(daydir, "result.csv") if rows and settings.result_csv != "off" else None
+        if csv:
+            header = results.day_csv_header(store, layout, day, mode=settings.result_csv)
+            results.parquet_to_csv(
+                path, csv, header=header, memory_limit=settings.memory_limit, threads=settings.threads
+            )
         try:
             # a day whose inputs hold no line and no allocation has no result (readers see no empty days)
             written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None
             if written is None and current is not None:
                 store.delete(layout.result_parquet_key(day), if_match=current)
+            if csv or written is None:
+                results.put_day_csv(store, layout, day, csv)
             body = {
                 "day": day.isoformat(),
                 "fingerprint": fingerprint,
@@ -519,8 +528,6 @@ def _merge_day(
             else:
                 info = store.write(state_key, data, if_match=state_etag)
             staged.pending[day] = (info.etag, json.dumps(body, indent=1).encode())
-            if written is not None:
-                staged.csv[day] = (written.etag, os.path.join(daydir, "result.csv"))
         except (PreconditionFailed, FileNotFoundError):
             LOG_MERGE.info("another merge of the day won the race; merging again", extra={"day": day.isoformat()})
             continue
@@ -544,7 +551,7 @@ def _commit(store: Store, layout: Layout, staged: _Staged) -> None:
 def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = None) -> MergeSummary:
     """Reconcile the given UTC days (default: the days whose inputs or result-changing settings changed).
 
-    Every cluster and cloud of a day at once; a Parquet object per day and the month's CSV rewritten;
+    Every cluster and cloud of a day at once; a Parquet object per day (CSVs as KUBEBILL_RESULT_CSV says);
     merge state with the day's fingerprint in results/_state/merge/ (unchanged: nothing written), committed
     only once every output of the day is written; the input ledger in results/_state/ledger.json; health
     recorded after every merge. A bad input is rejected (named in the ledger and the summary), never fatal:
@@ -568,6 +575,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     try:
         with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
             staged = _Staged(workdir, set(days) if days is not None else None)
+            staged.memory_limit, staged.threads = settings.memory_limit, settings.threads
             previous, _ = ledgers.load()
             inputs, ledger = _merge_inputs(store, layout, staged, previous)
             ledgers.replace(ledger)
@@ -609,9 +617,11 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                 else:
                     summary.unchanged.append(day)
             merging.close()
-            for year, month in sorted(months):
-                written = results.write_month_csv(store, layout, year, month, workdir=workdir, fresh=staged.csv)
-                if written is not None:
+            if settings.result_csv == "month":
+                file, limit = settings.result_csv_file, settings.memory_limit
+                for written in results.write_month_csvs(
+                    store, layout, months, workdir=workdir, file=file, memory_limit=limit, threads=settings.threads
+                ):
                     summary.keys.append(written.key)
             _commit(store, layout, staged)
             if failed:

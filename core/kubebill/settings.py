@@ -95,6 +95,13 @@ def _prefix(text: str) -> str:
     return value
 
 
+def _object_key(text: str) -> str:
+    value = text.strip().lstrip("/")
+    if not value or value.endswith("/") or any(part in ("", ".", "..") for part in value.split("/")):
+        raise ValueError("an object key such as cost-analysis/result.csv")
+    return value
+
+
 def _cluster(text: str) -> str:
     value = text.strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,252}", value):
@@ -153,6 +160,8 @@ def _derived(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
         base = host or "localhost"
         url = base if "://" in base else f"http://{base}"
         result["source_url"] = (f"{url.rstrip('/')}:{port or '9003'}", "OPENCOST_PARQUET_SVC_HOSTNAME/_SVC_PORT")
+    if get("AZURE_STORAGE_RESULT_FILE"):
+        result["result_csv"] = ("month", "AZURE_STORAGE_RESULT_FILE")
     if get("COST_ANALYSIS_URL"):
         result["source"] = ("aks", "COST_ANALYSIS_URL")
     prefix = get("OPENCOST_PARQUET_FILE_KEY_PREFIX")
@@ -325,9 +334,27 @@ class Settings:
     # merge
     restate_days: int = var("KUBEBILL_RESTATE_DAYS", 3, _int_between(0, 62), "days the catch-up merge re-merges")
     memory_limit: str | None = var(
-        "KUBEBILL_MEMORY_LIMIT", None, _size_text, "memory budget of a merge: DuckDB gets 60% and spills beyond it"
+        "KUBEBILL_MEMORY_LIMIT",
+        None,
+        _size_text,
+        "memory budget of each DuckDB use: it gets 60% and spills beyond it (default: Lambda's memory, the cgroup "
+        "limit, else a quarter of the machine)",
     )
     threads: int | None = var("KUBEBILL_THREADS", None, _int_between(1, 256), "DuckDB threads (default: all cores)")
+    result_csv: str = var(
+        "KUBEBILL_RESULT_CSV",
+        "off",
+        _one_of("off", "day", "month"),
+        "CSV beside the Parquet result: none, one per day, or per day and the month composed from them",
+        derived="`month` when `AZURE_STORAGE_RESULT_FILE` is set",
+    )
+    result_csv_file: str | None = var(
+        "KUBEBILL_RESULT_CSV_FILE",
+        None,
+        _object_key,
+        "store key that also gets the newest month's CSV (with `KUBEBILL_RESULT_CSV=month`)",
+        aliases=("AZURE_STORAGE_RESULT_FILE",),
+    )
     split_method: str = var(
         "KUBEBILL_SPLIT_METHOD",
         "opencost-list-cost",

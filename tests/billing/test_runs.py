@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import os
 import shutil
@@ -14,8 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
 
 from kubebill.billing import read, route, scan
+from kubebill.errors import BillingFormatError
 from kubebill.layout import Layout
 from kubebill.schema import COST
 from kubebill.store.local import LocalStore
@@ -184,6 +188,24 @@ def test_azure_actual_amortized_paired(external: Path, tmp_path: Path) -> None:
     purchase = [r for r in got.to_pylist() if r["ChargeCategory"] == "Purchase"]
     assert purchase and all(r["EffectiveCost"] == 0.0 and r["BilledCost"] > 0 for r in purchase)
     assert set(got["x_BillingFormat"].to_pylist()) == {"azure-actual+amortized"}
+
+
+def test_a_bad_export_of_a_pair_fails_with_its_own_error(external: Path, tmp_path: Path) -> None:
+    """The exports stream into the pairing's DuckDB session: a reading error inside it still reaches the caller
+    as the BillingFormatError naming the file, row and column (the merge records the unit as bad)."""
+    _azure_run(tmp_path, external, "Actual", "run-1", 1_000)
+    folder = _azure_run(tmp_path, external, "Amortized", "run-1", 1_000)
+    rows = list(
+        csv.reader(io.StringIO((external / "azure/finops-toolkit_EA_AmortizedCost_Small.csv").read_text("utf-8-sig")))
+    )
+    rows[2][rows[0].index("Cost")] = "not-a-number"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    _put(tmp_path, f"{folder}/part_0_0001.csv", out.getvalue().encode(), 1_000)
+    store = LocalStore(tmp_path)
+
+    with pytest.raises(BillingFormatError, match=r"part_0_0001\.csv"):
+        list(read(store, scan(store, Layout()).units[0]))
 
 
 def test_self_contained_azure_files_pair_by_name(external: Path, tmp_path: Path) -> None:

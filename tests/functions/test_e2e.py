@@ -34,6 +34,7 @@ def test_events_on_the_emulated_bucket_produce_the_result(
 ):
     backend: Backend = request.getfixturevalue(EMULATOR[name])
     monkeypatch.setenv("KUBEBILL_STORE", backend.url)
+    monkeypatch.setenv("AZURE_STORAGE_RESULT_FILE", "cost-analysis/result.csv")  # the AKS tool's: month CSVs on
     cloud: Any = CLOUDS[name]()
     parsed = urlparse(backend.url)
     bucket, root = parsed.netloc, parsed.path.strip("/")
@@ -50,7 +51,11 @@ def test_events_on_the_emulated_bucket_produce_the_result(
     assert [d.isoformat() for d in results.available_days(backend.store, layout)] == ["2025-06-16", "2025-06-17"]
     day = results.read_day(backend.store, layout, date(2025, 6, 17))
     assert day.num_rows > 0
-    assert backend.store.head(layout.result_csv_key(2025, 6)).size > 0
+    month = backend.store.read_bytes(layout.result_csv_key(2025, 6))
+    assert month.startswith(results.HEADER) and month.count(results.HEADER) == 1
+    days = [layout.result_day_csv_key(date(2025, 6, d)) for d in (16, 17)]
+    assert month == b"".join(backend.store.read_bytes(key) for key in days)  # composed by the service
+    assert backend.store.read_bytes("cost-analysis/result.csv") == month
 
     before = _versions(backend)
     deliver(AZURE_BILL)  # the same event again

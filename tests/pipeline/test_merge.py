@@ -26,7 +26,7 @@ SETTINGS = Settings()
 
 def test_merge_writes_the_day_and_month_and_sums_to_the_bill(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    summary = pipeline.merge(store, SETTINGS, days=[DAY])
+    summary = pipeline.merge(store, Settings(result_csv="month"), days=[DAY])
     assert summary.merged == [DAY] and not summary.bad_inputs
     table = results.read_day(store, LAYOUT, DAY)
     assert summary.rows == table.num_rows

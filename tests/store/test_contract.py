@@ -269,3 +269,71 @@ def test_open_streams_feed_pyarrow_as_the_readers_use_them(any_store: Backend) -
 
     assert table.num_rows == 50_000
     assert table.column("cost").to_pylist()[-1] == 49_999 * 0.25
+
+
+def test_compose_writes_the_sources_one_after_another(any_store: Backend) -> None:
+    """Sources around S3's 5 MiB least part: big ones copied on the service, small ones carried with their
+    neighbours (a small one first, between two big ones, and last), an empty one."""
+    store = any_store.store
+    bodies = [b"head\n", os.urandom(6 * MB + 7), b"x", b"", os.urandom(5 * MB), os.urandom(11 * MB + 1), b"tail"]
+    sources = [f"compose/in/{i}.bin" for i in range(len(bodies))]
+    for source, body in zip(sources, bodies, strict=True):
+        store.write(source, body)
+    before = {info.key: info.etag for info in store.list("compose/in/")}
+
+    written = store.compose("compose/out.bin", sources)
+
+    whole = b"".join(bodies)
+    assert (written.size, store.head("compose/out.bin").size) == (len(whole), len(whole))
+    assert _sha(store, "compose/out.bin") == hashlib.sha256(whole).hexdigest()
+    assert {info.key: info.etag for info in store.list("compose/in/")} == before  # the sources stay
+    assert [info.key for info in store.list("compose/")] == [*sorted(sources), "compose/out.bin"]  # no leftovers
+
+
+def test_compose_of_more_sources_than_one_gcs_request_takes(any_store: Backend) -> None:
+    store = any_store.store
+    sources = [f"many-parts/{i:03d}.csv" for i in range(70)]
+    for i, source in enumerate(sources):
+        store.write(source, f"row {i}\n".encode())
+    store.write("many-parts/out.csv", b"old")
+
+    store.compose("many-parts/out.csv", sources)
+
+    assert store.read_bytes("many-parts/out.csv") == b"".join(f"row {i}\n".encode() for i in range(70))
+    assert len(list(store.list("many-parts/"))) == 71  # temporary objects of a composition in steps are gone
+
+
+def test_compose_with_a_missing_source_leaves_the_key_as_it_was(any_store: Backend) -> None:
+    store = any_store.store
+    store.write("partial/a", b"a")
+    store.write("partial/out", b"before")
+
+    with pytest.raises(FileNotFoundError):
+        store.compose("partial/out", ["partial/a", "partial/missing"])
+
+    assert store.read_bytes("partial/out") == b"before"
+    assert store.compose("partial/empty", []).size == 0
+    assert store.read_bytes("partial/empty") == b""
+
+
+def test_compose_of_one_source_is_a_copy_that_outlives_it(any_store: Backend) -> None:
+    store = any_store.store
+    store.write("single/day.csv", b"h\n1\n")
+
+    written = store.compose("single/month.csv", ["single/day.csv"])
+    store.write("single/day.csv", b"h\n2\n")
+
+    assert store.read_bytes("single/month.csv") == b"h\n1\n"
+    assert store.head("single/month.csv").etag == written.etag
+
+
+def test_read_range_reads_only_the_bytes_asked_for(any_store: Backend) -> None:
+    store = any_store.store
+    store.write("range/object.bin", b"0123456789")
+
+    assert store.read_range("range/object.bin", 3, 7) == b"3456"
+    assert store.read_range("range/object.bin", 8, 100) == b"89"
+    assert store.read_range("range/object.bin", 5, 5) == b""
+    for start, end in ((0, 4), (2, 2)):
+        with pytest.raises(FileNotFoundError):
+            store.read_range("range/missing.bin", start, end)

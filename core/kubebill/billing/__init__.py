@@ -150,24 +150,28 @@ def read(
     *,
     days: set[date] | frozenset[date] | None = None,
     excluded: dict[str, int] | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The unit's lines as COST batches (see the module doc for the partial-output rule); rows left out by rule
-    are counted in `excluded`."""
+    are counted in `excluded`. `memory_limit` and `threads` bound the DuckDB session that pairs Azure Actual and
+    Amortized exports."""
     data = [p for p in unit.parts if p.role != "manifest"]
     if unit.format == "azure-actual+amortized":
-        actual = _table(store, [p for p in data if p.role == "actual"], days, excluded)
-        amortized = _table(store, [p for p in data if p.role == "amortized"], days, excluded)
-        yield from azure_exports.pair(actual, amortized).to_batches(max_chunksize=128 * 1024)
+        actual = _reader(store, [p for p in data if p.role == "actual"], days, excluded)
+        amortized = _reader(store, [p for p in data if p.role == "amortized"], days, excluded)
+        yield from azure_exports.pair(actual, amortized, memory_limit=memory_limit, threads=threads)
         return
     for part in data:
         yield from read_file(store, part.key, part.format, days=days, excluded=excluded)
 
 
-def _table(
+def _reader(
     store: Store, parts: list[Part], days: set[date] | frozenset[date] | None, excluded: dict[str, int] | None
-) -> pa.Table:
-    batches = [b for p in parts for b in read_file(store, p.key, p.format, days=days, excluded=excluded)]
-    return pa.Table.from_batches(batches, schema=COST)
+) -> pa.RecordBatchReader:
+    """The parts' lines as one stream, read as it is consumed."""
+    batches = (b for p in parts for b in read_file(store, p.key, p.format, days=days, excluded=excluded))
+    return pa.RecordBatchReader.from_batches(COST, batches)
 
 
 def stage(store: Store, unit: Unit, directory: str | os.PathLike[str], *, days: set[date] | None = None) -> Path:

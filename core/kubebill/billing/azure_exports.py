@@ -12,7 +12,7 @@ ListCost = ``paygCostInBillingCurrency``, else ``PayGPrice × Quantity``; Contra
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import pyarrow as pa
@@ -205,8 +205,15 @@ _PAIR_KEY = (
 )
 
 
-def pair(actual: pa.Table, amortized: pa.Table) -> pa.Table:
-    """Actual + amortized lines of one period → one set of lines (COST schema).
+def pair(
+    actual: pa.RecordBatchReader | pa.Table,
+    amortized: pa.RecordBatchReader | pa.Table,
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    batch_rows: int = 128 * 1024,
+) -> Iterator[pa.RecordBatch]:
+    """Actual + amortized lines of one period → one set of lines (COST batches).
 
     Lines are paired on (day, subscription, resource id, meter, charge type, pricing model, benefit id, quantity,
     currency); repeated keys pair in file order. A paired line takes every column from the actual line,
@@ -214,13 +221,32 @@ def pair(actual: pa.Table, amortized: pa.Table) -> pa.Table:
     (reservation/savings-plan purchases) keep BilledCost with EffectiveCost 0 — their cost is spread over the
     amortized usage lines. Lines only in the amortized export (unused reservation/savings plan) get BilledCost 0.
     Each cost column therefore sums to its own export's total, and no line is counted twice.
+
+    Both exports stream into one DuckDB session under the memory limit (spilling beyond it) and the pairs stream
+    out: neither export is held whole in Python. An error raised while reading an export is raised as itself.
     """
     import duckdb
 
-    con = duckdb.connect()
+    from kubebill.reconcile import session
+
+    failed: list[BaseException] = []
+
+    def watched(source: pa.RecordBatchReader | pa.Table) -> pa.RecordBatchReader:
+        reader = source.to_reader() if isinstance(source, pa.Table) else source
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from reader
+            except BaseException as error:
+                failed.append(error)
+                raise
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+    con = session.connect(memory_limit=memory_limit, threads=threads)
     try:
-        con.register("actual_lines", actual)
-        con.register("amortized_lines", amortized)
+        con.register("actual_lines", watched(actual))
+        con.register("amortized_lines", watched(amortized))
         match = " AND ".join(f"a.k{i} IS NOT DISTINCT FROM m.k{i}" for i in range(len(_PAIR_KEY)))
         keys = ", ".join(f'lower(CAST("{c}" AS VARCHAR)) AS k{i}' for i, c in enumerate(_PAIR_KEY))
         columns = []
@@ -243,7 +269,12 @@ def pair(actual: pa.Table, amortized: pa.Table) -> pa.Table:
             FROM a FULL OUTER JOIN m ON {match} AND a.occurrence = m.occurrence
             ORDER BY coalesce(a.x_SourceKey, m.x_SourceKey), coalesce(a."x_SourceRowId", m."x_SourceRowId")
         """
-        result = con.sql(sql).to_arrow_table()
+        try:
+            for batch in session.arrow_reader(con.sql(sql), batch_rows):
+                yield batch.cast(COST)
+        except duckdb.Error:
+            if failed:
+                raise failed[0] from None
+            raise
     finally:
         con.close()
-    return result.cast(COST)

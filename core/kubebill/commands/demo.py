@@ -55,9 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def summary_table(results: pa.Table) -> str:
     """Per cloud / cluster / namespace: billed, effective and list cost, savings, and the shares of the cluster
     cost (`kubebill.figures`); lines outside every cluster are the cluster `__not_kubernetes__`."""
-    import duckdb
+    from kubebill.reconcile import session
 
-    con = duckdb.connect()
+    con = session.connect()
     try:
         con.register("results", results)
         rows = con.execute(_summary_sql()).fetchall()

@@ -7,8 +7,9 @@ error relative to the namespace's true cost. Estimated rows (no bill yet) are le
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
+
+from kubebill.reconcile import session
 
 COLUMNS = ("BilledCost", "EffectiveCost")
 TOLERANCE = 0.005  # |kubebill − truth| ≤ 0.5% of the namespace's cost
@@ -17,9 +18,8 @@ ABSOLUTE = 1e-9  # a namespace whose true cost is zero may differ by float noise
 
 def compare(results: pa.Table, truth: pa.Table, *, columns: tuple[str, ...] = COLUMNS) -> pa.Table:
     """One row per (cluster, namespace, day) of either side, with kubebill, truth and relative error per column."""
-    con = duckdb.connect()
+    con = session.connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("r", results)
         con.register("t", truth)
         sums_r = ", ".join(f"sum({c}) AS {c}" for c in columns)

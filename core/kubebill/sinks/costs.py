@@ -10,6 +10,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from kubebill.reconcile import session
+
 COMPONENTS = ("cpu", "ram", "gpu", "pv", "network", "load_balancer", "shared", "idle", "other")
 COST_TYPES = {"billed": "BilledCost", "effective": "EffectiveCost", "list": "ListCost"}
 PRICING = {"Dynamic": "spot", "Committed": "committed", "Standard": "standard"}
@@ -56,7 +58,7 @@ PART_COLUMNS = (
 
 def connect(results: pa.Table) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with `results` (RESULT rows) and `parts` (one row per component of a row)."""
-    con = duckdb.connect(config={"threads": 1})
+    con = session.connect(threads=1)
     con.register("results", results)
     con.execute(
         f"""
@@ -86,7 +88,7 @@ COMPACT_KEYS = (
 def connect_compact(source: pa.Table | pa.RecordBatchReader) -> duckdb.DuckDBPyConnection:
     """A DuckDB whose `parts` table is summed over time: one row per pod, node, allocation, pricing, PV and
     component however many hourly rows `source` has, so a 10,000-pod day streams through in little memory."""
-    con = duckdb.connect(config={"threads": 1})
+    con = session.connect(threads=1)
     con.register("raw", source)
     keys = ", ".join(COMPACT_KEYS)
     con.execute(

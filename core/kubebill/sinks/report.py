@@ -16,12 +16,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
+from duckdb import DuckDBPyConnection
 
 from kubebill import figures
 from kubebill.errors import InputError
 from kubebill.model import SENTINELS, month_days, parse_day
+from kubebill.reconcile import session
 from kubebill.sinks import costs
 
 KEYS = ("namespace", "cluster", "node", "provider", "service", "controller", "pod", "label:KEY", "allocation")
@@ -145,8 +146,8 @@ def key_names(by: str) -> list[str]:
     return [kind if key is None else f"label:{key}" for kind, key in parse_by(by)]
 
 
-def _connect(results: pa.Table) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": 1})
+def _connect(results: pa.Table) -> DuckDBPyConnection:
+    con = session.connect(threads=1)
     con.register("results", results.select([c for c in _COLUMNS if c in results.column_names]))
     return con
 

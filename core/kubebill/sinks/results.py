@@ -1,8 +1,10 @@
-"""Reading and (in the merge) writing the consolidated results at the layout's keys: a Parquet object per day,
-a CSV object per month, each written whole (a reader never sees half a day)."""
+"""Reading and (in the merge) writing the consolidated results at the layout's keys: a Parquet object per day (the
+result), and with KUBEBILL_RESULT_CSV a CSV object per day and one per month composed from them, each written
+whole (a reader never sees half a day)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -13,7 +15,7 @@ import pyarrow.parquet as pq
 
 from kubebill.layout import Kind, Layout
 from kubebill.schema import RESULT, conform
-from kubebill.store.base import ObjectInfo, Store, copy_stream
+from kubebill.store.base import ObjectInfo, Store, copy_stream, read_upto
 
 
 def result_objects(store: Store, layout: Layout) -> dict[date, ObjectInfo]:
@@ -76,7 +78,50 @@ def month_days(store: Store, layout: Layout, year: int, month: int) -> dict[date
     return {day: info for day, info in result_objects(store, layout).items() if (day.year, day.month) == (year, month)}
 
 
-CSV_OPTIONS = "FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%SZ'"
+CSV_OPTIONS = "FORMAT csv, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%SZ'"
+HEADER = (",".join(RESULT.names) + "\n").encode()  # the first line of a CSV with a header (no name needs quotes)
+
+
+def day_csv_header(store: Store, layout: Layout, day: date, *, mode: str) -> bool:
+    """Whether the day's CSV starts with the header: always in `day` mode; in `month` mode only on the month's
+    first day with a result, so that the month's CSV is its day files one after another."""
+    return mode != "month" or not any(d < day for d in month_days(store, layout, day.year, day.month))
+
+
+def put_day_csv(store: Store, layout: Layout, day: date, path: str | None) -> ObjectInfo | None:
+    """Store the day's CSV (a local file written by `parquet_to_csv`), or remove it when the day has no result
+    any more (`path` None)."""
+    key = layout.result_day_csv_key(day)
+    if path is not None:
+        return store.write_file(key, path)
+    with contextlib.suppress(FileNotFoundError):
+        store.delete(key)
+    return None
+
+
+def write_month_csvs(
+    store: Store,
+    layout: Layout,
+    months: Iterable[tuple[int, int]],
+    *,
+    workdir: str,
+    file: str | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> list[ObjectInfo]:
+    """Compose each month's CSV from its day CSVs (`file`, when given, also gets the newest month's); returns
+    the objects written."""
+    newest = max(result_objects(store, layout), default=None)
+    written = []
+    for year, month in sorted(set(months)):
+        also = [file] if file and newest is not None and (newest.year, newest.month) == (year, month) else []
+        result = write_month_csv(
+            store, layout, year, month, workdir=workdir, also=also, memory_limit=memory_limit, threads=threads
+        )
+        if result is not None:
+            written.append(result)
+            written.extend(store.head(key) for key in also)
+    return written
 
 
 def write_month_csv(
@@ -86,71 +131,81 @@ def write_month_csv(
     month: int,
     *,
     workdir: str,
-    fresh: dict[date, tuple[str, str]] | None = None,
+    also: Sequence[str] = (),
+    memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> ObjectInfo | None:
-    """Rewrite the month's CSV from its days (one atomic object; None when no day has results).
-
-    `fresh` maps a day just merged to (its result's etag, a local CSV of the same rows written with
-    CSV_OPTIONS): used instead of converting that day's Parquet again. The CSV is derived: it is rebuilt
-    until the days it was built from are still the current ones, so two merges of one month racing end
-    with a CSV of the newest days.
-    """
-
+    """The month's CSV (and each key of `also`) composed by the store from the day CSVs, in day order; None when
+    no day has a result. A day without a CSV, or with one older than its result, is converted once (its CSV is
+    kept for the next composition); a day CSV whose header does not fit its place (a day before it was merged
+    after it) is rewritten without converting. Composed again until the days it was made of are still the
+    current ones, so two merges of one month racing end with the newest days."""
     key = layout.result_csv_key(year, month)
-    fresh = fresh or {}
+    written = None
     for _ in range(10):
         days = month_days(store, layout, year, month)
         if not days:
             return None
-        parts = []
-        for day, info in days.items():
-            if day in fresh and fresh[day][0] == info.etag:
-                parts.append(fresh[day][1])
-                continue
-            path = os.path.join(workdir, f"month-{day.isoformat()}.parquet")
-            with store.open(info.key) as src, open(path, "wb") as dst:
-                copy_stream(src, dst)
-            part = path + ".csv"
-            parquet_to_csv(path, part)
-            parts.append(part)
-        out = parts[0]  # one day: its CSV is the month's, sent as is (saves a copy of the whole file)
-        if len(parts) > 1:
-            out = os.path.join(workdir, f"month-{year:04d}-{month:02d}.csv")
-            with open(out, "wb") as dst:
-                for number, part in enumerate(parts):
-                    with open(part, "rb") as src:
-                        header = src.readline()
-                        if number == 0:
-                            dst.write(header)
-                        copy_stream(src, dst)
-        written = store.write_file(key, out)  # a local store links the file: no copy of the whole month
-        if {d: i.etag for d, i in month_days(store, layout, year, month).items()} == {
-            d: i.etag for d, i in days.items()
-        }:
+        csvs = {info.key: info for info in store.list(layout.result_csv_month_root(year, month))}
+        sources = []
+        for number, (day, result) in enumerate(days.items()):
+            source = layout.result_day_csv_key(day)
+            found = csvs.get(source)
+            if found is None or found.modified < result.modified:
+                path = os.path.join(workdir, f"csv-{day.isoformat()}.parquet")
+                with store.open(result.key) as src, open(path, "wb") as dst:
+                    copy_stream(src, dst)
+                parquet_to_csv(path, path + ".csv", header=number == 0, memory_limit=memory_limit, threads=threads)
+                store.write_file(source, path + ".csv")
+            elif _has_header(store, source) != (number == 0):
+                _set_header(store, source, number == 0, workdir=workdir)
+            sources.append(source)
+        used = {info.key: info.etag for info in store.list(layout.result_csv_month_root(year, month))}
+        written = store.compose(key, sources)
+        for other in also:
+            store.compose(other, sources)
+        now = {info.key: info.etag for info in store.list(layout.result_csv_month_root(year, month))}
+        current = month_days(store, layout, year, month)
+        if now == used and {d: i.etag for d, i in current.items()} == {d: i.etag for d, i in days.items()}:
             return written
     return written
 
 
-def parquet_to_csv(parquet: str, csv: str, *, threads: int | None = None) -> None:
-    """Convert a day's result Parquet file into its CSV (CSV_OPTIONS) on a DuckDB of its own: it streams (~150 MB
-    at any size) and runs faster without the merge's tables and memory limit in its buffer pool (1.75M rows:
-    4.3-4.6 s on the merge's connection, 3.3-3.9 s on its own)."""
-    import duckdb
+def _has_header(store: Store, key: str) -> bool:
+    return store.read_range(key, 0, len(HEADER)) == HEADER
 
+
+def _set_header(store: Store, key: str, header: bool, *, workdir: str) -> None:
+    """Rewrite a day CSV with or without its header line (the rows are copied, not converted again)."""
+    path = os.path.join(workdir, "csv-header.csv")
+    with store.open(key) as src, open(path, "wb") as dst:
+        if header:
+            dst.write(HEADER)
+        else:
+            read_upto(src, len(HEADER))
+        copy_stream(src, dst)
+    store.write_file(key, path)
+
+
+def parquet_to_csv(
+    parquet: str,
+    csv: str,
+    *,
+    header: bool = True,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> None:
+    """Convert a day's result Parquet file into its CSV (CSV_OPTIONS, HEADER first when `header`) on a DuckDB
+    session of its own: it streams (~150 MB at any size) and runs faster without the merge's tables in its
+    buffer pool (1.75M rows: 4.3-4.6 s on the merge's connection, 3.3-3.9 s on its own)."""
+    from kubebill.reconcile import session
     from kubebill.sinks import csvsafe
 
-    con = duckdb.connect()
+    con = session.connect(memory_limit=memory_limit, threads=threads)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET preserve_insertion_order = false")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        source = f"read_parquet('{_quoted(parquet)}')"
+        options = f"{CSV_OPTIONS}, HEADER {'true' if header else 'false'}"
+        source = f"read_parquet('{session.quoted(parquet)}')"
         columns = csvsafe.select_list(pq.read_schema(parquet))
-        con.execute(f"COPY (SELECT {columns} FROM {source}) TO '{_quoted(csv)}' ({CSV_OPTIONS})")
+        con.execute(f"COPY (SELECT {columns} FROM {source}) TO '{session.quoted(csv)}' ({options})")
     finally:
         con.close()
-
-
-def _quoted(path: str) -> str:
-    return path.replace("'", "''")

@@ -11,12 +11,12 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kubebill.layout import Layout
 from kubebill.model import SENTINELS
+from kubebill.reconcile import session
 from kubebill.schema import RESULT, conform
 from kubebill.sinks import costs
 from kubebill.sinks.results import day_batches
@@ -106,7 +106,7 @@ def read_allocations(store: Store, prefixes: tuple[str, ...]) -> tuple[pa.Table 
 
 def estimate_from_allocations(allocations: pa.Table) -> pa.Table:
     """RESULT-shaped rows at list price for allocations with no bill yet (one row per cost component)."""
-    con = duckdb.connect(config={"threads": 1})
+    con = session.connect(threads=1)
     con.register("a", allocations)
     base = """window_start AS ChargePeriodStart, window_end AS ChargePeriodEnd, 'USD' AS BillingCurrency,
         0.0 AS BilledCost, 0.0 AS EffectiveCost, cluster AS x_K8sCluster, node AS x_K8sNode,
@@ -139,7 +139,7 @@ def _day_totals(store: Store, layout: Layout, day: date, info: ObjectInfo) -> li
     cached = _DAY_TOTALS.get(cache_key)
     if cached and cached[0] == info.etag:
         return cached[1]
-    con = duckdb.connect(config={"threads": 1})
+    con = session.connect(threads=1)
     con.register("r", day_batches(store, layout, day, ["x_K8sCluster", "BillingCurrency", *costs.COST_TYPES.values()]))
     rows = con.execute(
         """SELECT x_K8sCluster, BillingCurrency, sum(BilledCost), sum(EffectiveCost), sum(ListCost)
@@ -267,7 +267,7 @@ def _aggregate(snap: Snapshot, source: pa.Table | pa.RecordBatchReader, *, top_p
 
 def efficiencies(allocations: pa.Table) -> list[tuple[str, str | None, str, float]]:
     """CPU, RAM and cost-weighted total efficiency (usage / request) per cluster and namespace."""
-    con = duckdb.connect(config={"threads": 1})
+    con = session.connect(threads=1)
     con.register("a", allocations)
     rows = con.execute(
         f"""SELECT cluster, namespace,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -64,6 +64,19 @@ class Store(Protocol):
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Remove one object (kubebill's own state/temp objects only); FileNotFoundError if absent."""
+        ...
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the object (fewer past its end), without reading the rest; FileNotFoundError if
+        absent."""
+        ...
+
+    def compose(self, key: str, sources: Sequence[str]) -> ObjectInfo:
+        """Write `key` as the bytes of the `sources` objects one after another (they stay as they are), on the
+        service where it can (S3 UploadPartCopy, GCS compose, Azure Put Block From URL), else streamed through.
+
+        FileNotFoundError if a source is absent; `key` is then left as it was.
+        """
         ...
 
 
@@ -158,6 +171,27 @@ class ChunkStream(io.RawIOBase):
         return size
 
 
+class _Readable(Protocol):
+    def head(self, key: str) -> ObjectInfo: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+
+def concatenated(store: _Readable, sources: Sequence[str]) -> BinaryIO:
+    """A stream of the `sources` objects' bytes one after another, each opened when the one before ends; every
+    source is checked to exist first, so a missing one fails before anything is written."""
+    for source in sources:
+        store.head(source)
+
+    def chunks() -> Iterator[bytes]:
+        for source in sources:
+            with store.open(source) as stream:
+                while chunk := stream.read(CHUNK):
+                    yield chunk
+
+    return stream_of(chunks())
+
+
 def first_line(error: BaseException) -> str:
     """An SDK error's message cut to one line (some span pages)."""
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -227,3 +261,7 @@ class RemoteStore(abc.ABC):
         """An upload of the file, streamed as write() streams a file object."""
         with open(path, "rb") as data:
             return self.write(key, data, if_absent=if_absent, if_match=if_match)
+
+    def compose(self, key: str, sources: Sequence[str]) -> ObjectInfo:
+        """See Store.compose: here streamed through this process (adapters whose service composes override it)."""
+        return self.write(key, concatenated(self, sources))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO, cast
@@ -14,6 +14,8 @@ from kubebill.store.base import PAGE, Data, ObjectInfo, RemoteStore, pieces, utc
 _REFUSED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "403"}
 _LOST = {"PreconditionFailed", "ConditionalRequestConflict", "412"}  # 409 ConditionalRequestConflict: a racing write
 _ABSENT = {"NoSuchKey", "NotFound", "404"}
+_MIN_PART = 5 * 1024 * 1024  # S3's least size of a part that is not the last
+_MAX_PART = 5 * 1024**3  # and its largest
 
 
 def _code(error: Any) -> str:
@@ -126,6 +128,65 @@ class S3Store(RemoteStore):
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload)
             raise
         return size, response
+
+    def compose(self, key: str, sources: Sequence[str]) -> ObjectInfo:
+        """One multipart upload whose parts are copied from the sources on S3 (UploadPartCopy). Every part but
+        the last must hold at least 5 MiB: a source (or its tail) smaller than that is read and sent with the
+        bytes around it instead, so only small pieces pass through this process."""
+        sizes = [(source, self.head(source).size) for source in sources]  # FileNotFoundError before any upload
+        if not any(size for _, size in sizes):
+            return self.write(key, b"")
+        name = self._name(key)
+        upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=name)["UploadId"]
+        done: list[dict[str, Any]] = []
+        pending = bytearray()  # bytes of small pieces not sent yet: always fewer than _MIN_PART between steps
+
+        def send(**part: Any) -> None:
+            number = len(done) + 1
+            args = {"Bucket": self.bucket, "Key": name, "UploadId": upload, "PartNumber": number}
+            if "Body" in part:
+                etag = self.client.upload_part(**args, **part)["ETag"]
+            else:
+                etag = self.client.upload_part_copy(**args, **part)["CopyPartResult"]["ETag"]
+            done.append({"PartNumber": number, "ETag": etag})
+
+        try:
+            for source, size in sizes:
+                copy = {"Bucket": self.bucket, "Key": self._name(source)}
+                start = 0
+                if pending:  # top the small bytes up to a whole part from this source's head
+                    start = min(_MIN_PART - len(pending), size)
+                    pending += self.read_range(source, 0, start)
+                    if len(pending) >= _MIN_PART:
+                        send(Body=bytes(pending))
+                        pending.clear()
+                while size - start >= _MIN_PART:
+                    end = min(size, start + _MAX_PART)
+                    if 0 < size - end < _MIN_PART:
+                        end = size - _MIN_PART  # leave the tail a whole part
+                    send(CopySource=copy, CopySourceRange=f"bytes={start}-{end - 1}")
+                    start = end
+                if start < size:
+                    pending += self.read_range(source, start, size)
+            if pending:
+                send(Body=bytes(pending))
+            response = self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=name, UploadId=upload, MultipartUpload={"Parts": done}
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload)
+            raise
+        return ObjectInfo(key, sum(size for _, size in sizes), str(response["ETag"]), _response_time(response))
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """See Store.read_range (an HTTP Range request)."""
+        if end <= start:
+            self.head(key)
+            return b""
+        with self._errors(key):
+            body = self.client.get_object(Bucket=self.bucket, Key=self._name(key), Range=f"bytes={start}-{end - 1}")
+        return bytes(body["Body"].read())
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         self.head(key)  # S3 deletes of a missing key succeed silently; the contract says FileNotFoundError
