@@ -227,7 +227,7 @@ def pair(
     """
     import duckdb
 
-    from kubebill.reconcile import session
+    from kubebill.reconcile.session import arrow_reader, connect
 
     failed: list[BaseException] = []
 
@@ -243,7 +243,7 @@ def pair(
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
-    con = session.connect(memory_limit=memory_limit, threads=threads)
+    con = connect(memory_limit=memory_limit, threads=threads)
     try:
         con.register("actual_lines", watched(actual))
         con.register("amortized_lines", watched(amortized))
@@ -270,7 +270,7 @@ def pair(
             ORDER BY coalesce(a.x_SourceKey, m.x_SourceKey), coalesce(a."x_SourceRowId", m."x_SourceRowId")
         """
         try:
-            for batch in session.arrow_reader(con.sql(sql), batch_rows):
+            for batch in arrow_reader(con.sql(sql), batch_rows):
                 yield batch.cast(COST)
         except duckdb.Error:
             if failed:

@@ -243,10 +243,9 @@ def learn(store: Store, layout: Layout, *, cluster: str | None = None, days: int
 
 
 def _connect(results: pa.Table, paths: list[str]) -> Any:
-    import duckdb
+    from kubebill.reconcile import session
 
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    con = session.connect()
     con.register("res", results)
     files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
     sentinels = ", ".join(f"'{s}'" for s in sorted(SENTINELS))
