@@ -157,7 +157,9 @@ def test_two_exports_of_the_same_account_and_period_newest_counts(tmp_path: Path
 # --- values -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["Infinity", "-inf", "1e308", "1e16"])
+@pytest.mark.parametrize(
+    "value", ["Infinity", "-inf", "1e308", "1e16", "NaN", "nan", "NAN", "inf", "-Infinity", "INF", " nan "]
+)
 def test_bad_input_non_finite_or_huge_cost_rejects_the_file(tmp_path: Path, value: str) -> None:
     store = LocalStore(tmp_path)
     store.write("billing/good.csv", focus_csv(JUNE))
@@ -182,6 +184,27 @@ def test_bad_input_nan_cost_in_parquet_rejects_the_file(tmp_path: Path) -> None:
     summary = pipeline.merge(store, SETTINGS)
     assert summary.bad_inputs == ["billing/nan.parquet"] and "found nan" in summary.reasons["billing/nan.parquet"]
     assert_sums(store, expected(EUR))
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "Infinity", "-inf"])
+def test_bad_input_non_finite_cost_text_in_a_google_export_rejects_the_file(
+    external: Path, tmp_path: Path, value: str
+) -> None:
+    """Cost text read as a number in any format (here a Google export's `cost`, as text in Parquet) is never a
+    silent null: the file is rejected naming row and column."""
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(external / "gcp/koku_gcp_detailed_export_2022-08-01.csv")
+    index = table.schema.get_field_index("cost")
+    costs = [repr(v) for v in table.column("cost").to_pylist()]
+    costs[2] = value
+    store = LocalStore(tmp_path)
+    store.write("billing/gcp/export.parquet", parquet_bytes(table.set_column(index, "cost", pa.array(costs))))
+    store.write("billing/good.csv", focus_csv(JUNE))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/gcp/export.parquet"]
+    assert "row 2 column 'BilledCost': expected a finite cost" in summary.reasons["billing/gcp/export.parquet"]
+    assert_sums(store, expected(JUNE))
 
 
 def test_bad_input_blank_currency_rejects_the_file(tmp_path: Path) -> None:
