@@ -154,6 +154,97 @@ def test_two_exports_of_the_same_account_and_period_newest_counts(tmp_path: Path
     assert "overlapping" in describe(summary) and old_data in describe(summary)
 
 
+def _aged(root: Path, *keys: str) -> None:
+    import os
+
+    for key in keys:
+        os.utime(root / key, (1_000, 1_000))
+
+
+def _csv_rows(sample: bytes) -> tuple[list[str], list[list[str]]]:
+    import csv
+    import io
+
+    header, *rows = list(csv.reader(io.StringIO(sample.decode("utf-8-sig"))))
+    return header, rows
+
+
+def _csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *rows])
+    return out.getvalue().encode()
+
+
+def test_two_self_contained_exports_of_one_account_in_two_folders_newest_counts(external: Path, tmp_path: Path) -> None:
+    """The FOCUS sample in two folders, one cost changed in the newer: the older folder is overlapping, named in
+    the summary, and the result is the newer folder's alone."""
+    header, rows = _csv_rows((external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Oracle_only.csv").read_bytes())
+    changed = [list(r) for r in rows]
+    cost = header.index("BilledCost")
+    changed[0][cost] = repr(float(changed[0][cost]) + 12.5)
+    alone = LocalStore(tmp_path / "alone")
+    alone.write("billing/focus-b/sample.csv", _csv_bytes(header, changed))
+    pipeline.merge(alone, SETTINGS)
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/focus-a/sample.csv", _csv_bytes(header, rows))
+    store.write("billing/focus-b/sample.csv", _csv_bytes(header, changed))
+    _aged(tmp_path / "both", "billing/focus-a/sample.csv")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == ["billing/focus-a/sample.csv"]
+    reason = summary.reasons["billing/focus-a/sample.csv"]
+    assert "billing/focus-a/" in reason and "the newer, billing/focus-b/" in reason
+    assert _ledger(store) == {"billing/focus-a/sample.csv": "overlapping", "billing/focus-b/sample.csv": "accepted"}
+    assert result_sums(store) == result_sums(alone)
+    from kubebill.commands.merge import describe
+
+    assert "overlapping" in describe(summary) and "billing/focus-a/sample.csv" in describe(summary)
+
+
+def test_a_google_export_in_two_folders_and_formats_counts_once(external: Path, tmp_path: Path) -> None:
+    """The same Google export as CSV in one folder and Parquet (two shards) in a newer one: not byte-identical,
+    still one bill: the CSV's folder is overlapping, both shards of the newer folder count."""
+    import pyarrow.csv as pacsv
+
+    sample = external / "gcp/koku_gcp_detailed_export_2022-08-01.csv"
+    table = pacsv.read_csv(sample)
+    alone = LocalStore(tmp_path / "alone")
+    alone.write("billing/gcp/export.csv", sample.read_bytes())
+    pipeline.merge(alone, SETTINGS)
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/gcp-old/export.csv", sample.read_bytes())
+    store.write("billing/gcp-new/part-0.parquet", parquet_bytes(table.slice(0, 4)))
+    store.write("billing/gcp-new/part-1.parquet", parquet_bytes(table.slice(4)))
+    _aged(tmp_path / "both", "billing/gcp-old/export.csv")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == ["billing/gcp-old/export.csv"]
+    assert _ledger(store) == {
+        "billing/gcp-old/export.csv": "overlapping",
+        "billing/gcp-new/part-0.parquet": "accepted",
+        "billing/gcp-new/part-1.parquet": "accepted",
+    }
+    assert result_sums(store) == pytest.approx(result_sums(alone))
+
+
+def test_shards_of_one_export_in_one_folder_all_count(external: Path, tmp_path: Path) -> None:
+    """The FOCUS sample split into shards of one folder (same account, same days): every shard counts."""
+    sample = (external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Oracle_only.csv").read_bytes()
+    header, rows = _csv_rows(sample)
+    whole = LocalStore(tmp_path / "whole")
+    whole.write("billing/focus/sample.csv", sample)
+    pipeline.merge(whole, SETTINGS)
+    store = LocalStore(tmp_path / "shards")
+    # both shards hold lines of account 20209880 on 2024-09-21
+    store.write("billing/focus/part-0.csv", _csv_bytes(header, [rows[0], *rows[2:4]]))
+    store.write("billing/focus/part-1.csv", _csv_bytes(header, [rows[1], *rows[4:]]))
+    _aged(tmp_path / "shards", "billing/focus/part-0.csv")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == [] and set(_ledger(store).values()) == {"accepted"}
+    assert result_sums(store) == pytest.approx(result_sums(whole))
+
+
 # --- values -----------------------------------------------------------------------------------------------
 
 
