@@ -524,6 +524,17 @@ def test_source_url_credentials_are_redacted(caplog: pytest.LogCaptureFixture) -
     assert "s3cret" not in caplog.text
 
 
+def test_settings_repr_hides_source_url_credentials_and_secrets() -> None:
+    settings = Settings.from_env(
+        {"KUBEBILL_SOURCE_URL": "http://ann:s3cret@opencost.opencost:9003", "KUBEBILL_METRICS_TOKEN": "t0ken"}
+    )
+    assert settings.source_url == "http://ann:s3cret@opencost.opencost:9003"  # the value itself is intact
+    shown = repr(settings)
+    assert "s3cret" not in shown and "ann" not in shown and "t0ken" not in shown
+    assert "source_url='http://***@opencost.opencost:9003'" in shown and "metrics_token='***'" in shown
+    assert "metrics_token=None" in repr(Settings()) and str(settings) == shown
+
+
 @pytest.mark.parametrize("headers", [None, [], "x", 3, [("Authorization", "Bearer t")], {"authorization": 5}])
 def test_metrics_header_lookup_tolerates_any_shape(headers: object) -> None:
     from kubebill import runtime
