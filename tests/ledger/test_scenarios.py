@@ -228,6 +228,17 @@ def test_a_google_export_in_two_folders_and_formats_counts_once(external: Path, 
     assert result_sums(store) == pytest.approx(result_sums(alone))
 
 
+def test_a_late_line_in_the_next_periods_run_of_one_export_is_no_overlap(tmp_path: Path) -> None:
+    """July's CUR 2.0 run carries a late line dated in June: both periods' folders still count (one export)."""
+    store = LocalStore(tmp_path)
+    july = [(date(2025, 7, 2), 3.0, "USD"), (date(2025, 6, 4), 0.5, "USD")]
+    cur2_run(store, "cur2-a", date(2025, 6, 1), JUNE, execution="e1", payer="111122223333")
+    cur2_run(store, "cur2-a", date(2025, 7, 1), july, execution="e2", payer="111122223333")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == [] and set(_ledger(store).values()) == {"accepted"}
+    assert_sums(store, expected(JUNE, july))
+
+
 def test_shards_of_one_export_in_one_folder_all_count(external: Path, tmp_path: Path) -> None:
     """The FOCUS sample split into shards of one folder (same account, same days): every shard counts."""
     sample = (external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Oracle_only.csv").read_bytes()

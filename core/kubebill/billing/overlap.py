@@ -5,7 +5,8 @@ paired unit spanning two folders (Azure actual + amortized) makes them one expor
 billing account (`BillingAccountId` of their lines) with a charge day in common, the newest export (by its newest
 object's modified time, then that object's key) counts and every file of the other is `overlapping`, naming the
 one counted. Byte-identical files never get here: the scan already made them `duplicate`. Lines without a billing
-account cannot be told apart and never overlap.
+account cannot be told apart and never overlap. Runs of one manifest export for different billing periods are
+deliveries of one export, not two: a late line of June in July's CUR does not make June's folder overlapping.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class _Export:
     units: list[Unit]
     charges: set[Charge]
     newest: tuple[datetime, str]  # (modified, key) of its newest object
+    series: set[tuple[str, str]]  # (format, export name) of its manifest runs: one export's periods
 
 
 def folder_of(key: str) -> str:
@@ -41,7 +43,7 @@ def overlapping(
     counted: list[_Export] = []
     out: list[Skipped] = []
     for export in sorted(exports, key=lambda e: e.newest, reverse=True):
-        winner = next((c for c in counted if c.charges & export.charges), None)
+        winner = next((c for c in counted if c.charges & export.charges and not c.series & export.series), None)
         if winner is None:
             counted.append(export)
             continue
@@ -77,5 +79,6 @@ def _exports(units: list[Unit], modified: Mapping[str, datetime]) -> list[_Expor
     for members in groups.values():
         keys = [k for u in members for k in u.keys if k in modified]
         newest = max((modified[k], k) for k in keys)
-        out.append(_Export(folder_of(members[0].parts[0].key), members, set(), newest))
+        series = {(u.format, u.export) for u in members if u.manifest}
+        out.append(_Export(folder_of(members[0].parts[0].key), members, set(), newest, series))
     return out
