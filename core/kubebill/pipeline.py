@@ -215,6 +215,7 @@ def _merge_inputs(
     finite numbers). `previous` is the last ledger: content hashes, accepted runs and checks are reused.
     """
     from kubebill import billing
+    from kubebill.billing import overlap
     from kubebill.billing.runs import History, Previous
     from kubebill.ledger import Ledger
     from kubebill.ledger.build import AllocationCheck, build
@@ -236,6 +237,14 @@ def _merge_inputs(
         runs={k: Previous(e.run or k, e.parts) for k, e in previous.runs().items() if e.state == "accepted"},
     )
     found = billing.scan(store, layout, history=history)
+    for unit in found.units:
+        staged.path(store, unit)
+    charges = {u: staged.reads[u].charges for u in found.units if staged.paths.get(u) is not None}
+    replaced = overlap.overlapping(found.units, charges, found.modified)
+    if replaced:
+        gone = {s.key for s in replaced}
+        found.units = [u for u in found.units if u.keys[0] not in gone]
+        found.skipped.extend(replaced)
     for unit in found.units:
         if staged.path(store, unit) is None:
             continue
@@ -323,6 +332,12 @@ class _Staged:
                     table = conform(table, COST)
                     totals.add(read.totals, read.rows, table)
                     starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
+                    charged = pa.table({"a": table.column("BillingAccountId"), "d": starts}).group_by(["a", "d"])
+                    read.charges.update(
+                        (str(r["a"]), r["d"].isoformat())
+                        for r in charged.aggregate([]).to_pylist()
+                        if r["a"] and r["d"] is not None
+                    )
                     found.update(d for d in pc.unique(starts).to_pylist() if d is not None)
                     if keep is not None:
                         table = table.filter(pc.fill_null(pc.is_in(starts, value_set=keep), False))

@@ -420,6 +420,18 @@ class Settings:
     def step_delta(self) -> timedelta:
         return parse_duration(self.step)
 
+    def __repr__(self) -> str:
+        """The fields as a dataclass shows them, with URL credentials (KUBEBILL_SOURCE_URL's userinfo) and
+        secret values hidden: a repr ends up in logs and tracebacks."""
+        from kubebill.sources.http import redact  # imports this module: not at the top
+
+        shown = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            hidden = f.metadata["secret"] and value is not None
+            shown.append(f"{f.name}={('***' if hidden else value)!r}")
+        return redact(f"{type(self).__name__}({', '.join(shown)})")
+
 
 def variables() -> list[dict[str, Any]]:
     """Every variable with its field, default, aliases and doc (for docs and tests)."""

@@ -35,7 +35,7 @@ def focus_csv(lines: list[Line], *, text: str = "i-0001") -> bytes:
     return out.getvalue().encode()
 
 
-def cur2_parquet(lines: list[Line], *, split_rows: int = 0) -> bytes:
+def cur2_parquet(lines: list[Line], *, split_rows: int = 0, payer: str | None = None) -> bytes:
     """CUR 2.0 data file; `split_rows` split cost allocation child rows (cost 0) added after the lines."""
     starts = [f"{d}T05:00:00" for d, _, _ in lines] + [f"{lines[0][0]}T05:00:00"] * split_rows
     start = pa.array(starts).cast(pa.timestamp("s"))
@@ -51,6 +51,7 @@ def cur2_parquet(lines: list[Line], *, split_rows: int = 0) -> bytes:
             "pricing_public_on_demand_cost": [c for _, c, _ in lines] + [0.0] * split_rows,
             "line_item_currency_code": [cur for _, _, cur in lines] + ["USD"] * split_rows,
             "split_line_item_parent_resource_id": [None] * len(lines) + ["i-0001"] * split_rows,
+            **({"bill_payer_account_id": [payer] * n} if payer else {}),
         }
     )
     sink = io.BytesIO()
@@ -60,12 +61,12 @@ def cur2_parquet(lines: list[Line], *, split_rows: int = 0) -> bytes:
 
 def cur2_run(
     store: Store, export: str, period: date, lines: list[Line], *, execution: str, account: str = "111122223333",
-    root: str = "billing/aws", split_rows: int = 0,
+    root: str = "billing/aws", split_rows: int = 0, payer: str | None = None,
 ) -> tuple[str, str]:  # fmt: skip
     """One Data Exports run: data under data/BILLING_PERIOD=…/<execution>/, then its manifest; (data key, manifest)."""
     month = f"{period:%Y-%m}"
     data = f"{root}/{export}/data/BILLING_PERIOD={month}/{execution}/{export}-00001.snappy.parquet"
-    store.write(data, cur2_parquet(lines, split_rows=split_rows))
+    store.write(data, cur2_parquet(lines, split_rows=split_rows, payer=payer))
     end = (period.replace(day=28) + timedelta(days=4)).replace(day=1)
     manifest = {
         "executionId": execution,

@@ -155,10 +155,114 @@ def test_two_exports_of_the_same_account_and_period_newest_counts(tmp_path: Path
     assert "overlapping" in describe(summary) and old_data in describe(summary)
 
 
+def _aged(root: Path, *keys: str) -> None:
+    import os
+
+    for key in keys:
+        os.utime(root / key, (1_000, 1_000))
+
+
+def _csv_rows(sample: bytes) -> tuple[list[str], list[list[str]]]:
+    import csv
+    import io
+
+    header, *rows = list(csv.reader(io.StringIO(sample.decode("utf-8-sig"))))
+    return header, rows
+
+
+def _csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *rows])
+    return out.getvalue().encode()
+
+
+def test_two_self_contained_exports_of_one_account_in_two_folders_newest_counts(external: Path, tmp_path: Path) -> None:
+    """The FOCUS sample in two folders, one cost changed in the newer: the older folder is overlapping, named in
+    the summary, and the result is the newer folder's alone."""
+    header, rows = _csv_rows((external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Oracle_only.csv").read_bytes())
+    changed = [list(r) for r in rows]
+    cost = header.index("BilledCost")
+    changed[0][cost] = repr(float(changed[0][cost]) + 12.5)
+    alone = LocalStore(tmp_path / "alone")
+    alone.write("billing/focus-b/sample.csv", _csv_bytes(header, changed))
+    pipeline.merge(alone, SETTINGS)
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/focus-a/sample.csv", _csv_bytes(header, rows))
+    store.write("billing/focus-b/sample.csv", _csv_bytes(header, changed))
+    _aged(tmp_path / "both", "billing/focus-a/sample.csv")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == ["billing/focus-a/sample.csv"]
+    reason = summary.reasons["billing/focus-a/sample.csv"]
+    assert "billing/focus-a/" in reason and "the newer, billing/focus-b/" in reason
+    assert _ledger(store) == {"billing/focus-a/sample.csv": "overlapping", "billing/focus-b/sample.csv": "accepted"}
+    assert result_sums(store) == result_sums(alone)
+    from kubebill.commands.merge import describe
+
+    assert "overlapping" in describe(summary) and "billing/focus-a/sample.csv" in describe(summary)
+
+
+def test_a_google_export_in_two_folders_and_formats_counts_once(external: Path, tmp_path: Path) -> None:
+    """The same Google export as CSV in one folder and Parquet (two shards) in a newer one: not byte-identical,
+    still one bill: the CSV's folder is overlapping, both shards of the newer folder count."""
+    import pyarrow.csv as pacsv
+
+    sample = external / "gcp/koku_gcp_detailed_export_2022-08-01.csv"
+    table = pacsv.read_csv(sample)
+    alone = LocalStore(tmp_path / "alone")
+    alone.write("billing/gcp/export.csv", sample.read_bytes())
+    pipeline.merge(alone, SETTINGS)
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/gcp-old/export.csv", sample.read_bytes())
+    store.write("billing/gcp-new/part-0.parquet", parquet_bytes(table.slice(0, 4)))
+    store.write("billing/gcp-new/part-1.parquet", parquet_bytes(table.slice(4)))
+    _aged(tmp_path / "both", "billing/gcp-old/export.csv")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == ["billing/gcp-old/export.csv"]
+    assert _ledger(store) == {
+        "billing/gcp-old/export.csv": "overlapping",
+        "billing/gcp-new/part-0.parquet": "accepted",
+        "billing/gcp-new/part-1.parquet": "accepted",
+    }
+    assert result_sums(store) == pytest.approx(result_sums(alone))
+
+
+def test_a_late_line_in_the_next_periods_run_of_one_export_is_no_overlap(tmp_path: Path) -> None:
+    """July's CUR 2.0 run carries a late line dated in June: both periods' folders still count (one export)."""
+    store = LocalStore(tmp_path)
+    july = [(date(2025, 7, 2), 3.0, "USD"), (date(2025, 6, 4), 0.5, "USD")]
+    cur2_run(store, "cur2-a", date(2025, 6, 1), JUNE, execution="e1", payer="111122223333")
+    cur2_run(store, "cur2-a", date(2025, 7, 1), july, execution="e2", payer="111122223333")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == [] and set(_ledger(store).values()) == {"accepted"}
+    assert_sums(store, expected(JUNE, july))
+
+
+def test_shards_of_one_export_in_one_folder_all_count(external: Path, tmp_path: Path) -> None:
+    """The FOCUS sample split into shards of one folder (same account, same days): every shard counts."""
+    sample = (external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Oracle_only.csv").read_bytes()
+    header, rows = _csv_rows(sample)
+    whole = LocalStore(tmp_path / "whole")
+    whole.write("billing/focus/sample.csv", sample)
+    pipeline.merge(whole, SETTINGS)
+    store = LocalStore(tmp_path / "shards")
+    # both shards hold lines of account 20209880 on 2024-09-21
+    store.write("billing/focus/part-0.csv", _csv_bytes(header, [rows[0], *rows[2:4]]))
+    store.write("billing/focus/part-1.csv", _csv_bytes(header, [rows[1], *rows[4:]]))
+    _aged(tmp_path / "shards", "billing/focus/part-0.csv")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == [] and set(_ledger(store).values()) == {"accepted"}
+    assert result_sums(store) == pytest.approx(result_sums(whole))
+
+
 # --- values -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["Infinity", "-inf", "1e308", "1e16"])
+@pytest.mark.parametrize(
+    "value", ["Infinity", "-inf", "1e308", "1e16", "NaN", "nan", "NAN", "inf", "-Infinity", "INF", " nan "]
+)
 def test_bad_input_non_finite_or_huge_cost_rejects_the_file(tmp_path: Path, value: str) -> None:
     store = LocalStore(tmp_path)
     store.write("billing/good.csv", focus_csv(JUNE))
@@ -183,6 +287,27 @@ def test_bad_input_nan_cost_in_parquet_rejects_the_file(tmp_path: Path) -> None:
     summary = pipeline.merge(store, SETTINGS)
     assert summary.bad_inputs == ["billing/nan.parquet"] and "found nan" in summary.reasons["billing/nan.parquet"]
     assert_sums(store, expected(EUR))
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "Infinity", "-inf"])
+def test_bad_input_non_finite_cost_text_in_a_google_export_rejects_the_file(
+    external: Path, tmp_path: Path, value: str
+) -> None:
+    """Cost text read as a number in any format (here a Google export's `cost`, as text in Parquet) is never a
+    silent null: the file is rejected naming row and column."""
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(external / "gcp/koku_gcp_detailed_export_2022-08-01.csv")
+    index = table.schema.get_field_index("cost")
+    costs = [repr(v) for v in table.column("cost").to_pylist()]
+    costs[2] = value
+    store = LocalStore(tmp_path)
+    store.write("billing/gcp/export.parquet", parquet_bytes(table.set_column(index, "cost", pa.array(costs))))
+    store.write("billing/good.csv", focus_csv(JUNE))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/gcp/export.parquet"]
+    assert "row 2 column 'BilledCost': expected a finite cost" in summary.reasons["billing/gcp/export.parquet"]
+    assert_sums(store, expected(JUNE))
 
 
 def test_bad_input_blank_currency_rejects_the_file(tmp_path: Path) -> None:
@@ -409,6 +534,17 @@ def test_source_url_credentials_are_redacted(caplog: pytest.LogCaptureFixture) -
         http.get(session, "http://ann:s3cret@127.0.0.1:9/allocation", {}, lambda c: None, options=options)
     assert "s3cret" not in str(caught.value) and "***@127.0.0.1" in str(caught.value)
     assert "s3cret" not in caplog.text
+
+
+def test_settings_repr_hides_source_url_credentials_and_secrets() -> None:
+    settings = Settings.from_env(
+        {"KUBEBILL_SOURCE_URL": "http://ann:s3cret@opencost.opencost:9003", "KUBEBILL_METRICS_TOKEN": "t0ken"}
+    )
+    assert settings.source_url == "http://ann:s3cret@opencost.opencost:9003"  # the value itself is intact
+    shown = repr(settings)
+    assert "s3cret" not in shown and "ann" not in shown and "t0ken" not in shown
+    assert "source_url='http://***@opencost.opencost:9003'" in shown and "metrics_token='***'" in shown
+    assert "metrics_token=None" in repr(Settings()) and str(settings) == shown
 
 
 @pytest.mark.parametrize("headers", [None, [], "x", 3, [("Authorization", "Bearer t")], {"authorization": 5}])

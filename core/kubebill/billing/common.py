@@ -35,7 +35,9 @@ CSV_BLOCK = 1024 * 1024  # larger blocks cost more in page faults (kernel time) 
 JSON_BLOCK = 4 * 1024 * 1024  # at least the longest JSON line
 PARQUET_BUFFER = 8 * 1024 * 1024
 STREAM_BUFFER = 1024 * 1024
-_NULLS = ("", "NULL", "null", "None", "NaN", "nan")
+_NULLS = ("", "NULL", "null", "None", "NaN", "nan")  # text meaning "no value" in a text column
+# in a number column NaN/Infinity text is a non-finite value, never a blank: `check_values` rejects its file
+_NUMBER_NULLS = ("", "NULL", "null", "None")
 
 
 def norm(name: str) -> str:
@@ -216,7 +218,7 @@ def csv_batches(
             name: pa.dictionary(pa.int32(), pa.string()) if norm(name) in coded else pa.string() for name in include
         },
         include_columns=list(include),
-        null_values=list(_NULLS),
+        null_values=list(_NUMBER_NULLS),
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
@@ -387,7 +389,7 @@ class Columns:
     batch: pa.RecordBatch
     key: str
     row_offset: int
-    nulls_done: bool = False  # the CSV reader already made blank/NULL text null
+    nulls_done: bool = False  # the CSV reader already made blank/NULL text null (NaN text is left to `codes`)
 
     def __post_init__(self) -> None:
         self.index: dict[str, int] = {}
@@ -423,9 +425,7 @@ class Columns:
         if column is None:
             return None
         if is_text(column.type) and pa.types.is_dictionary(column.type):
-            return column if self.nulls_done else _clean_dictionary(column)
-        if self.nulls_done and pa.types.is_string(column.type):
-            return column
+            return _clean_dictionary(column)
         return as_text(column)
 
     def number(self, *aliases: str) -> pa.Array | None:
@@ -453,20 +453,20 @@ def is_text(type_: pa.DataType) -> bool:
     return bool(pa.types.is_string(type_) or pa.types.is_large_string(type_))
 
 
-def as_text(column: pa.Array) -> pa.Array:
+def as_text(column: pa.Array, nulls: Sequence[str] = _NULLS) -> pa.Array:
     """Text; CSV readers already turned blank and literal NULL into null, other sources get the same here."""
     if pa.types.is_map(column.type):
         return map_to_json(column)
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     if pa.types.is_string(column.type):
-        if column.null_count == len(column) or not _has_null_text(column):
+        if column.null_count == len(column) or not _has_null_text(column, nulls):
             return column
     elif pa.types.is_nested(column.type):
         return pa.array([None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string())
     else:
         column = pc.cast(column, pa.string())
-    blank = pc.is_in(column, value_set=pa.array(_NULLS, pa.string()))
+    blank = pc.is_in(column, value_set=pa.array(nulls, pa.string()))
     return pc.if_else(blank, pa.scalar(None, pa.string()), column)
 
 
@@ -479,19 +479,20 @@ def _clean_dictionary(column: pa.Array) -> pa.Array:
     return pa.DictionaryArray.from_arrays(column.indices, pc.if_else(blank, pa.scalar(None, pa.string()), values))
 
 
-def _has_null_text(column: pa.Array) -> bool:
+def _has_null_text(column: pa.Array, nulls: Sequence[str]) -> bool:
     """Whether a string column holds '', 'NULL' or the like (cheap: checked on the distinct short values)."""
     short = pc.filter(column, pc.less_equal(pc.utf8_length(column), 4))
     if len(short) == 0:
         return False
-    return bool(pc.any(pc.is_in(pc.unique(short), value_set=pa.array(_NULLS, pa.string()))).as_py())
+    return bool(pc.any(pc.is_in(pc.unique(short), value_set=pa.array(nulls, pa.string()))).as_py())
 
 
 def as_number(column: pa.Array, key: str, name: str, row_offset: int) -> pa.Array:
-    """float64; blank/NULL → null; any other non-number raises naming file, row and column."""
+    """float64; blank/NULL → null; NaN/Infinity text → NaN/±inf (for `check_values` to reject, never a silent
+    null); any other non-number raises naming file, row and column."""
     if pa.types.is_floating(column.type) or pa.types.is_integer(column.type) or pa.types.is_decimal(column.type):
         return pc.cast(column, pa.float64())
-    text = pc.utf8_trim_whitespace(as_text(column))
+    text = pc.utf8_trim_whitespace(as_text(column, _NUMBER_NULLS))
     try:
         return pc.cast(text, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

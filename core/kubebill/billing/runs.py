@@ -104,6 +104,7 @@ class Scan:
     runs: dict[str, str] = field(default_factory=dict)  # every key of a unit -> the unit's run id
     hashes: dict[tuple[str, str], str] = field(default_factory=dict)  # content hashes taken, by (key, etag)
     etags: dict[str, str] = field(default_factory=dict)  # every object listed -> its etag
+    modified: dict[str, datetime] = field(default_factory=dict)  # every object listed -> when it was written
 
 
 @dataclass
@@ -310,7 +311,10 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     known = dict(history.hashes)
     root = layout.billing_root()
     objects = {info.key: info for info in store.list(root)}
-    result = Scan(etags={key: info.etag for key, info in objects.items()})
+    result = Scan(
+        etags={key: info.etag for key, info in objects.items()},
+        modified={key: info.modified for key, info in objects.items()},
+    )
     copies = _same_content(
         store,
         [i for k, i in objects.items() if not _is_manifest_name(k) and not _in_runs(k)],
