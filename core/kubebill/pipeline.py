@@ -191,12 +191,16 @@ class _DayInputs:
     billing: list[tuple[str, str]] = field(default_factory=list)  # (key, etag) of the billing units' objects
 
     def fingerprint(self, settings: Settings) -> str:
-        """Inputs and the settings that change results: a change of either makes the day's merge due."""
+        """Inputs and the settings that change results or outputs: a change of either makes the day's merge due."""
         import hashlib
         import json
 
         items = sorted([(i.key, i.etag) for i in self.allocations] + list(self.rejected.items()) + self.billing)
-        rules = {"split_method": settings.split_method, "shared_spread": settings.shared_spread}
+        rules = {
+            "split_method": settings.split_method,
+            "shared_spread": settings.shared_spread,
+            "result_csv": settings.result_csv,  # an output switched on is written for every day, not just new ones
+        }
         return hashlib.sha256(json.dumps([items, rules], sort_keys=True).encode()).hexdigest()
 
 
@@ -333,11 +337,10 @@ class _Staged:
                     totals.add(read.totals, read.rows, table)
                     starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
                     charged = pa.table({"a": table.column("BillingAccountId"), "d": starts}).group_by(["a", "d"])
-                    read.charges.update(
-                        (str(r["a"]), r["d"].isoformat())
-                        for r in charged.aggregate([]).to_pylist()
-                        if r["a"] and r["d"] is not None
-                    )
+                    for r in charged.aggregate([([], "count_all")]).to_pylist():
+                        if r["a"] and r["d"] is not None:
+                            charge = (str(r["a"]), r["d"].isoformat())
+                            read.charges[charge] = read.charges.get(charge, 0) + int(r["count_all"])
                     found.update(d for d in pc.unique(starts).to_pylist() if d is not None)
                     if keep is not None:
                         table = table.filter(pc.fill_null(pc.is_in(starts, value_set=keep), False))

@@ -69,7 +69,7 @@ class Killing:
         return self._op(key, lambda: self.inner.delete(key, **kw))
 
 
-summary = pipeline.merge(Killing(LocalStore(root)), Settings())
+summary = pipeline.merge(Killing(LocalStore(root)), Settings(result_csv="month"))
 print(json.dumps({"days": [str(d) for d in summary.days], "merged": [str(d) for d in summary.merged],
                   "unchanged": [str(d) for d in summary.unchanged]}))
 """

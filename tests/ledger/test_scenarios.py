@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import itertools
 import json
 import math
 import re
@@ -28,7 +29,7 @@ from tests.ledger.bills import LAYOUT, assert_sums, cur2_run, expected, focus_cs
 from tests.pipeline.merge_inputs import DAY, make_store, parquet_bytes
 from tests.reconcile.tables import alloc_row, allocation
 
-SETTINGS = Settings()
+SETTINGS = Settings(result_csv="month")  # the month CSV is among the outputs that must not go stale
 JUNE = [(date(2025, 6, d), 1.25 * d, "USD") for d in (3, 4, 5)]
 EUR = [(date(2025, 6, 4), 7.5, "EUR")]
 
@@ -257,6 +258,34 @@ def test_shards_of_one_export_in_one_folder_all_count(external: Path, tmp_path: 
     assert result_sums(store) == pytest.approx(result_sums(whole))
 
 
+def test_exports_partitioned_by_day_with_late_lines_all_count(external: Path, tmp_path: Path) -> None:
+    """The AWS FOCUS sample as one folder per charge day, each newer folder also carrying two late lines of the day
+    before (as an extract by export date does): a few shared account-days are no re-export, every folder counts
+    and the result is the whole sample's."""
+    import os
+
+    sample = (external / "focus/FOCUS-Sample-Data_FOCUS-1.0_AWS_only.csv").read_bytes()
+    header, rows = _csv_rows(sample)
+    start = header.index("ChargePeriodStart")
+    days = sorted({r[start][:10] for r in rows})[:5]
+    kept = [r for r in rows if r[start][:10] in days]
+    whole = LocalStore(tmp_path / "whole")
+    whole.write("billing/focus/sample.csv", _csv_bytes(header, kept))
+    pipeline.merge(whole, SETTINGS)
+    store = LocalStore(tmp_path / "by-day")
+    folders: dict[str, list[list[str]]] = {d: [r for r in kept if r[start][:10] == d] for d in days}
+    for earlier, later in itertools.pairwise(days):
+        late, folders[earlier] = folders[earlier][:2], folders[earlier][2:]
+        folders[later] = [*folders[later], *late]
+    for n, (day, lines) in enumerate(folders.items()):
+        key = f"billing/focus/export_date={day}/part-0.csv"
+        store.write(key, _csv_bytes(header, lines))
+        os.utime(tmp_path / "by-day" / key, (1_000 + n, 1_000 + n))  # each day's extract newer than the last
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == [] and set(_ledger(store).values()) == {"accepted"}
+    assert result_sums(store) == pytest.approx(result_sums(whole))
+
+
 # --- values -----------------------------------------------------------------------------------------------
 
 
@@ -339,10 +368,10 @@ def test_invariants_treat_nan_as_a_violation() -> None:
     import duckdb
 
     con = duckdb.connect()
-    con.execute("CREATE TABLE l AS SELECT 1 AS lid, 'k' AS x_SourceKey, 0 AS x_SourceRowId, 'r' AS ResourceId, "
-                "'USD' AS BillingCurrency, 1.0::DOUBLE AS BilledCost, 1.0::DOUBLE AS EffectiveCost, "
+    con.execute("CREATE TABLE bill_lines AS SELECT 1 AS lid, 'k' AS x_SourceKey, 0 AS x_SourceRowId, "
+                "'r' AS ResourceId, 'USD' AS BillingCurrency, 1.0::DOUBLE AS BilledCost, 1.0::DOUBLE AS EffectiveCost, "
                 "1.0::DOUBLE AS ListCost, 1.0::DOUBLE AS ContractedCost")  # fmt: skip
-    con.execute("CREATE TABLE out AS SELECT 1 AS lid, 1.0::DOUBLE AS ratio, 'USD' AS BillingCurrency, "
+    con.execute("CREATE TABLE result_rows AS SELECT 1 AS lid, 1.0::DOUBLE AS ratio, 'USD' AS BillingCurrency, "
                 "'nan'::DOUBLE AS BilledCost, 1.0::DOUBLE AS EffectiveCost, 1.0::DOUBLE AS ListCost, "
                 "1.0::DOUBLE AS ContractedCost")  # fmt: skip
     with pytest.raises(InvariantViolation, match="row 0"):

@@ -29,7 +29,9 @@ def test_billing_imports_keys_never_reconcile() -> None:
     billing = {path.name: _imports(path) for path in (PACKAGE / "billing").glob("*.py")}
     session = "kubebill.reconcile.session"
     assert not {
-        name for name, found in billing.items() if any(m.startswith("kubebill.reconcile") and m != session for m in found)
+        name
+        for name, found in billing.items()
+        if any(m.startswith("kubebill.reconcile") and m != session for m in found)
     }
     assert {name for name, found in billing.items() if "kubebill.keys" in found} >= {
         "aws_cur.py", "azure_exports.py", "gcp_export.py", "focus.py",

@@ -2,9 +2,13 @@
 
 An export is the folder its data files are in: the shards/parts of one export share a folder and all count, a
 paired unit spanning two folders (Azure actual + amortized) makes them one export. When two exports have a
-billing account (`BillingAccountId` of their lines) with a charge day in common, the newest export (by its newest
-object's modified time, then that object's key) counts and every file of the other is `overlapping`, naming the
-one counted. Byte-identical files never get here: the scan already made them `duplicate`. Lines without a billing
+billing account (`BillingAccountId` of their lines) with a charge day in common, and the newer export (by its newest
+object's modified time, then that object's key) covers every account-day of the older one with at least half as
+many lines (a re-export of the same period, whole or grown), the newer counts and every file of the older is
+`overlapping`, naming the one counted. An export that only shares a few late lines with another (an export
+partitioned by day whose files carry some lines of the day before) is no re-export: both count, as their lines
+differ; so does a newer export that restates only part of an older one's days, which is logged as a warning.
+Byte-identical files never get here: the scan already made them `duplicate`. Lines without a billing
 account cannot be told apart and never overlap. Runs of one manifest export for different billing periods are
 deliveries of one export, not two: a late line of June in July's CUR does not make June's folder overlapping.
 """
@@ -15,7 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from kubebill import log
 from kubebill.billing.runs import Skipped, Unit
+
+LOG = log.get("billing")
 
 Charge = tuple[str, str]  # (billing account, ISO day) a line is charged on
 
@@ -24,7 +31,7 @@ Charge = tuple[str, str]  # (billing account, ISO day) a line is charged on
 class _Export:
     folder: str  # the folder of its (first) data file: how the export is named
     units: list[Unit]
-    charges: set[Charge]
+    charges: dict[Charge, int]  # lines per account-day
     newest: tuple[datetime, str]  # (modified, key) of its newest object
     series: set[tuple[str, str]]  # (format, export name) of its manifest runs: one export's periods
 
@@ -33,21 +40,35 @@ def folder_of(key: str) -> str:
     return key.rsplit("/", 1)[0] if "/" in key else ""
 
 
+def _replaces(newer: _Export, older: _Export) -> bool:
+    """Whether `newer` is a re-export of `older`'s period: every account-day of `older` with ≥ half its lines."""
+    return all(newer.charges.get(charge, 0) * 2 >= lines for charge, lines in older.charges.items())
+
+
 def overlapping(
-    units: Iterable[Unit], charges: Mapping[Unit, set[Charge]], modified: Mapping[str, datetime]
+    units: Iterable[Unit], charges: Mapping[Unit, Mapping[Charge, int]], modified: Mapping[str, datetime]
 ) -> list[Skipped]:
     """The `overlapping` entries of every object of every export another export of its account replaces."""
     exports = _exports([u for u in units if u in charges], modified)
     for export in exports:
-        export.charges = set().union(*(charges[u] for u in export.units))
+        for unit in export.units:
+            for charge, lines in charges[unit].items():
+                export.charges[charge] = export.charges.get(charge, 0) + lines
     counted: list[_Export] = []
     out: list[Skipped] = []
     for export in sorted(exports, key=lambda e: e.newest, reverse=True):
-        winner = next((c for c in counted if c.charges & export.charges and not c.series & export.series), None)
+        sharing = [c for c in counted if c.charges.keys() & export.charges.keys() and not c.series & export.series]
+        winner = next((c for c in sharing if _replaces(c, export)), None)
         if winner is None:
+            for other in sharing:
+                if any(other.charges[k] * 2 >= export.charges[k] for k in other.charges.keys() & export.charges.keys()):
+                    LOG.warning(
+                        "exports restate some of the same account-days and both count",
+                        extra={"exports": [export.folder, other.folder]},
+                    )
             counted.append(export)
             continue
-        common = sorted(winner.charges & export.charges)
+        common = sorted(winner.charges.keys() & export.charges.keys())
         account, first = common[0]
         reason = (
             f"overlapping: export {export.folder}/ and export {winner.folder}/ both cover billing account {account} "
@@ -80,5 +101,5 @@ def _exports(units: list[Unit], modified: Mapping[str, datetime]) -> list[_Expor
         keys = [k for u in members for k in u.keys if k in modified]
         newest = max((modified[k], k) for k in keys)
         series = {(u.format, u.export) for u in members if u.manifest}
-        out.append(_Export(folder_of(members[0].parts[0].key), members, set(), newest, series))
+        out.append(_Export(folder_of(members[0].parts[0].key), members, {}, newest, series))
     return out

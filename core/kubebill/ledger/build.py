@@ -17,7 +17,7 @@ class UnitRead:
     rows: dict[str, int] = field(default_factory=dict)
     totals: dict[str, Totals] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
-    charges: set[tuple[str, str]] = field(default_factory=set)  # (BillingAccountId, ISO day) of its lines
+    charges: dict[tuple[str, str], int] = field(default_factory=dict)  # (BillingAccountId, ISO day) -> its lines
 
 
 @dataclass(frozen=True)
