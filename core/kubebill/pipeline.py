@@ -534,8 +534,7 @@ def _merge_day(
                 "day": day.isoformat(),
                 "fingerprint": fingerprint,
                 "inputs": sorted([[i.key, i.etag] for i in inputs.allocations] + [list(b) for b in inputs.billing]),
-                "bad_inputs": sorted(inputs.rejected),
-                "unallocated": sorted(inputs.rejected),
+                "unallocated": sorted(inputs.rejected),  # rejected allocation exports: their clusters unallocated
                 "result_etag": written.etag if written else None,
                 "rows": rows,
                 "merged_at": datetime.now(UTC).isoformat(),
@@ -764,10 +763,9 @@ def handle_object_created(store: Store, settings: Settings, key: str) -> HandleO
             found = route(store, layout, parsed.key)
             if not found.ready:
                 outcome = HandleOutcome(parsed.key, "waiting-for-manifest", list(found.days), reason=found.reason)
-            elif not found.days and not found.reason.startswith("manifest without"):
-                outcome = HandleOutcome(parsed.key, "unchanged", reason=found.reason or "covers no day")
             else:
-                # the days whose inputs changed: a bill's lines may start outside its manifest's period
+                # the days whose inputs changed (a bill's lines may start outside its manifest's period); a ready
+                # input covering no day still gets its ledger state from this merge
                 outcome = _merge_outcome(store, settings, parsed.key, None)
         else:
             reason = (
