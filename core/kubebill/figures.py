@@ -5,6 +5,12 @@ Vocabulary (OpenCost sentinels, FOCUS columns): a row's `x_K8sAllocation` says w
 denominator of every share is the **cluster cost**: the cost of the rows that belong to a cluster
 (`x_K8sCluster` set); lines outside every cluster form the group `__not_kubernetes__` and never dilute
 a cluster's shares. Savings are list − effective (what discounts, commitments and spot saved).
+A namespace's **received shares** are the rows a policy moved to it (x_K8sNamespace = the receiver,
+x_K8sAllocation = the origin bucket: idle, shared, external); its **own cost** is the rest of its rows (its pods'
+`workload`, and `estimated` rows, which are its own pods at list price before the bill lands). A sentinel
+group (`__idle__`, `__shared__`, …) receives nothing: what is left in a bucket is that group's own cost, so
+own + received = the group's cost for any grouping. A namespace is over budget when its monthly run-rate
+exceeds its monthly budget (kubebill.budgets).
 A monthly run-rate is an hourly amount × 730 (365 × 24 / 12); a month-end forecast adds the newest
 day's cost to the month-to-date for each day left in that calendar month.
 """
@@ -15,6 +21,8 @@ import calendar
 from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+
+from kubebill.model import SENTINELS
 
 OUTSIDE_CLUSTERS = "__not_kubernetes__"  # group of the bill lines outside every cluster (not_kubernetes)
 HOURS_PER_MONTH = 730  # 365 * 24 / 12
@@ -35,6 +43,14 @@ HEADERS: Mapping[str, str] = {
     "cluster": "cluster cost",
     "outside": "outside clusters",
 }
+# received shares: the allocation kinds a policy moves to a receiving namespace
+RECEIVED: Mapping[str, tuple[str, ...]] = {"idle": ("idle",), "shared": ("shared",), "external": ("external",)}
+RECEIVED_HEADERS: Mapping[str, str] = {
+    "own": "own cost",
+    "idle": "received idle",
+    "shared": "received shared",
+    "external": "received external",
+}
 COST_COLUMNS: Mapping[str, str] = {"billed": "BilledCost", "effective": "EffectiveCost", "list": "ListCost"}
 
 # ISO 4217 minor units where they are not 2
@@ -52,6 +68,36 @@ def share_sql(figure: str, *, cost: str = "BilledCost") -> str:
         f"coalesce(sum({cost}) FILTER (WHERE x_K8sAllocation IN ({kinds}) AND x_K8sCluster IS NOT NULL), 0)"
         f" / nullif(sum({cost}) FILTER (WHERE x_K8sCluster IS NOT NULL), 0)"
     )
+
+
+def origin_sql() -> str:
+    """SQL of a RESULT row's origin: 'own', or the received-share figure it counts in (figures.RECEIVED)."""
+    sentinels = ", ".join(f"'{name}'" for name in sorted(SENTINELS))
+    whens = " ".join(
+        f"WHEN x_K8sAllocation IN ({', '.join(repr(kind) for kind in kinds)}) THEN '{figure}'"
+        for figure, kinds in RECEIVED.items()
+    )
+    return (
+        "CASE WHEN x_K8sCluster IS NULL OR x_K8sNamespace IS NULL "
+        f"OR x_K8sNamespace IN ({sentinels}) THEN 'own' {whens} ELSE 'own' END"
+    )
+
+
+def received_sql(figure: str, *, cost: str = "BilledCost") -> str:
+    """SQL aggregate (over RESULT rows) of the cost a group received from the bucket `figure` (figures.RECEIVED)."""
+    return f"coalesce(sum({cost}) FILTER (WHERE {origin_sql()} = '{figure}'), 0)"
+
+
+def received(namespace: str | None, kind: str) -> str | None:
+    """The received-share figure a row of `namespace` and allocation `kind` counts in; None: own cost."""
+    if namespace is None or namespace in SENTINELS:
+        return None
+    return next((figure for figure, kinds in RECEIVED.items() if kind in kinds), None)
+
+
+def over_budget(hourly: float, monthly_budget: float) -> bool:
+    """The over-budget rule of the alert: the monthly run-rate above the monthly budget."""
+    return monthly_run_rate(hourly) > monthly_budget
 
 
 def cluster_cost_sql(*, cost: str = "BilledCost") -> str:

@@ -122,8 +122,8 @@ def test_html_to_a_file_is_self_contained(
     html = target.read_text()
     assert html.startswith("<!doctype html>")
     assert not re.search(r"""(src|href)\s*=|@import|url\(""", html)
-    charts = ("kubernetes-daily", "group-trend", "top-groups", "cluster-shares", "month-to-date", "outside-daily",
-              "savings")  # fmt: skip
+    charts = ("kubernetes-daily", "group-trend", "top-groups", "own-received", "cluster-shares", "month-to-date",
+              "outside-daily", "savings")  # fmt: skip
     assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * len(charts)
     for chart in charts:
         assert f'id="{chart}"' in html

@@ -16,8 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from kubebill import budgets
     from kubebill.sinks import metrics  # duckdb: loaded only by this command
 
-    body, _ = metrics.render(common.read_store(args, settings), settings)
+    store = common.read_store(args, settings)
+    budgets.read(store)  # a bad budgets file is an error here (exit 2); a server only logs it and goes on
+    body, _ = metrics.render(store, settings)
     sys.stdout.write(body.decode())
     return 0

@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from kubebill import budgets
     from kubebill.sinks import report, report_format  # duckdb: loaded only by this command
     from kubebill.sinks.results import available_days, read_days
 
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.to and not args.from_:
         raise InputError("--to needs --from")
     store = common.read_store(args, settings)
+    entries = budgets.read(store)  # a bad budgets file stops here, naming its line
     layout = Layout.from_settings(settings)
     available = available_days(store, layout)
     if args.from_:
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     title = f"kubebill cost by {', '.join(keys)}, {days[0]} to {days[-1]}{named}"
     rows = report.group_costs(results, args.by, cost=args.cost, currency=args.currency, hash_pod_names=hashed)
     if args.format == "html":
-        text = report.html_report(results, title=title, by=args.by, hash_pod_names=hashed)
+        text = report.html_report(results, title=title, by=args.by, hash_pod_names=hashed, budget_entries=entries)
     else:
         rows = report.top(rows, args.top)
         if args.format == "csv":

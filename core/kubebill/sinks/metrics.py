@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from kubebill import figures, health, log
+from kubebill import budgets, figures, health, log
 from kubebill.layout import Layout
 from kubebill.settings import Settings
 from kubebill.sinks import compat
@@ -59,7 +59,11 @@ def render(store: Store, settings: Settings, *, now: datetime | None = None) -> 
     """(exposition body, content type) of the latest results; re-read only when a result or health changed."""
     layout = Layout.from_settings(settings)
     results = result_objects(store, layout)
-    version = (tuple((day, info.etag) for day, info in results.items()), _etag(store, layout.state_key(health.KEY)))
+    version = (
+        tuple((day, info.etag) for day, info in results.items()),
+        _etag(store, layout.state_key(health.KEY)),
+        _etag(store, budgets.FILE_KEY),
+    )
     key = (
         store.url,
         layout,
@@ -161,13 +165,23 @@ def families(snap: Snapshot, record: dict[str, Any], settings: Settings, *, now:
     savings = family("kubebill_namespace_savings_cost", "gauge", f"List minus effective cost {per} by pricing category")
     for c, ns, currency, category, value in snap.savings:
         savings.add(value * scale, cluster=c, namespace=ns, currency=currency, pricing_category=category)
+    origin = family(
+        "kubebill_namespace_origin_cost",
+        "gauge",
+        f"Namespace cost {per}: its own (origin=own) and the shares it received (idle, shared, external)",
+    )
+    for c, ns, currency, name, money in snap.origin:
+        _money_samples(origin, money, scale, cluster=c, namespace=ns, currency=currency, origin=name)
     budget = family(
         "kubebill_namespace_monthly_budget_cost",
         "gauge",
-        "Monthly budget of a namespace from its pods' kubebill.io/monthly-budget label",
+        f"Monthly budget of a namespace ({budgets.FILE_KEY} in the store, else its {budgets.LABEL} label)",
     )
     for c, ns, currency, value in snap.budget:
         budget.add(value, cluster=c, namespace=ns, currency=currency)
+    family(
+        "kubebill_budget_problems", "gauge", "Budgets left out (bad file, other currency than the bill): see the logs"
+    ).add(float(len(snap.budget_problems)))
     mtd = family(
         "kubebill_cluster_month_to_date_cost", "gauge", "Cluster cost from the first of the window's month to its end"
     )

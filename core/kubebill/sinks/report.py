@@ -4,7 +4,8 @@ Keys (`--by`, several joined by commas): namespace, cluster, node, provider, ser
 `label:<key>` (pods without the label are `__unallocated__`, as OpenCost aggregates) and allocation
 (workload, idle, shared, …). For the Kubernetes keys, rows outside every cluster form the group
 `__not_kubernetes__` (`figures.OUTSIDE_CLUSTERS`), so the total is the bill's. Every figure (shares of the
-cluster cost, savings) is `kubebill.figures`'; the formats are in `report_format`.
+cluster cost, savings, own cost and received shares) is `kubebill.figures`'; the formats are in
+`report_format`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
 from kubebill import figures
+from kubebill.budgets import Budget
 from kubebill.errors import InputError
 from kubebill.model import SENTINELS, month_days, parse_day
 from kubebill.reconcile import session
@@ -48,6 +50,8 @@ class Row:
     list: Decimal
     cluster: Decimal = Decimal(0)
     parts: dict[str, Decimal] = field(default_factory=dict)  # figure -> numerator (figures.SHARES)
+    received: dict[str, Decimal] = field(default_factory=dict)  # figures.RECEIVED -> amount (in `cost`)
+    own: Decimal = Decimal(0)  # the group's cost (in `cost`) less what it received
 
     @property
     def savings(self) -> Decimal:
@@ -180,17 +184,20 @@ def group_costs(
             f"({', '.join(repr(kind) for kind in kinds)})), 0)"
             for kinds in figures.SHARES.values()
         )
+        received = ", ".join(figures.received_sql(figure, cost=f"{column}::{_EXACT}") for figure in figures.RECEIVED)
         where = "" if currency is None else f"WHERE coalesce(BillingCurrency, '') = '{currency.replace(chr(39), '')}'"
         rows = con.execute(
             f"""SELECT {groups}, coalesce(BillingCurrency, '') AS currency,
                        coalesce(sum(BilledCost::{_EXACT}), 0), coalesce(sum(EffectiveCost::{_EXACT}), 0),
                        coalesce(sum(ListCost::{_EXACT}), 0),
-                       coalesce(sum({column}::{_EXACT}) FILTER (WHERE x_K8sCluster IS NOT NULL), 0), {parts}
+                       coalesce(sum({column}::{_EXACT}) FILTER (WHERE x_K8sCluster IS NOT NULL), 0), {parts},
+                       coalesce(sum({column}::{_EXACT}), 0), {received}
                 FROM results {where} GROUP BY ALL"""
         ).fetchall()
     finally:
         con.close()
     n = len(keys)
+    m = n + 5 + len(figures.SHARES)
     out = [
         Row(
             group=tuple(str(v) for v in r[:n]),
@@ -199,7 +206,9 @@ def group_costs(
             effective=r[n + 2],
             list=r[n + 3],
             cluster=r[n + 4],
-            parts=dict(zip(figures.SHARES, r[n + 5 :], strict=True)),
+            parts=dict(zip(figures.SHARES, r[n + 5 : m], strict=True)),
+            received=dict(zip(figures.RECEIVED, r[m + 1 :], strict=True)),
+            own=r[m] - sum(r[m + 1 :], Decimal(0)),
         )
         for r in rows
     ]
@@ -217,6 +226,8 @@ def add(rows: list[Row], group: tuple[str, ...], currency: str) -> Row:
         list=sum((r.list for r in rows), Decimal(0)),
         cluster=sum((r.cluster for r in rows), Decimal(0)),
         parts={f: sum((r.parts.get(f, Decimal(0)) for r in rows), Decimal(0)) for f in figures.SHARES},
+        received={f: sum((r.received.get(f, Decimal(0)) for r in rows), Decimal(0)) for f in figures.RECEIVED},
+        own=sum((r.own for r in rows), Decimal(0)),
     )
 
 
@@ -252,11 +263,12 @@ def html_report(
     title: str = "kubebill cost report",
     by: str = "namespace",
     hash_pod_names: bool = False,
+    budget_entries: list[Budget] | None = None,
 ) -> str:
     """The self-contained HTML report (inline SVG charts, no network at view time) of RESULT rows."""
     from kubebill.sinks.report_html import render_html
 
-    return render_html(results, title=title, by=by, hash_pod_names=hash_pod_names)
+    return render_html(results, title=title, by=by, hash_pod_names=hash_pod_names, budget_entries=budget_entries)
 
 
 def write_html_report(
@@ -266,9 +278,11 @@ def write_html_report(
     title: str = "kubebill cost report",
     by: str = "namespace",
     hash_pod_names: bool = False,
+    budget_entries: list[Budget] | None = None,
 ) -> Path:
     """Write `html_report(results)` to `path` (UTF-8); returns the path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(html_report(results, title=title, by=by, hash_pod_names=hash_pod_names), encoding="utf-8")
+    html = html_report(results, title=title, by=by, hash_pod_names=hash_pod_names, budget_entries=budget_entries)
+    target.write_text(html, encoding="utf-8")
     return target

@@ -2,7 +2,8 @@
 
 In the report's main currency: Kubernetes cost first (tiles, then per day by component), spend outside
 clusters in its own chart, a trend per `--by` group, the largest groups, the shares of the cluster cost
-per day, month-to-date against the pods' budgets with the month-end forecast, savings by pricing category,
+per day, each group's own cost and received shares (idle, shared, external) as a stacked bar, month-to-date
+against the namespaces' budgets (kubebill.budgets) with the month-end forecast, savings by pricing category,
 a "billed vs effective vs list" explainer with this report's numbers, then the table by group. Every
 figure is `kubebill.figures`'. The inline script checks every chart drew at least one mark and records
 the outcome in `<body data-charts="ok|empty:…">` and the title, so a headless browser can verify.
@@ -16,11 +17,11 @@ from html import escape
 import duckdb
 import pyarrow as pa
 
-from kubebill import figures
+from kubebill import budgets, figures
 from kubebill.sinks import costs, svg
 from kubebill.sinks.report import OTHER, Row, group_costs, key_names, key_sql, parse_by, totals
+from kubebill.sinks.report_format import split
 
-BUDGET_LABEL = "kubebill.io/monthly-budget"
 TREND_GROUPS = 6
 TOP_GROUPS = 10
 
@@ -71,13 +72,15 @@ def _table(rows: list[Row], keys: list[str]) -> str:
         "effective",
         "list",
         "savings",
+        *(f"{figures.RECEIVED_HEADERS[f]} (billed)" for f in figures.RECEIVED_HEADERS),
         *(figures.HEADERS[f] for f in figures.SHARES),
     )
     head = "".join(f"<th>{escape(h)}</th>" for h in columns)
     body = []
     for r in [*rows, *totals(rows)]:
         money = [figures.money_text(v, r.currency, grouped=True) for v in (r.billed, r.effective, r.list, r.savings)]
-        cells = [*money, *(figures.percent_text(r.share(f)) for f in figures.SHARES)]
+        received = [figures.money_text(v, r.currency, grouped=True) for v in split(r)]
+        cells = [*money, *received, *(figures.percent_text(r.share(f)) for f in figures.SHARES)]
         body.append(
             "<tr>"
             + "".join(f"<td>{escape(g)}</td>" for g in r.group)
@@ -99,9 +102,16 @@ def _series(rows: list[tuple[date, str, float]], days: list[date], names: list[s
 
 
 def render_html(
-    results: pa.Table, *, title: str = "kubebill cost report", by: str = "namespace", hash_pod_names: bool = False
+    results: pa.Table,
+    *,
+    title: str = "kubebill cost report",
+    by: str = "namespace",
+    hash_pod_names: bool = False,
+    budget_entries: list[budgets.Budget] | None = None,
 ) -> str:
-    """One HTML document for RESULT rows (any number of days); the table and group charts follow `by`."""
+    """One HTML document for RESULT rows (any number of days); the table and group charts follow `by`.
+
+    `budget_entries`: the store's budgets file (kubebill.budgets.read); labels' budgets count without it."""
     if results.num_rows == 0:
         return (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head>"
@@ -111,13 +121,21 @@ def render_html(
     con = costs.connect(results.select([c for c in (*costs.PART_COLUMNS, "ServiceName") if c in results.column_names]))
     con.execute("SET TimeZone = 'UTC'")
     try:
-        return _render(con, results, title=title, by=by, keys=keys, hashed=hash_pod_names)
+        return _render(con, results, title=title, by=by, keys=keys, hashed=hash_pod_names,
+                       entries=budget_entries or [])  # fmt: skip
     finally:
         con.close()
 
 
 def _render(
-    con: duckdb.DuckDBPyConnection, results: pa.Table, *, title: str, by: str, keys: list[str], hashed: bool
+    con: duckdb.DuckDBPyConnection,
+    results: pa.Table,
+    *,
+    title: str,
+    by: str,
+    keys: list[str],
+    hashed: bool,
+    entries: list[budgets.Budget],
 ) -> str:
     currencies = con.execute(
         "SELECT coalesce(BillingCurrency, ''), sum(BilledCost) FROM results GROUP BY 1 ORDER BY 2 DESC"
@@ -192,6 +210,15 @@ def _render(
         currency=currency,
     )
 
+    received_rows = top_rows[:TOP_GROUPS]
+    received_chart = svg.stacked_horizontal_bars(
+        "own-received",
+        f"Own cost and received shares by {by} (billed)",
+        [(" / ".join(r.group), [float(v) for v in split(r)]) for r in received_rows],
+        list(figures.RECEIVED_HEADERS.values()),
+        currency=currency,
+    )
+
     share_rows = con.execute(
         f"SELECT {day}, {', '.join(figures.share_sql(f) for f in figures.SHARES)} FROM results "
         f"WHERE {cur} AND {inside} AND ChargePeriodStart IS NOT NULL GROUP BY 1 ORDER BY 1"
@@ -229,7 +256,7 @@ def _render(
     billed, effective, list_cost, in_clusters, saved = (float(v or 0) for v in total[:5])
     shares = dict(zip(figures.SHARES, total[5:], strict=True))
 
-    month_card, month_tiles = _month(con, cur, inside, day, days, currency)
+    month_card, month_tiles = _month(con, cur, inside, day, days, currency, entries)
 
     def amount(value: float) -> str:
         return f"{figures.money_text(value, currency, grouped=True)} {currency}"
@@ -253,6 +280,7 @@ def _render(
             _card("Kubernetes cost per day", k8s_daily, bool(component_rows)),
             _card(f"Trend by {by}{where}", trend, bool(group_rows)),
             _card(f"Largest groups by {by}{where}", top_chart, bool(top_rows)),
+            _card(f"Own cost and received shares by {by}{where}", received_chart, bool(received_rows)),
             _card("Shares of the cluster cost", share_chart, bool(share_rows)),
             month_card,
             _card(f"Spend {figures.HEADERS['outside']}", outside_chart, bool(outside_rows)),
@@ -270,9 +298,16 @@ def _render(
 
 
 def _month(
-    con: duckdb.DuckDBPyConnection, cur: str, inside: str, day: str, days: list[date], currency: str
+    con: duckdb.DuckDBPyConnection,
+    cur: str,
+    inside: str,
+    day: str,
+    days: list[date],
+    currency: str,
+    entries: list[budgets.Budget],
 ) -> tuple[str, list[str]]:
-    """The month-to-date card (Kubernetes cost of the newest month, its budget and forecast) and its tiles."""
+    """The month-to-date card (Kubernetes cost of the newest month, its namespaces' budgets and forecast) and
+    its tiles."""
     newest = days[-1]
     first = newest.replace(day=1)
     month_end = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
@@ -288,13 +323,8 @@ def _month(
         running += float(daily.get(d) or 0)
         cumulative.append(running)
     forecast = figures.month_end_forecast(running, float(daily.get(newest) or 0), newest)
-    label = f'$."{BUDGET_LABEL}"'
-    budget_row = con.execute(
-        f"""SELECT sum(b) FROM (SELECT max(TRY_CAST(CASE WHEN json_valid(x_K8sLabels)
-                                       THEN json_extract_string(x_K8sLabels, '{label}') END AS DOUBLE)) AS b
-                                FROM results WHERE {cur} AND {inside} GROUP BY x_K8sCluster, x_K8sNamespace)"""
-    ).fetchone()
-    budget = float(budget_row[0]) if budget_row and budget_row[0] is not None else None
+    resolved = budgets.resolve(con, "results", entries).to_pylist()
+    budget = sum(r["monthly_budget_cost"] for r in resolved if r["currency"] == currency) or None
     extra = {"month-end forecast": [(newest, running), (month_end, forecast)]}
     if budget:
         extra["budget"] = [(first, budget), (month_end, budget)]
@@ -313,7 +343,7 @@ def _month(
 
     tiles = [_tile(f"month to date ({newest:%b})", amount(running)), _tile("month-end forecast", amount(forecast))]
     if budget:
-        tiles.append(_tile("monthly budget (pod labels)", amount(budget)))
+        tiles.append(_tile("monthly budgets (namespaces)", amount(budget)))
     return _card(f"Month to date vs budget, {newest:%B %Y}", chart, bool(month_days)), tiles
 
 

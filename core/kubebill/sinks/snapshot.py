@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kubebill import budgets, figures, log
 from kubebill.layout import Layout
 from kubebill.model import SENTINELS
 from kubebill.reconcile import session
@@ -23,7 +24,6 @@ from kubebill.sinks.results import day_batches
 from kubebill.sources import stored
 from kubebill.store.base import ObjectInfo, Store
 
-BUDGET_LABEL = "kubebill.io/monthly-budget"
 Money = tuple[float, float, float]  # billed, effective, list
 _SENTINEL_SQL = ", ".join(f"'{name}'" for name in sorted(SENTINELS))
 _ALLOCATION_COLUMNS = (
@@ -67,11 +67,14 @@ class Snapshot:
     pod: list[tuple[str, str, str, str, str, str, Money]] = field(default_factory=list)  # c, ns, pod, node, cur, comp
     savings: list[tuple[str, str, str, str, float]] = field(default_factory=list)  # c, ns, currency, category
     budget: list[tuple[str, str, str, float]] = field(default_factory=list)  # cluster, namespace, currency
+    budget_problems: list[str] = field(default_factory=list)  # budgets left out, and why (kubebill.budgets)
+    origin: list[tuple[str, str, str, str, Money]] = field(default_factory=list)  # c, ns, cur, own|idle|shared|…
     month_to_date: list[tuple[str, str, Money]] = field(default_factory=list)  # cluster, currency
     efficiency: list[tuple[str, str | None, str, float]] = field(default_factory=list)  # c, ns|None, resource
     allocation_prefixes: tuple[str, ...] = ()
 
 
+_log = log.get("metrics")
 _DAY_TOTALS: dict[tuple[str, str], tuple[str, list[tuple[str, str, Money]]]] = {}
 
 
@@ -164,12 +167,21 @@ def _month_to_date(
     return [(c, cur, (v[0], v[1], v[2])) for (c, cur), v in sorted(sums.items())]
 
 
+def _budget_entries(store: Store, problems: list[str]) -> list[budgets.Budget]:
+    try:
+        return budgets.read(store)
+    except budgets.BudgetError as exc:  # the labels' budgets still count
+        problems.append(str(exc))
+        return []
+
+
 def build(store: Store, layout: Layout, results: dict[date, ObjectInfo], *, top_pods: int) -> Snapshot:
     """Aggregate the window (newest result day, else newest allocation day) into a Snapshot."""
     snap = Snapshot(result_days=len(results))
+    entries = _budget_entries(store, snap.budget_problems)
     if results:
         snap.source, snap.day = "results", max(results)
-        _aggregate(snap, day_batches(store, layout, snap.day, costs.PART_COLUMNS), top_pods=top_pods)
+        _aggregate(snap, day_batches(store, layout, snap.day, costs.PART_COLUMNS), top_pods=top_pods, entries=entries)
         snap.month_to_date = _month_to_date(store, layout, snap.day, results)
         # a cluster name that cannot be a partition value (a bill's odd tag) has no allocation folder
         clusters = sorted({row[0] for row in snap.cluster if row[0] and "/" not in row[0] and "=" not in row[0]})
@@ -186,13 +198,17 @@ def build(store: Store, layout: Layout, results: dict[date, ObjectInfo], *, top_
         allocations, _ = read_allocations(store, prefixes)
         if allocations is None:
             return snap
-        _aggregate(snap, estimate_from_allocations(allocations), top_pods=top_pods)
+        _aggregate(snap, estimate_from_allocations(allocations), top_pods=top_pods, entries=entries)
     if allocations is not None:
         snap.efficiency = efficiencies(allocations)
+    for problem in snap.budget_problems:
+        _log.error("budget left out", extra={"problem": problem})
     return snap
 
 
-def _aggregate(snap: Snapshot, source: pa.Table | pa.RecordBatchReader, *, top_pods: int) -> None:
+def _aggregate(
+    snap: Snapshot, source: pa.Table | pa.RecordBatchReader, *, top_pods: int, entries: list[budgets.Budget]
+) -> None:
     assert snap.day is not None
     con = costs.connect_compact(source)
     in_cluster = "x_K8sCluster IS NOT NULL"
@@ -251,17 +267,15 @@ def _aggregate(snap: Snapshot, source: pa.Table | pa.RecordBatchReader, *, top_p
                 FROM parts WHERE {in_cluster} GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
     ]
-    label = f'$."{BUDGET_LABEL}"'
-    snap.budget = [
-        (r[0], r[1] or "", r[2] or "", float(r[3]))
+    snap.origin = [
+        (r[0], r[1], r[2] or "", r[3], _money(r))
         for r in con.execute(
-            f"""SELECT x_K8sCluster, x_K8sNamespace, BillingCurrency,
-                       max(TRY_CAST(CASE WHEN json_valid(x_K8sLabels)
-                                    THEN json_extract_string(x_K8sLabels, '{label}') END AS DOUBLE)) AS budget
-                FROM parts WHERE {in_cluster} AND x_K8sLabels LIKE '%{BUDGET_LABEL}%'
-                GROUP BY ALL HAVING budget IS NOT NULL ORDER BY ALL"""
+            f"""SELECT x_K8sCluster, x_K8sNamespace, BillingCurrency, {figures.origin_sql()}, {sums}
+                FROM parts WHERE {in_cluster} AND x_K8sNamespace IS NOT NULL GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
     ]
+    resolved = budgets.resolve(con, "parts", entries, problems=snap.budget_problems).to_pylist()
+    snap.budget = [(r["cluster"], r["namespace"], r["currency"], r["monthly_budget_cost"]) for r in resolved]
     con.close()
 
 

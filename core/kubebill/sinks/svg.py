@@ -194,3 +194,35 @@ def horizontal_bars(chart_id: str, title: str, items: list[tuple[str, float]], *
             f'<text x="{label_w + width + 6:.1f}" y="{y + 16}" class="axis">{text}</text>'
         )
     return _frame(chart_id, title, inner, height=height, groups=[label for label, _ in items])
+
+
+def stacked_horizontal_bars(
+    chart_id: str, title: str, items: list[tuple[str, list[float]]], parts: list[str], *, currency: str
+) -> str:
+    """One bar per label, stacked from its `parts` values (in that order; negatives drawn as zero), total at the end."""
+    row_h = 26
+    height = TOP + row_h * max(1, len(items)) + 8 + 24
+    label_w = 240
+    plot_w = WIDTH - label_w - RIGHT - 110
+    top_value = max([sum(max(0.0, v) for v in values) for _, values in items] + [0.0]) or 1.0
+    inner = []
+    for i, (label, values) in enumerate(items):
+        y = TOP + i * row_h
+        x = float(label_w)
+        inner.append(
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="axis legend">{escape(label[:40])}</text>'
+        )
+        for j, (part, value) in enumerate(zip(parts, values, strict=True)):
+            width = plot_w * max(0.0, value) / top_value
+            if width <= 0:
+                continue
+            inner.append(
+                f'<rect class="mark" data-part="{escape(part)}" x="{x:.1f}" y="{y + 4}" width="{width:.1f}" '
+                f'height="{row_h - 8}" fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)} {escape(part)}: '
+                f"{escape(money_label(value, currency))}</title></rect>"
+            )
+            x += width
+        total = escape(money_label(sum(values), currency))
+        inner.append(f'<text x="{x + 6:.1f}" y="{y + 16}" class="axis">{total}</text>')
+    inner += _legend(parts, height - 8)
+    return _frame(chart_id, title, inner, height=height, groups=[label for label, _ in items])
