@@ -10,6 +10,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from kubebill.devtools.simulate.budgets import labels as budget_labels
+
 PROVIDERS = ("aws", "azure", "gcp")
 CLUSTER_PREFIX = {"aws": "eks", "azure": "aks", "gcp": "gke"}
 GIB = 1024**3
@@ -351,7 +353,7 @@ def _pods(cluster: Cluster, scenario: Scenario, rng: random.Random) -> None:
             else:
                 start, end = 0, total_minutes
         # OpenCost reports labels with non-alphanumerics as underscores (pod-template-hash → pod_template_hash)
-        labels = {"app": controller, "team": ns, "app_kubernetes_io_name": controller}
+        labels = {"app": controller, "team": ns, "app_kubernetes_io_name": controller, **budget_labels(ns)}
         if kind == "deployment":
             labels["pod_template_hash"] = rs_hash.get(controller, "")
         cluster.pods.append(Pod(p, ns, kind, controller, pod_name, node, start, end, labels, []))

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from kubebill.devtools.simulate.allocation import allocation_table, cluster_day
 from kubebill.devtools.simulate.aws import AwsExport
 from kubebill.devtools.simulate.azure import AzureExport
+from kubebill.devtools.simulate.budgets import write_budgets
 from kubebill.devtools.simulate.export import Export
 from kubebill.devtools.simulate.gcp import GcpExport
 from kubebill.devtools.simulate.lines import DayTotals
@@ -50,6 +51,7 @@ def simulate(out: Path, scenario: Scenario, *, layout: Layout | None = None) -> 
             export.write(day, account)
         written += export.close()
         written += write_manifests(out, scenario, clusters)
+    written += write_budgets(out)
     table = truth.table()
     pq.write_table(table, out / GROUND_TRUTH_KEY, compression="snappy")
     written.append(Written(GROUND_TRUTH_KEY, table.num_rows))
