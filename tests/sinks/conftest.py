@@ -81,15 +81,14 @@ class Endpoint:
     scrapes: list[float]
 
 
-@pytest.fixture(scope="module")
-def metrics_endpoint(filled_store: LocalStore) -> Iterator[Endpoint]:
-    """A small HTTP server that serves `metrics.render` of the filled store at /metrics."""
-    settings = Settings(tenant_id="acme", metrics_compat=True, metrics_top_pods=5)
+@contextmanager
+def serving_metrics(store: LocalStore, settings: Settings) -> Iterator[Endpoint]:
+    """A small HTTP server on 127.0.0.1 that serves `metrics.render` of `store` at /metrics."""
     scrapes: list[float] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body, content_type = metrics.render(filled_store, settings)
+            body, content_type = metrics.render(store, settings)
             scrapes.append(time.time())
             self.send_response(200)
             self.send_header("Content-Type", content_type)
@@ -104,9 +103,18 @@ def metrics_endpoint(filled_store: LocalStore) -> Iterator[Endpoint]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     port = server.server_address[1]
-    yield Endpoint(f"http://127.0.0.1:{port}/metrics", int(port), scrapes)
-    server.shutdown()
-    server.server_close()
+    try:
+        yield Endpoint(f"http://127.0.0.1:{port}/metrics", int(port), scrapes)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def metrics_endpoint(filled_store: LocalStore) -> Iterator[Endpoint]:
+    """`serving_metrics` of the filled store."""
+    with serving_metrics(filled_store, Settings(tenant_id="acme", metrics_compat=True, metrics_top_pods=5)) as endpoint:
+        yield endpoint
 
 
 @dataclass

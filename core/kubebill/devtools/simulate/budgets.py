@@ -2,9 +2,9 @@
 
 - Namespace labels (OpenCost merges a namespace's labels into its pods' and writes `kubebill.io/monthly-budget`
   as `kubebill_io_monthly_budget`): `payments` 5 USD a month, which its PostgreSQL StatefulSet runs far above
-  (it goes over), `checkout` 100,000 USD.
+  (it goes over), `checkout` 400 USD.
 - `config/budgets.yaml` in the store: `search` and every namespace whose pods carry `team=analytics`,
-  100,000 USD each (never over).
+  300 USD each (a simulated namespace costs a few USD a day: not over).
 
 Every simulated bill is in USD, so every budget is too.
 """
@@ -18,14 +18,14 @@ from kubebill.devtools.simulate.native import Written
 
 OVER = "payments"  # the namespace that goes over its budget
 LABEL = "kubebill_io_monthly_budget"  # budgets.LABEL as OpenCost writes label keys
-LABELLED = {OVER: "5", "checkout": "100000"}
+LABELLED = {OVER: "5", "checkout": "400"}
 FILE = """# monthly budgets of the simulated namespaces (kubebill simulate)
 budgets:
   - namespace: search
-    amount: 100000
+    amount: 300
     currency: USD
   - label: team=analytics
-    amount: 100000
+    amount: 300
     currency: USD
 """
 
