@@ -3,11 +3,14 @@ result Parquet, and the over-budget alert goes active in a real Prometheus and f
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import subprocess
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import pytest
 import requests
 
 from kubebill import figures, pipeline
+from kubebill.cli import main
 from kubebill.devtools.simulate import Scenario, simulate
 from kubebill.devtools.simulate.budgets import LABELLED, OVER
 from kubebill.layout import Layout
@@ -85,6 +89,20 @@ def test_budgets_reach_the_metrics_and_only_one_is_over(store: LocalStore) -> No
     }
     for namespace, rate in rates.items():
         assert figures.monthly_run_rate(own[namespace] / 24) == pytest.approx(rate, rel=1e-9), namespace
+
+
+@pytest.mark.slow
+def test_the_report_splits_the_simulated_day_as_the_parquet_has_it(
+    store: LocalStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--window", DAY.isoformat(), "--by", "namespace", "--format", "csv", "--cost", "effective",
+                 "--store", str(store.root)]) == 0  # fmt: skip
+    rows = {r["namespace"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    for namespace, rate in run_rates(store).items():
+        row = rows[namespace]
+        own, received = Decimal(row["own_cost"]), [Decimal(row[f"received_{f}_cost"]) for f in figures.RECEIVED]
+        assert own + sum(received) == pytest.approx(Decimal(row["effective"]), abs=Decimal("0.03")), namespace
+        assert float(row["effective"]) == pytest.approx(rate / figures.DAYS_PER_MONTH, abs=0.006), namespace
 
 
 @pytest.mark.slow

@@ -72,6 +72,10 @@ def test_csv_and_json_split_each_namespace_by_hand(store: LocalStore, capsys: py
             assert Decimal(by_json[namespace][f"{FIELDS[figure]}_exact"]).quantize(Decimal("0.01")) == value
         # own + received = the group's billed cost
         assert sum(figures_.values()) == Decimal(rows[namespace]["billed"])
+    top = list(csv.DictReader(io.StringIO(report(capsys, store, "--format", "csv", "--top", "1"))))
+    other = next(r for r in top if r["namespace"] == "__other__")  # own and received add up like the costs
+    assert sum(Decimal(other[name]) for name in FIELDS.values()) == Decimal(other["billed"])
+    assert Decimal(other["received_idle_cost"]) == expected()["search"]["idle"]
     total = document["totals"][0]
     assert Decimal(total["received_external_cost_exact"]).quantize(Decimal("0.01")) == Decimal("4.80")
 
