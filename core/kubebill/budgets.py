@@ -72,6 +72,16 @@ def _scalar(raw: str) -> str:
     return text
 
 
+def _amount(text: str, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise BudgetError(f"{where}: expected a number ≥ 0, found {text!r}")
+    return value
+
+
 def _budget(fields: dict[str, tuple[str, int]], where: str) -> Budget:
     line = min(n for _, n in fields.values())
     origin = f"{where} line {line}"
@@ -81,12 +91,7 @@ def _budget(fields: dict[str, tuple[str, int]], where: str) -> Budget:
         if key not in fields:
             raise BudgetError(f"{origin}: the budget entry has no '{key}:'")
     amount_text, amount_line = fields["amount"]
-    try:
-        amount = float(amount_text)
-    except ValueError:
-        amount = -1.0
-    if not amount >= 0 or amount == float("inf"):
-        raise BudgetError(f"{where} line {amount_line}: amount: expected a number ≥ 0, found {amount_text!r}")
+    amount = _amount(amount_text, f"{where} line {amount_line}: amount")
     currency, currency_line = fields["currency"]
     if not _CURRENCY.match(currency):
         raise BudgetError(f"{where} line {currency_line}: currency: expected an ISO 4217 code, found {currency!r}")
@@ -216,12 +221,7 @@ def resolve(
 
 def _from_label(cluster: str, namespace: str, amount: str, currency: str | None, bills: list[str]) -> Budget:
     origin = f"label {LABEL} of namespace {namespace} in {cluster}"
-    try:
-        value = float(amount)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise BudgetError(f"{origin}: expected a number ≥ 0, found {amount!r}")
+    value = _amount(amount, origin)
     if currency is not None and not _CURRENCY.match(currency):
         raise BudgetError(f"label {CURRENCY_LABEL} of namespace {namespace} in {cluster}: expected an ISO 4217 code, "
                           f"found {currency!r}")  # fmt: skip

@@ -122,3 +122,13 @@ def test_a_served_exposition_leaves_out_only_the_bad_budget(tmp_path: Path) -> N
     text = metrics.render(store, Settings(tenant_id="t"))[0].decode()
     assert 'kubebill_budget_problems{tenant_id="t"} 0' in text
     assert 'namespace="checkout",tenant_id="t"} 500' in text and 'namespace="search",tenant_id="t"} 250.5' in text
+
+
+def test_a_label_that_is_no_amount_names_the_namespace() -> None:
+    table = result_table()
+    labels = [None if v is None else v.replace('"300"', '"lots"') for v in table["x_K8sLabels"].to_pylist()]
+    con = session.connect(threads=1)
+    con.register("r", table.set_column(table.schema.get_field_index("x_K8sLabels"), "x_K8sLabels", [labels]))
+    with pytest.raises(budgets.BudgetError, match=r"^label kubebill\.io/monthly-budget of namespace checkout in "
+                       r"prod-eks: expected a number ≥ 0, found 'lots'$"):  # fmt: skip
+        budgets.resolve(con, "r", [])
