@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from duckdb import DuckDBPyConnection
 
 from kubebill.errors import InputError
 from kubebill.model import SENTINELS
-from kubebill.store.base import Store
+
+if TYPE_CHECKING:  # duckdb and the stores only where budgets are resolved or read
+    from duckdb import DuckDBPyConnection
+
+    from kubebill.store.base import Store
 
 FILE_KEY = "config/budgets.yaml"
 LABEL = "kubebill.io/monthly-budget"
