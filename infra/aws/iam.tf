@@ -153,7 +153,7 @@ resource "aws_iam_role_policy" "function" {
   policy   = local.function_policies[each.key]
 }
 
-# EventBridge Scheduler's own role: invoke the export and merge functions, nothing else.
+# EventBridge Scheduler's own role: invoke the export and merge functions (and start the Spark merge), nothing else.
 data "aws_iam_policy_document" "assume_scheduler" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -183,6 +183,30 @@ data "aws_iam_policy_document" "scheduler" {
   statement {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.failures.arn]
+  }
+
+  # engine = "spark": start the merge job on its application, handing it the job role and nothing else
+  dynamic "statement" {
+    for_each = aws_emrserverless_application.spark
+    content {
+      sid       = "StartSparkMerge"
+      actions   = ["emr-serverless:StartJobRun"]
+      resources = [statement.value.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = aws_iam_role.spark_job
+    content {
+      sid       = "PassTheJobRole"
+      actions   = ["iam:PassRole"]
+      resources = [statement.value.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["emr-serverless.amazonaws.com"]
+      }
+    }
   }
 }
 

@@ -73,7 +73,7 @@ def test_functions_run_from_the_package_zip_uploaded_to_s3_on_arm64_by_default()
 def test_one_role_per_function() -> None:
     fn = AWS.resource("aws_lambda_function", "this")
     assert fn["role"] == "${aws_iam_role.function[each.key].arn}"
-    assert set(AWS.resources("aws_iam_role")) == {"function", "scheduler"}
+    assert set(AWS.resources("aws_iam_role")) == {"function", "scheduler", "spark_job"}  # spark_job: engine = "spark"
     role = AWS.resource("aws_iam_role", "function")
     assert role["for_each"] == "${local.functions}" and role["name"] == "${var.name}-${each.key}"
     policy = AWS.resource("aws_iam_role_policy", "function")
@@ -146,7 +146,8 @@ def test_no_policy_has_a_wildcard(function: str) -> None:
 
 def test_schedules_run_export_and_catch_up_at_kubebill_defaults() -> None:
     schedules = AWS.resources("aws_scheduler_schedule")
-    assert set(schedules) == {"export", "catch_up"}
+    assert set(schedules) == {"export", "catch_up", "spark"}  # spark: engine = "spark" (tests/infra/test_spark.py)
+    schedules.pop("spark")
     defaults = default_schedules()
     targets = {
         "export": '${aws_lambda_function.this["export"].arn}',
