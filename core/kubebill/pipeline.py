@@ -749,8 +749,8 @@ def _merge_outcome(store: Store, settings: Settings, key: str, days: Sequence[da
 
 
 def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | None) -> HandleOutcome:
-    """The Spark path's event: the ledger scan, then `days` (default: the days whose inputs changed) recorded for
-    the scheduled Spark merge; nothing is merged here."""
+    """The Spark path's event: the ledger scan, then those of `days` (default: every day) whose inputs changed since
+    their last merge recorded for the scheduled Spark merge; nothing is merged here."""
     import tempfile
 
     from kubebill.ledger import LedgerStore, QueueStore
@@ -762,16 +762,13 @@ def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | No
         staged.memory_limit, staged.threads = settings.memory_limit, settings.threads
         inputs, ledger = _merge_inputs(store, layout, staged, ledgers.load()[0])
     ledgers.replace(ledger)
-    wanted = (
-        sorted(set(days))
-        if days is not None
-        else [d for d, i in inputs.items() if _changed(store, layout, settings, d, i)]
-    )
+    candidates = sorted(set(days)) if days is not None else list(inputs)
+    wanted = [d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()))]
     QueueStore(store, layout).add(wanted)
     entry = ledger.get(key)
     if entry is not None and entry.state == "rejected":
         return HandleOutcome(key, "poison", wanted, reason=entry.reason)
-    return HandleOutcome(key, "deferred", wanted)
+    return HandleOutcome(key, "deferred" if wanted else "unchanged", wanted)
 
 
 def handle_object_created(store: Store, settings: Settings, key: str) -> HandleOutcome:

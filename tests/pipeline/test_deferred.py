@@ -45,7 +45,8 @@ def test_events_record_days_and_the_merge_takes_them(tmp_path: Path) -> None:
     assert summary.merged == [DAY] and not _no_result(store)
     assert _recorded(store) == set()
     # merged and unchanged since: neither recorded nor re-merged
-    assert pipeline.handle_object_created(store, spark, BILL).days == []
+    again = pipeline.handle_object_created(store, spark, BILL)
+    assert (again.decision, again.days) == ("unchanged", [])
     assert pipeline.merge(store, spark).days == []
 
 
