@@ -72,9 +72,9 @@ data "aws_iam_policy_document" "export" {
   }
 }
 
-data "aws_iam_policy_document" "merge" {
-  source_policy_documents = [data.aws_iam_policy_document.common["merge"].json]
-
+# The merge's data rights, shared with the Spark merge's job role (spark.tf): both read the inputs and results/
+# and write results/ only.
+data "aws_iam_policy_document" "merge_data" {
   statement {
     sid       = "ListInputsAndResults"
     actions   = ["s3:ListBucket"]
@@ -106,6 +106,10 @@ data "aws_iam_policy_document" "merge" {
     actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.store.arn}/${local.results_key_prefix}*"]
   }
+}
+
+data "aws_iam_policy_document" "merge" {
+  source_policy_documents = [data.aws_iam_policy_document.common["merge"].json, data.aws_iam_policy_document.merge_data.json]
 
   statement {
     sid       = "OnFailureDestination"

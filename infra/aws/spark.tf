@@ -72,8 +72,8 @@ resource "aws_cloudwatch_log_group" "spark" {
   tags              = var.tags
 }
 
-# The job's role: what the merge function may do (read the inputs and results/, write results/), plus its own
-# two artifacts and log group.
+# The job's role: the merge function's data rights (merge_data in iam.tf: read the inputs and results/, write
+# results/), plus its own two artifacts and log group.
 data "aws_iam_policy_document" "assume_emr_serverless" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -97,40 +97,13 @@ resource "aws_iam_role" "spark_job" {
 }
 
 data "aws_iam_policy_document" "spark_job" {
-  count = local.spark ? 1 : 0
+  count                   = local.spark ? 1 : 0
+  source_policy_documents = [data.aws_iam_policy_document.merge_data.json]
 
   statement {
-    sid       = "ListInputsAndResults"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.store.arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values = [
-        "${local.input_prefixes.allocations}*",
-        "${local.input_prefixes.billing}*",
-        "${local.results_key_prefix}*",
-      ]
-    }
-  }
-
-  statement {
-    sid     = "ReadInputsResultsAndTheJob"
-    actions = ["s3:GetObject"]
-    resources = concat(
-      [
-        "${aws_s3_bucket.store.arn}/${local.input_prefixes.allocations}*",
-        "${aws_s3_bucket.store.arn}/${local.input_prefixes.billing}*",
-        "${aws_s3_bucket.store.arn}/${local.results_key_prefix}*",
-      ],
-      [for key, object in aws_s3_object.spark : "${aws_s3_bucket.store.arn}/${object.key}"],
-    )
-  }
-
-  statement {
-    sid       = "WriteResults"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.store.arn}/${local.results_key_prefix}*"]
+    sid       = "ReadTheJob"
+    actions   = ["s3:GetObject"]
+    resources = [for key, object in aws_s3_object.spark : "${aws_s3_bucket.store.arn}/${object.key}"]
   }
 
   statement {

@@ -20,10 +20,16 @@ BILLING_OBJECTS = "${aws_s3_bucket.store.arn}/${local.input_prefixes.billing}*"
 def statements(function: str) -> list[dict]:
     """Every statement of one function's policy: static ones, the dynamic blocks' contents, the common ones."""
     policy = AWS.resource("aws_iam_policy_document", function, "data")
-    assert policy["source_policy_documents"] == [f'${{data.aws_iam_policy_document.common["{function}"].json}}']
-    common = AWS.resource("aws_iam_policy_document", "common", "data")
-    found = list(policy.get("statement", [])) + list(common.get("statement", []))
-    for body in (policy, common):
+    sources = policy["source_policy_documents"]
+    assert sources[0] == f'${{data.aws_iam_policy_document.common["{function}"].json}}'
+    # the merge's data rights live in merge_data, which the Spark job role shares (tests/infra/test_spark.py)
+    assert sources[1:] == (["${data.aws_iam_policy_document.merge_data.json}"] if function == "merge" else [])
+    bodies = [policy, AWS.resource("aws_iam_policy_document", "common", "data")]
+    if function == "merge":
+        bodies.append(AWS.resource("aws_iam_policy_document", "merge_data", "data"))
+    found = []
+    for body in bodies:
+        found += list(body.get("statement", []))
         found += [one(entry["statement"]["content"]) for entry in body.get("dynamic", [])]
     return found
 

@@ -59,14 +59,15 @@ def test_aws_emr_serverless_job_started_by_the_scheduler_with_the_merge_rights()
     assert "spark.executorEnv.PYTHONPATH=./deps" in conf and 'KUBEBILL_ENGINE = "spark"' in conf
 
     policy = aws.resource("aws_iam_policy_document", "spark_job", "data")
-    writes = [
-        (s["resources"], s["actions"]) for s in policy["statement"] if any(map(WRITE_ACTIONS.search, s["actions"]))
-    ]
-    assert writes == [
-        (["${aws_s3_bucket.store.arn}/${local.results_key_prefix}*"], ["s3:PutObject", "s3:DeleteObject"])
-    ]
-    reads = next(s for s in policy["statement"] if s["sid"] == "ReadInputsResultsAndTheJob")["resources"]
-    assert "[for key, object in aws_s3_object.spark" in reads  # its two artifacts, not the function zip
+    # exactly the merge function's data rights (the one merge_data document), plus its own artifacts and logs
+    assert policy["source_policy_documents"] == ["${data.aws_iam_policy_document.merge_data.json}"]
+    merge = aws.resource("aws_iam_policy_document", "merge", "data")
+    assert "${data.aws_iam_policy_document.merge_data.json}" in merge["source_policy_documents"]
+    assert not [s for s in policy["statement"] if any(map(WRITE_ACTIONS.search, s["actions"]))]
+    reads = next(s for s in policy["statement"] if s["sid"] == "ReadTheJob")
+    assert (
+        reads["resources"] == '${[for key, object in aws_s3_object.spark : "${aws_s3_bucket.store.arn}/${object.key}"]}'
+    )
     assert not any(a.endswith(":*") or a == "*" for s in policy["statement"] for a in s["actions"])
 
     scheduler = aws.resource("aws_iam_policy_document", "scheduler", "data")
