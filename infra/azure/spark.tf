@@ -17,6 +17,15 @@ locals {
   secret   = "{{secrets/${var.name}/client-secret}}"
 }
 
+# What the job installs besides the wheel: each name==version line of the package's requirements.txt.
+# Self-contained on purpose: tests/infra renders this block with Terraform itself.
+locals {
+  spark_requirements = var.engine == "spark" ? [
+    for line in split("\n", file("${var.spark_package_dir}/requirements.txt")) : trimspace(line)
+    if can(regex("^[A-Za-z0-9._-]+==", trimspace(line)))
+  ] : []
+}
+
 resource "azurerm_databricks_workspace" "spark" {
   #checkov:skip=CKV_AZURE_158:No VNet injection: the job reaches the storage account's public endpoint with Entra ID auth only, as the functions do
   #checkov:skip=CKV2_AZURE_48:Double encryption is a premium-tier option with no data at rest in the workspace besides job logs
@@ -127,6 +136,17 @@ resource "databricks_job" "merge" {
 
     library {
       whl = databricks_workspace_file.spark["wheel"].workspace_path
+    }
+
+    # the wheel alone would leave its Azure store's SDKs (an extra) out and its versions unpinned: every
+    # requirement of the package's requirements.txt, at the lock's version
+    dynamic "library" {
+      for_each = local.spark_requirements
+      content {
+        pypi {
+          package = library.value
+        }
+      }
     }
   }
 

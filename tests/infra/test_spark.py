@@ -4,11 +4,13 @@ with the merge function's rights only, and runs the artifact `kubebill package -
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from kubebill.devtools import spark_job
+from kubebill.devtools import packaging, spark_job
 from tests.infra.hcl import CLOUDS, module, one
+from tests.infra.render import evaluate, locals_block, variable_block
 from tests.infra.wiring import FUNCTIONS, WRITE_ACTIONS
 
 ENGINE = '${var.engine == "spark" ? "spark" : null}'
@@ -127,3 +129,23 @@ def test_azure_databricks_job_with_the_merge_write_condition() -> None:
     assert 'KUBEBILL_ENGINE = "spark"' in env and "AZURE_CLIENT_SECRET = local.secret" in env
     assert azure.locals()["secret"] == "{{secrets/${var.name}/client-secret}}"  # a reference, never the value
     assert not re.search(r"account_key|connection_string", azure.text().split("databricks_job")[-1])
+
+
+def test_azure_job_installs_every_pinned_requirement_of_the_package(tmp_path: Path) -> None:
+    azure = module("azure")
+    package = tmp_path / "spark"
+    package.mkdir()
+    pinned = spark_job.requirements(packaging.source_root())
+    (package / "requirements.txt").write_text(spark_job.requirements_text(pinned))
+    config = "\n".join(
+        [
+            variable_block(azure.text(), "engine"),
+            variable_block(azure.text(), "spark_package_dir"),
+            locals_block((azure.path / "spark.tf").read_text(), "spark_requirements"),
+        ]
+    )
+    found = evaluate(
+        tmp_path / "tf", config, "local.spark_requirements", {"engine": "spark", "spark_package_dir": str(package)}
+    )
+    assert found == pinned and "azure-storage-blob" in {packaging._name(r) for r in found}
+    assert evaluate(tmp_path / "off", config, "local.spark_requirements") == []

@@ -50,6 +50,11 @@ def requirements(root: Path) -> list[str]:
     return [f"{name}=={pins[name]}" for name in names]
 
 
+def requirements_text(pinned: list[str]) -> str:
+    """requirements.txt: the lock as constraints (for the transitive pins), then the pinned requirements."""
+    return "\n".join([f"-c {packaging.LOCK}", *pinned]) + "\n"
+
+
 def _wheel(root: Path, into: Path) -> Path:
     """kubebill's wheel, built from a copy of the sources (no build/ or egg-info left in the checkout)."""
     with tempfile.TemporaryDirectory(prefix="kubebill-wheel-") as tmp:
@@ -104,7 +109,7 @@ def build(
     wheel = _wheel(root, folder)
     shutil.copy2(root / "functions" / "spark" / ENTRY, folder / ENTRY)
     pinned = requirements(root)
-    (folder / "requirements.txt").write_text("\n".join([f"-c {packaging.LOCK}", *pinned]) + "\n")
+    (folder / "requirements.txt").write_text(requirements_text(pinned))
     shutil.copy2(root / packaging.LOCK, folder / packaging.LOCK)
     built = []
     for arch in architectures:
