@@ -646,6 +646,8 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                 ):
                     summary.keys.append(written.key)
             _commit(store, layout, staged)
+            # a day recorded again while this merge ran leaves the record too: its newer input changed the day's
+            # fingerprint, so the next merge takes it as changed anyway
             committed = recorded & {*summary.merged, *summary.unchanged}
             if committed:
                 queue.remove(committed)
