@@ -177,6 +177,7 @@ class MergeSummary:
     keys: list[str] = field(default_factory=list)  # result objects written (day Parquet, month CSV)
     stats: dict[str, int] = field(default_factory=dict)  # result rows by x_K8sAllocation, flagged_slices
     seconds: float = 0.0
+    deferred: list[date] = field(default_factory=list)  # days recorded for the Spark merge (KUBEBILL_ENGINE=spark)
 
 
 _MERGE_ATTEMPTS = 5
@@ -575,13 +576,15 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     a rejected allocation export leaves its cluster's lines unallocated on a day's first merge. A day whose
     inputs cannot be merged (a rejected export replacing a merged one, a result that would not sum to its
     inputs) keeps its last result while the other days merge, then the merge fails naming each such day.
+    With no `days`, the days recorded for it (KUBEBILL_ENGINE=spark) are merged too; each committed day leaves
+    that record.
     """
     import tempfile
     import time
 
     from kubebill import health, progress
     from kubebill.errors import InvariantViolation
-    from kubebill.ledger import LedgerStore
+    from kubebill.ledger import LedgerStore, QueueStore
     from kubebill.sinks import results
 
     layout = Layout.from_settings(settings)
@@ -589,6 +592,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     summary = MergeSummary()
     failed: list[str] = []  # days whose own inputs cannot be merged, with the reason
     ledgers = LedgerStore(store, layout)
+    queue = QueueStore(store, layout)
     try:
         with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
             staged = _Staged(workdir, set(days) if days is not None else None)
@@ -600,10 +604,11 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             summary.overlapping = ledger.in_state("overlapping")
             summary.reasons = {k: ledger.entries[k].reason for k in summary.bad_inputs + summary.overlapping}
             summary.inputs = ledger.counts()
+            recorded = queue.load()[0].days
             wanted = (
                 sorted(set(days))
                 if days is not None
-                else [d for d, i in inputs.items() if _changed(store, layout, settings, d, i)]
+                else sorted({d for d, i in inputs.items() if _changed(store, layout, settings, d, i)} | recorded)
             )
             summary.days = wanted
             months: set[tuple[int, int]] = set()
@@ -641,6 +646,11 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                 ):
                     summary.keys.append(written.key)
             _commit(store, layout, staged)
+            # a day recorded again while this merge ran leaves the record too: its newer input changed the day's
+            # fingerprint, so the next merge takes it as changed anyway
+            committed = recorded & {*summary.merged, *summary.unchanged}
+            if committed:
+                queue.remove(committed)
             if failed:
                 merged_days = f" ({len(summary.merged)} other day(s) merged)" if summary.merged else ""
                 raise InputError("; ".join(failed) + merged_days)
@@ -724,18 +734,43 @@ def _changed(store: Store, layout: Layout, settings: Settings, day: date, inputs
 @dataclass
 class HandleOutcome:
     key: str
-    decision: str  # merged | unchanged | waiting-for-manifest | ignored | poison
+    decision: str  # merged | unchanged | deferred (recorded for Spark) | waiting-for-manifest | ignored | poison
     days: list[date] = field(default_factory=list)
     rows: int = 0
     reason: str = ""
 
 
 def _merge_outcome(store: Store, settings: Settings, key: str, days: Sequence[date] | None) -> HandleOutcome:
+    if settings.engine == "spark":
+        return _defer(store, settings, key, days)
     summary = merge(store, settings, days=days)
     if key in summary.bad_inputs:
         return HandleOutcome(key, "poison", list(summary.days), summary.rows, summary.reasons.get(key, "rejected"))
     decision = "merged" if summary.merged else "unchanged"
     return HandleOutcome(key, decision, list(summary.days), summary.rows)
+
+
+def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | None) -> HandleOutcome:
+    """The Spark path's event: the ledger scan, then those of `days` (default: every day) whose inputs changed since
+    their last merge recorded for the scheduled Spark merge; nothing is merged here."""
+    import tempfile
+
+    from kubebill.ledger import LedgerStore, QueueStore
+
+    layout = Layout.from_settings(settings)
+    ledgers = LedgerStore(store, layout)
+    with tempfile.TemporaryDirectory(prefix="kubebill-scan-") as workdir:
+        staged = _Staged(workdir, set(days) if days is not None else None)
+        staged.memory_limit, staged.threads = settings.memory_limit, settings.threads
+        inputs, ledger = _merge_inputs(store, layout, staged, ledgers.load()[0])
+    ledgers.replace(ledger)
+    candidates = sorted(set(days)) if days is not None else list(inputs)
+    wanted = [d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()))]
+    QueueStore(store, layout).add(wanted)
+    entry = ledger.get(key)
+    if entry is not None and entry.state == "rejected":
+        return HandleOutcome(key, "poison", wanted, reason=entry.reason)
+    return HandleOutcome(key, "deferred" if wanted else "unchanged", wanted)
 
 
 def handle_object_created(store: Store, settings: Settings, key: str) -> HandleOutcome:
@@ -797,10 +832,16 @@ def catch_up_days(settings: Settings, today: date) -> list[date]:
 
 
 def catch_up(store: Store, settings: Settings, *, today: date | None = None) -> MergeSummary:
-    """The timer's re-merge of the last KUBEBILL_RESTATE_DAYS days (and the previous month early in a month)."""
+    """The timer's re-merge of the last KUBEBILL_RESTATE_DAYS days (and the previous month early in a month);
+    with KUBEBILL_ENGINE=spark they are recorded for the Spark merge instead."""
     from kubebill.model import utc_today
 
     days = catch_up_days(settings, today or utc_today())
     if not days:
         return MergeSummary()
+    if settings.engine == "spark":  # the scheduled Spark merge re-merges them
+        from kubebill.ledger import QueueStore
+
+        QueueStore(store, Layout.from_settings(settings)).add(days)
+        return MergeSummary(days=days, deferred=days)
     return merge(store, settings, days=days)

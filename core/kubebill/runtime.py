@@ -205,7 +205,7 @@ def catch_up(runtime: Runtime, *, source: str, today: date | None = None, **cont
         emit(fields, level=logging.WARNING)
         return fields
     fields.update(
-        decision="merged" if summary.merged else "unchanged",
+        decision="deferred" if summary.deferred else "merged" if summary.merged else "unchanged",
         days=[d.isoformat() for d in summary.days],
         merged=[d.isoformat() for d in summary.merged],
         rows=summary.rows,

@@ -332,6 +332,13 @@ class Settings:
         "1: all in the exporting process, the least memory)",
     )
     # merge
+    engine: str = var(
+        "KUBEBILL_ENGINE",
+        "duckdb",
+        _one_of("duckdb", "spark"),
+        "what merges: embedded DuckDB in the process, or a Spark job (the functions then record the changed days "
+        "in results/_state/queue.json for it)",
+    )
     restate_days: int = var("KUBEBILL_RESTATE_DAYS", 3, _int_between(0, 62), "days the catch-up merge re-merges")
     memory_limit: str | None = var(
         "KUBEBILL_MEMORY_LIMIT",

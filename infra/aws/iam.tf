@@ -72,9 +72,9 @@ data "aws_iam_policy_document" "export" {
   }
 }
 
-data "aws_iam_policy_document" "merge" {
-  source_policy_documents = [data.aws_iam_policy_document.common["merge"].json]
-
+# The merge's data rights, shared with the Spark merge's job role (spark.tf): both read the inputs and results/
+# and write results/ only.
+data "aws_iam_policy_document" "merge_data" {
   statement {
     sid       = "ListInputsAndResults"
     actions   = ["s3:ListBucket"]
@@ -106,6 +106,10 @@ data "aws_iam_policy_document" "merge" {
     actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.store.arn}/${local.results_key_prefix}*"]
   }
+}
+
+data "aws_iam_policy_document" "merge" {
+  source_policy_documents = [data.aws_iam_policy_document.common["merge"].json, data.aws_iam_policy_document.merge_data.json]
 
   statement {
     sid       = "OnFailureDestination"
@@ -153,7 +157,7 @@ resource "aws_iam_role_policy" "function" {
   policy   = local.function_policies[each.key]
 }
 
-# EventBridge Scheduler's own role: invoke the export and merge functions, nothing else.
+# EventBridge Scheduler's own role: invoke the export and merge functions (and start the Spark merge), nothing else.
 data "aws_iam_policy_document" "assume_scheduler" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -183,6 +187,30 @@ data "aws_iam_policy_document" "scheduler" {
   statement {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.failures.arn]
+  }
+
+  # engine = "spark": start the merge job on its application, handing it the job role and nothing else
+  dynamic "statement" {
+    for_each = aws_emrserverless_application.spark
+    content {
+      sid       = "StartSparkMerge"
+      actions   = ["emr-serverless:StartJobRun"]
+      resources = [statement.value.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = aws_iam_role.spark_job
+    content {
+      sid       = "PassTheJobRole"
+      actions   = ["iam:PassRole"]
+      resources = [statement.value.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["emr-serverless.amazonaws.com"]
+      }
+    }
   }
 }
 

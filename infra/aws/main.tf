@@ -29,6 +29,7 @@ locals {
     KUBEBILL_CLUSTER            = var.cluster
     KUBEBILL_RESTATE_DAYS       = tostring(var.restate_days)
     KUBEBILL_TENANT_ID          = var.tenant_id
+    KUBEBILL_ENGINE             = var.engine == "spark" ? "spark" : null
   }
   environment = { for key, value in local.settings : key => value if value != null && value != "" }
 

@@ -47,3 +47,13 @@ output "athena_table" {
   description = "Glue database.table over results/parquet (partition projection: no crawler needed)."
   value       = "${aws_glue_catalog_database.kubebill.name}.${aws_glue_catalog_table.results.name}"
 }
+
+output "spark_application_id" {
+  description = "engine = \"spark\": the EMR Serverless application the Spark merge runs on (null otherwise)."
+  value       = one(aws_emrserverless_application.spark[*].id)
+}
+
+output "spark_job_role_arn" {
+  description = "engine = \"spark\": the role the Spark merge runs as (null otherwise)."
+  value       = one(aws_iam_role.spark_job[*].arn)
+}

@@ -303,3 +303,80 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "engine" {
+  description = "What merges: \"function\" (the merge Lambda, embedded DuckDB) or \"spark\" (an EMR Serverless job on spark_schedule; the merge Lambda gets KUBEBILL_ENGINE=spark and only records the changed days)."
+  type        = string
+  default     = "function"
+
+  validation {
+    condition     = contains(["function", "spark"], var.engine)
+    error_message = "engine must be function or spark."
+  }
+}
+
+variable "spark_package_dir" {
+  description = "engine = \"spark\": the folder written by `kubebill package --target spark --arch <architecture> --out DIR` (DIR/spark)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.engine == "spark" ? var.spark_package_dir != null : true
+    error_message = "engine = \"spark\" needs spark_package_dir: the spark/ folder `kubebill package --target spark` writes."
+  }
+
+  validation {
+    condition     = var.spark_package_dir == null ? true : !endswith(var.spark_package_dir, ".zip")
+    error_message = "spark_package_dir must be the spark/ folder `kubebill package --target spark` writes, not a zip."
+  }
+}
+
+variable "spark_release_label" {
+  description = "EMR Serverless release of the Spark application."
+  type        = string
+  default     = "emr-7.1.0"
+
+  validation {
+    condition     = can(regex("^emr-[0-9]+\\.[0-9]+\\.[0-9]+$", var.spark_release_label))
+    error_message = "spark_release_label must be an EMR release label such as emr-7.1.0."
+  }
+}
+
+variable "spark_image_uri" {
+  description = "engine = \"spark\": ECR image of the application, built FROM the release's EMR Serverless Spark image with the Python the dependency archive was built for (kubebill package --python, 3.12 by default; see README)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.engine == "spark" ? var.spark_image_uri != null : true
+    error_message = "engine = \"spark\" needs spark_image_uri: an image with the Python of the dependency archive (see README)."
+  }
+}
+
+variable "spark_python" {
+  description = "Path of that Python inside spark_image_uri (PYSPARK_PYTHON of the driver and the executors)."
+  type        = string
+  default     = "/usr/bin/python3.12"
+}
+
+variable "spark_max_vcpu" {
+  description = "Most vCPUs the Spark application may use at once (memory is 4 GB per vCPU); caps cost."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.spark_max_vcpu >= 4 && floor(var.spark_max_vcpu) == var.spark_max_vcpu
+    error_message = "spark_max_vcpu must be a whole number of at least 4."
+  }
+}
+
+variable "spark_schedule" {
+  description = "EventBridge Scheduler expression of the Spark merge (UTC): after the catch-up schedule, which records the restated days for it."
+  type        = string
+  default     = "cron(10 1 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.spark_schedule))
+    error_message = "spark_schedule must be an EventBridge Scheduler cron(...) or rate(...) expression."
+  }
+}

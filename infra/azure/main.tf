@@ -38,6 +38,7 @@ locals {
     KUBEBILL_EXPORT_SCHEDULE    = var.export_schedule
     KUBEBILL_CATCH_UP_SCHEDULE  = var.catch_up_schedule
     KUBEBILL_TENANT_ID          = var.tenant_id
+    KUBEBILL_ENGINE             = var.engine == "spark" ? "spark" : null
   }
 
   # What the platform and the Azure SDK read: the store adapter finds the account in AZURE_STORAGE_ACCOUNT_NAME

@@ -37,3 +37,13 @@ output "deploy_commands" {
   description = "Redeploy the function code to each app (what apply runs when deploy_code is true)."
   value       = local.deploy_commands
 }
+
+output "databricks_workspace_url" {
+  description = "engine = \"spark\": the Databricks workspace URL the databricks provider of the root must use (null otherwise)."
+  value       = one(azurerm_databricks_workspace.spark[*].workspace_url)
+}
+
+output "databricks_workspace_id" {
+  description = "engine = \"spark\": the Databricks workspace resource id (azure_workspace_resource_id of the databricks provider; null otherwise)."
+  value       = one(azurerm_databricks_workspace.spark[*].id)
+}

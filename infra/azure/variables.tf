@@ -256,3 +256,64 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "engine" {
+  description = "What merges: \"function\" (the merge Function App, embedded DuckDB) or \"spark\" (an Azure Databricks job on spark_schedule; the functions get KUBEBILL_ENGINE=spark and only record the changed days)."
+  type        = string
+  default     = "function"
+
+  validation {
+    condition     = contains(["function", "spark"], var.engine)
+    error_message = "engine must be function or spark."
+  }
+}
+
+variable "spark_package_dir" {
+  description = "engine = \"spark\": the folder written by `kubebill package --target spark --out DIR` (DIR/spark): the job installs its wheel."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.engine == "spark" ? var.spark_package_dir != null : true
+    error_message = "engine = \"spark\" needs spark_package_dir: the spark/ folder `kubebill package --target spark` writes."
+  }
+}
+
+variable "spark_version" {
+  description = "Databricks Runtime of the job cluster (15.4 LTS runs Python 3.11, 16.4 LTS Python 3.12; kubebill needs 3.11 or later)."
+  type        = string
+  default     = "15.4.x-scala2.12"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.x-", var.spark_version))
+    error_message = "spark_version must be a Databricks Runtime key such as 15.4.x-scala2.12."
+  }
+}
+
+variable "spark_node_type" {
+  description = "VM size of the job cluster's driver and workers."
+  type        = string
+  default     = "Standard_D4ds_v5"
+}
+
+variable "spark_max_workers" {
+  description = "Most workers the job cluster autoscales to (it starts with one); caps cost."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.spark_max_workers >= 1 && floor(var.spark_max_workers) == var.spark_max_workers
+    error_message = "spark_max_workers must be a whole number of at least 1."
+  }
+}
+
+variable "spark_schedule" {
+  description = "Quartz cron (UTC) of the Spark merge: after the catch-up timer, which records the restated days for it."
+  type        = string
+  default     = "0 10 1 * * ?"
+
+  validation {
+    condition     = length(split(" ", var.spark_schedule)) >= 6
+    error_message = "spark_schedule must be a Quartz cron expression such as '0 10 1 * * ?'."
+  }
+}

@@ -10,5 +10,14 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.7"
     }
+    # engine = "spark" only: the job's service principal and the Databricks job
+    azuread = {
+      source  = "hashicorp/azuread"
+      version = "~> 3.4"
+    }
+    databricks = {
+      source  = "databricks/databricks"
+      version = "~> 1.84"
+    }
   }
 }

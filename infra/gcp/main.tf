@@ -22,6 +22,7 @@ locals {
     KUBEBILL_RESTATE_DAYS       = tostring(var.restate_days)
     KUBEBILL_MEMORY_LIMIT       = "${floor(tonumber(trimsuffix(var.memory, "Gi")) * 1024 * 0.7)}MB"
     KUBEBILL_TENANT_ID          = var.tenant_id
+    KUBEBILL_ENGINE             = var.engine == "spark" ? "spark" : null
   }
   environment = { for key, value in local.settings : key => value if value != null && value != "" }
 
@@ -32,6 +33,7 @@ locals {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "dataproc.googleapis.com",
     "eventarc.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",

@@ -47,3 +47,8 @@ output "results_table" {
   description = "BigQuery external table over the results (project.dataset.table)."
   value       = "${var.project_id}.${google_bigquery_dataset.results.dataset_id}.${google_bigquery_table.results.table_id}"
 }
+
+output "spark_service_account" {
+  description = "engine = \"spark\": the service account the Spark merge batch runs as (null otherwise)."
+  value       = one(google_service_account.spark[*].email)
+}

@@ -269,3 +269,53 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "engine" {
+  description = "What merges: \"function\" (the merge Cloud Function, embedded DuckDB) or \"spark\" (a Dataproc Serverless batch started by Cloud Scheduler on spark_schedule; the functions get KUBEBILL_ENGINE=spark and only record the changed days)."
+  type        = string
+  default     = "function"
+
+  validation {
+    condition     = contains(["function", "spark"], var.engine)
+    error_message = "engine must be function or spark."
+  }
+}
+
+variable "spark_package_dir" {
+  description = "engine = \"spark\": the folder written by `kubebill package --target spark --out DIR` (DIR/spark, x86_64, Python 3.12 as runtime 2.2 runs)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.engine == "spark" ? var.spark_package_dir != null : true
+    error_message = "engine = \"spark\" needs spark_package_dir: the spark/ folder `kubebill package --target spark` writes."
+  }
+}
+
+variable "spark_runtime_version" {
+  description = "Dataproc Serverless runtime of the batch (2.2: Spark 3.5, Python 3.12, which the dependency archive must match)."
+  type        = string
+  default     = "2.2"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+$", var.spark_runtime_version))
+    error_message = "spark_runtime_version must be a runtime version such as 2.2."
+  }
+}
+
+variable "spark_subnetwork" {
+  description = "Subnetwork the batch runs in (needs Private Google Access); null = the region's subnetwork of the default network."
+  type        = string
+  default     = null
+}
+
+variable "spark_schedule" {
+  description = "Cloud Scheduler cron (UTC) of the Spark merge: after the catch-up schedule, which records the restated days for it."
+  type        = string
+  default     = "10 1 * * *"
+
+  validation {
+    condition     = length(split(" ", var.spark_schedule)) == 5
+    error_message = "spark_schedule must be a 5-field cron expression."
+  }
+}

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 from urllib.parse import quote_plus, urlparse
@@ -14,7 +15,7 @@ from urllib.parse import quote_plus, urlparse
 import pytest
 
 from kubebill.cli import main
-from kubebill.devtools import packaging
+from kubebill.devtools import packaging, spark_job
 from tests.emulators import Backend
 
 RUNTIME_NAMES = {
@@ -164,3 +165,70 @@ def test_aws_zips_for_both_architectures(
     assert [h["decision"] for h in handled] == ["merged", "merged"], handled
     assert "pandas" not in loaded
     assert s3_env.store.head("results/parquet/year=2025/month=06/day=17/result.parquet").size > 0
+
+
+def test_spark_job_entry_runs_a_spark_merge_with_the_job_arguments():
+    from tests.functions.clouds import load_module
+
+    job = load_module(packaging.source_root() / "functions" / "spark" / "kubebill_spark_job.py", "kubebill_spark_job")
+    assert job.command(["--store", "s3://b/p"]) == ["merge", "--engine", "spark", "--store", "s3://b/p"]
+
+
+def test_spark_requirements_are_pinned_and_leave_spark_to_the_service():
+    root = packaging.source_root()
+    names = {packaging._name(r) for r in spark_job.requirements(root)}
+    assert {"pyarrow", "duckdb", "boto3", "azure-storage-blob", "google-cloud-storage"} <= names
+    assert not names & {"pyspark", "py4j", "pandas"}
+    with pytest.raises(packaging.InputError, match="not one the Spark services run"):
+        spark_job.build(Path("unused"), python="3.10")
+    with pytest.raises(SystemExit):
+        main(["package", "--cloud", "aws", "--target", "spark", "--out", "unused"])
+
+
+@pytest.mark.slow
+def test_spark_job_artifact(tmp_path: Path, wheel_cache: Path):
+    built = spark_job.build(tmp_path, wheel_cache=wheel_cache)
+    folder = tmp_path / "spark"
+    assert [a.path for a in built] == [folder, folder / "kubebill-spark-deps-x86_64.tar.gz"]
+    (wheel,) = folder.glob("kubebill-*-py3-none-any.whl")
+    assert {p.name for p in folder.iterdir()} == {
+        wheel.name,
+        "kubebill_spark_job.py",
+        "requirements.txt",
+        "constraints.txt",
+        "kubebill-spark-deps-x86_64.tar.gz",
+    }
+    print(f"deps archive: {built[1].unzipped_bytes / 2**20:.1f} MB unpacked, {built[1].zipped_bytes / 2**20:.1f} MB")
+
+    # the wheel installs into a fresh venv of the services' Python, with the kubebill command
+    python = lambda_python()
+    venv = tmp_path / "venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)]
+    subprocess.run(pip, check=True, capture_output=True)
+    assert (venv / "bin" / "kubebill").is_file()
+
+    # the archive holds everything the entry script imports: with no site-packages at all, only ./deps
+    deps = tmp_path / "deps"
+    with tarfile.open(folder / "kubebill-spark-deps-x86_64.tar.gz") as archive:
+        assert all(m.mtime == 0 and m.uid == 0 for m in archive.getmembers())
+        archive.extractall(deps, filter="data")
+    out = _run(
+        "import kubebill, kubebill.pipeline, kubebill.store.s3, kubebill.store.azure_blob, kubebill.store.gcs, duckdb\n"
+        "import kubebill_spark_job\n"
+        f"assert kubebill.__file__.startswith({str(deps)!r}), kubebill.__file__\n"
+        "print(kubebill_spark_job.command(['--store', 'gs://b']))",
+        deps,
+        folder,
+        isolated=True,
+        python=python,
+    )
+    assert "'merge', '--engine', 'spark', '--store', 'gs://b'" in out
+    done = subprocess.run(
+        [python, "-S", str(folder / "kubebill_spark_job.py"), "--help"],
+        env={"PYTHONPATH": str(deps), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "usage: kubebill merge" in done.stdout, done.stderr

@@ -20,10 +20,16 @@ BILLING_OBJECTS = "${aws_s3_bucket.store.arn}/${local.input_prefixes.billing}*"
 def statements(function: str) -> list[dict]:
     """Every statement of one function's policy: static ones, the dynamic blocks' contents, the common ones."""
     policy = AWS.resource("aws_iam_policy_document", function, "data")
-    assert policy["source_policy_documents"] == [f'${{data.aws_iam_policy_document.common["{function}"].json}}']
-    common = AWS.resource("aws_iam_policy_document", "common", "data")
-    found = list(policy.get("statement", [])) + list(common.get("statement", []))
-    for body in (policy, common):
+    sources = policy["source_policy_documents"]
+    assert sources[0] == f'${{data.aws_iam_policy_document.common["{function}"].json}}'
+    # the merge's data rights live in merge_data, which the Spark job role shares (tests/infra/test_spark.py)
+    assert sources[1:] == (["${data.aws_iam_policy_document.merge_data.json}"] if function == "merge" else [])
+    bodies = [policy, AWS.resource("aws_iam_policy_document", "common", "data")]
+    if function == "merge":
+        bodies.append(AWS.resource("aws_iam_policy_document", "merge_data", "data"))
+    found = []
+    for body in bodies:
+        found += list(body.get("statement", []))
         found += [one(entry["statement"]["content"]) for entry in body.get("dynamic", [])]
     return found
 
@@ -73,7 +79,7 @@ def test_functions_run_from_the_package_zip_uploaded_to_s3_on_arm64_by_default()
 def test_one_role_per_function() -> None:
     fn = AWS.resource("aws_lambda_function", "this")
     assert fn["role"] == "${aws_iam_role.function[each.key].arn}"
-    assert set(AWS.resources("aws_iam_role")) == {"function", "scheduler"}
+    assert set(AWS.resources("aws_iam_role")) == {"function", "scheduler", "spark_job"}  # spark_job: engine = "spark"
     role = AWS.resource("aws_iam_role", "function")
     assert role["for_each"] == "${local.functions}" and role["name"] == "${var.name}-${each.key}"
     policy = AWS.resource("aws_iam_role_policy", "function")
@@ -146,7 +152,8 @@ def test_no_policy_has_a_wildcard(function: str) -> None:
 
 def test_schedules_run_export_and_catch_up_at_kubebill_defaults() -> None:
     schedules = AWS.resources("aws_scheduler_schedule")
-    assert set(schedules) == {"export", "catch_up"}
+    assert set(schedules) == {"export", "catch_up", "spark"}  # spark: engine = "spark" (tests/infra/test_spark.py)
+    schedules.pop("spark")
     defaults = default_schedules()
     targets = {
         "export": '${aws_lambda_function.this["export"].arn}',

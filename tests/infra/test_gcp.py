@@ -62,7 +62,8 @@ def test_scheduler_jobs_publish_to_their_own_deployment_running_as_the_job_accou
     assert trigger["pubsub_topic"] == "${google_pubsub_topic.schedule[each.key].id}"
     assert GCP.resource("google_pubsub_topic", "schedule")["for_each"] == "${local.scheduled}"
     jobs = GCP.resources("google_cloud_scheduler_job")
-    assert set(jobs) == {"export", "catch_up"}
+    assert set(jobs) == {"export", "catch_up", "spark"}  # spark: engine = "spark" (tests/infra/test_spark.py)
+    jobs.pop("spark")
     defaults = default_schedules()
     for name, job in jobs.items():
         target = one(job["pubsub_target"])
@@ -108,7 +109,8 @@ def test_one_service_account_per_function() -> None:
     accounts = GCP.resource("google_service_account", "function")
     assert accounts["for_each"] == '${toset(["export", "merge", "metrics"])}'
     assert accounts["account_id"] == "${var.name}-${each.key}"
-    assert set(GCP.resources("google_service_account")) == {"function", "trigger", "build", "billing_extract"}
+    spark = {"spark", "spark_run"}  # engine = "spark" (tests/infra/test_spark.py)
+    assert set(GCP.resources("google_service_account")) == {"function", "trigger", "build", "billing_extract", *spark}
 
 
 def test_export_only_creates_allocation_objects_and_only_with_a_source_url() -> None:

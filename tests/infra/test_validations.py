@@ -25,6 +25,11 @@ CASES = [
     ("gcp", "region", "europe-west1", "EU"),
     ("gcp", "billing_export_table", "proj-1.billing.gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9", "billing"),
     ("gcp", "package_dir", "dist/gcp", "dist/gcp.zip"),
+    ("aws", "engine", "spark", "emr"),
+    ("gcp", "engine", "function", "dataproc"),
+    ("azure", "engine", "spark", "databricks"),
+    ("aws", "spark_schedule", "cron(10 1 * * ? *)", "10 1 * * *"),
+    ("gcp", "spark_runtime_version", "2.2", "latest"),
 ]
 
 

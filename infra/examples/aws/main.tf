@@ -1,4 +1,5 @@
 # A runnable root: `kubebill package --cloud aws --out dist` then `terraform init && terraform apply`.
+# engine = "spark": also `kubebill package --target spark --arch arm64 --out dist`, and an image (infra/aws/README.md).
 terraform {
   required_version = ">= 1.10"
 
@@ -34,6 +35,24 @@ variable "cluster" {
   default     = null
 }
 
+variable "engine" {
+  description = "What merges: \"function\" (the merge function) or \"spark\" (the scheduled Spark job; build it with `kubebill package --target spark --out dist`)."
+  type        = string
+  default     = "function"
+}
+
+variable "spark_package_dir" {
+  description = "Folder written by `kubebill package --target spark --out dist` (engine = \"spark\" only)."
+  type        = string
+  default     = "../../../dist/spark"
+}
+
+variable "spark_image_uri" {
+  description = "engine = \"spark\": ECR image of the EMR Serverless application with Python 3.12 (infra/aws/README.md)."
+  type        = string
+  default     = null
+}
+
 variable "metrics_token" {
   description = "Bearer token for the metrics URL (e.g. TF_VAR_metrics_token=$(openssl rand -hex 32))."
   type        = string
@@ -63,6 +82,10 @@ module "kubebill" {
   source_url    = var.source_url
   cluster       = var.cluster
   metrics_token = var.metrics_token
+
+  engine            = var.engine
+  spark_package_dir = var.engine == "spark" ? var.spark_package_dir : null
+  spark_image_uri   = var.spark_image_uri
 }
 
 output "kubebill" {

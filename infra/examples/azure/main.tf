@@ -1,4 +1,7 @@
 # A runnable root: `kubebill package --cloud azure --out dist`, `az login`, then `terraform init && terraform apply`.
+# engine = "spark": also `kubebill package --target spark --out dist`; the first apply creates the Databricks
+# workspace the databricks provider signs in to (`terraform apply -target=module.kubebill.azurerm_databricks_workspace.spark`
+# first when the provider cannot be configured yet).
 terraform {
   required_version = ">= 1.10"
 
@@ -10,6 +13,14 @@ terraform {
     archive = {
       source  = "hashicorp/archive"
       version = "~> 2.7"
+    }
+    azuread = {
+      source  = "hashicorp/azuread"
+      version = "~> 3.4"
+    }
+    databricks = {
+      source  = "databricks/databricks"
+      version = "~> 1.84"
     }
   }
 }
@@ -43,6 +54,18 @@ variable "cluster" {
   default     = null
 }
 
+variable "engine" {
+  description = "What merges: \"function\" (the merge function) or \"spark\" (the scheduled Spark job; build it with `kubebill package --target spark --out dist`)."
+  type        = string
+  default     = "function"
+}
+
+variable "spark_package_dir" {
+  description = "Folder written by `kubebill package --target spark --out dist` (engine = \"spark\" only)."
+  type        = string
+  default     = "../../../dist/spark"
+}
+
 variable "metrics_token" {
   description = "Bearer token for the metrics function (e.g. TF_VAR_metrics_token=$(openssl rand -hex 32))."
   type        = string
@@ -54,6 +77,12 @@ provider "azurerm" {
   features {}
   subscription_id     = var.subscription_id
   storage_use_azuread = true
+}
+
+# engine = "spark" only: the workspace the module creates (unused otherwise)
+provider "databricks" {
+  host                        = module.kubebill.databricks_workspace_url
+  azure_workspace_resource_id = module.kubebill.databricks_workspace_id
 }
 
 resource "azurerm_resource_group" "kubebill" {
@@ -70,6 +99,9 @@ module "kubebill" {
   source_url          = var.source_url
   cluster             = var.cluster
   metrics_token       = var.metrics_token
+
+  engine            = var.engine
+  spark_package_dir = var.engine == "spark" ? var.spark_package_dir : null
 }
 
 output "kubebill" {

@@ -1,4 +1,5 @@
 # A runnable root: `kubebill package --cloud gcp --out dist` then `terraform init && terraform apply`.
+# engine = "spark": also `kubebill package --target spark --out dist` (x86_64, Python 3.12: runtime 2.2).
 terraform {
   required_version = ">= 1.11"
 
@@ -55,6 +56,18 @@ variable "billing_export_location" {
   default     = "EU"
 }
 
+variable "engine" {
+  description = "What merges: \"function\" (the merge function) or \"spark\" (the scheduled Spark job; build it with `kubebill package --target spark --out dist`)."
+  type        = string
+  default     = "function"
+}
+
+variable "spark_package_dir" {
+  description = "Folder written by `kubebill package --target spark --out dist` (engine = \"spark\" only)."
+  type        = string
+  default     = "../../../dist/spark"
+}
+
 variable "metrics_token" {
   description = "Bearer token for the metrics URL: TF_VAR_metrics_token=$(openssl rand -hex 32). Never stored in state."
   type        = string
@@ -78,6 +91,9 @@ module "kubebill" {
   billing_export_table    = var.billing_export_table
   billing_export_location = var.billing_export_location
   metrics_token           = var.metrics_token
+
+  engine            = var.engine
+  spark_package_dir = var.engine == "spark" ? var.spark_package_dir : null
 }
 
 output "kubebill" {
