@@ -199,6 +199,14 @@ class _DayInputs:
         rules = {
             "split_method": settings.split_method,
             "shared_spread": settings.shared_spread,
+            "policies": [
+                settings.idle_share,
+                settings.idle_share_scope,
+                settings.shared_namespaces,
+                settings.shared_labels,
+                settings.namespace_tags,
+                settings.cluster_tags,
+            ],
             "result_csv": settings.result_csv,  # an output switched on is written for every day, not just new ones
         }
         return hashlib.sha256(json.dumps([items, rules], sort_keys=True).encode()).hexdigest()
@@ -475,6 +483,12 @@ def _merge_day(
     options = Options(
         method=settings.split_method,
         shared_spread=settings.shared_spread,
+        idle_share=settings.idle_share,
+        idle_share_scope=settings.idle_share_scope,
+        shared_namespaces=settings.shared_namespaces,
+        shared_labels=settings.shared_labels,
+        namespace_tags=settings.namespace_tags,
+        cluster_tags=settings.cluster_tags,
         memory_limit=settings.memory_limit,
         threads=settings.threads,
         temp_directory=os.path.join(staged.workdir, "spill"),
