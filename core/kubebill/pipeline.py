@@ -176,6 +176,7 @@ class MergeSummary:
     inputs: dict[str, int] = field(default_factory=dict)  # ledger objects per state
     keys: list[str] = field(default_factory=list)  # result objects written (day Parquet, month CSV)
     stats: dict[str, int] = field(default_factory=dict)  # result rows by x_K8sAllocation, flagged_slices
+    unmatched: list[str] = field(default_factory=list)  # policy selectors (VARIABLE=item) no merged day matched
     seconds: float = 0.0
 
 
@@ -462,8 +463,9 @@ def _merge_day(
     *,
     staged: _Staged,
     ledger: Any,
-) -> tuple[bool, int, list[str], dict[str, int]]:
-    """Merge one day unless its inputs are unchanged; (merged?, rows, unallocated allocation keys, stats).
+) -> tuple[bool, int, list[str], dict[str, int], list[str] | None]:
+    """Merge one day unless its inputs are unchanged; (merged?, rows, unallocated allocation keys, stats, the
+    policy selectors that matched nothing in the day, None when it was not reconciled).
 
     Conditional writes on the result and the state object: a merge that lost a race to another merge of
     the same day starts over from a fresh listing, so the last one to finish used the newest inputs. The state
@@ -508,7 +510,7 @@ def _merge_day(
             and "result_etag" in state
             and state["result_etag"] == current
         ):
-            return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}
+            return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}, None
         merged_before = {k for k, _ in state.get("inputs", [])} if current is not None else set()
         replaced = sorted(k for k in inputs.rejected if k in merged_before)
         if replaced:  # a bad export replacing a merged one: the day keeps its last good result
@@ -524,7 +526,7 @@ def _merge_day(
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
         run = Reconciliation(source, cost, day=day, options=options, allocation_keys=allocations.keys)
         try:
-            rows, stats = run.rows, run.stats()
+            rows, stats, unmatched = run.rows, run.stats(), run.unmatched
             path = os.path.join(daydir, "result.parquet")
             run.write_parquet(path)
         finally:
@@ -562,7 +564,11 @@ def _merge_day(
         except (PreconditionFailed, FileNotFoundError):
             LOG_MERGE.info("another merge of the day won the race; merging again", extra={"day": day.isoformat()})
             continue
-        return written is not None or current is not None, rows, sorted(inputs.rejected), stats
+        if unmatched:
+            LOG_MERGE.warning(
+                "policy selectors matched nothing", extra={"day": day.isoformat(), "selectors": unmatched}
+            )
+        return written is not None or current is not None, rows, sorted(inputs.rejected), stats, unmatched
     raise RuntimeError(f"merge of {day.isoformat()}: lost {_MERGE_ATTEMPTS} races to concurrent merges in a row")
 
 
@@ -621,6 +627,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             )
             summary.days = wanted
             months: set[tuple[int, int]] = set()
+            reconciled = False  # some day was: summary.unmatched holds the selectors none of those days matched
             merging = progress.Phase(f"merge {len(wanted)} day(s)", len(wanted))
             for day in wanted:
                 merging.tick(str(day))
@@ -630,7 +637,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                     summary.unchanged.append(day)
                     continue
                 try:
-                    merged, rows, unallocated, stats = _merge_day(
+                    merged, rows, unallocated, stats, unmatched = _merge_day(
                         store, settings, layout, day, day_inputs, staged=staged, ledger=ledger
                     )
                 except (InputError, InvariantViolation) as exc:  # this day keeps its last result; the others merge
@@ -639,6 +646,9 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                     continue
                 summary.rows += rows
                 summary.unallocated.extend(k for k in unallocated if k not in summary.unallocated)
+                if unmatched is not None:
+                    summary.unmatched = [k for k in (summary.unmatched if reconciled else unmatched) if k in unmatched]
+                    reconciled = True
                 for name, count in stats.items():
                     summary.stats[name] = summary.stats.get(name, 0) + count
                 if merged:
