@@ -63,6 +63,10 @@ class Options:
     shared_labels: tuple[str, ...] = ()  # key=value
     namespace_tags: tuple[str, ...] = ()
     cluster_tags: tuple[str, ...] = ()
+    memory_limit: str | None = None
+    threads: int | None = None
+    temp_directory: str | None = None
+    estimate_currency: str = "USD"  # OpenCost's list prices are in its configured currency, USD by default
 
     def parameters(self) -> dict[str, object]:
         """The stages' bound parameters these options set (lists as comma-joined text: one portable type)."""
@@ -76,11 +80,6 @@ class Options:
             "namespace_tags": ",".join(self.namespace_tags),
             "cluster_tags": ",".join(self.cluster_tags),
         }
-
-    memory_limit: str | None = None
-    threads: int | None = None
-    temp_directory: str | None = None
-    estimate_currency: str = "USD"  # OpenCost's list prices are in its configured currency, USD by default
 
 
 def connect(options: Options) -> duckdb.DuckDBPyConnection:

@@ -1,7 +1,8 @@
 -- DESIGN §4 Policies, idle sharing ($idle_share): each `__idle__` slice (a node line's idle row) handed to the
--- namespaces of its scope ($idle_share_scope): `node`, those of the same bill line, `weighted` by their share of
--- it; `cluster`, those of the cluster's day, `weighted` by their BilledCost there; `even`, equally. No weight:
--- equally; no namespace in scope: the slice stays `__idle__`. `part` is the share of the slice each receives.
+-- namespaces of its scope ($idle_share_scope): `node`, those on its node in the same bill line, `weighted` by
+-- their share of it; `cluster`, those of the cluster's day, `weighted` by their BilledCost there; `even`,
+-- equally. No weight: equally; no namespace in scope: the slice stays `__idle__`. `part` is the share of the
+-- slice each receives.
 WITH origin AS (
   SELECT r.lid AS lid, r.tno AS tno, t.cluster AS cluster, t.node AS node, t.namespace AS from_namespace
   FROM result_rows r
@@ -16,7 +17,7 @@ WITH origin AS (
   SELECT o.lid AS lid, o.tno AS tno, o.cluster AS cluster, o.node AS node, o.from_namespace AS from_namespace,
          n.namespace AS namespace, n.ratio AS w
   FROM origin o
-  JOIN namespace_rows n ON n.lid = o.lid
+  JOIN namespace_rows n ON n.lid = o.lid AND n.node = o.node
   WHERE $idle_share_scope = 'node'
   UNION ALL
   SELECT o.lid AS lid, o.tno AS tno, o.cluster AS cluster, o.node AS node, o.from_namespace AS from_namespace,

@@ -1,9 +1,10 @@
 /* DESIGN §4 Policies: what a policy may hand cost to, the workload rows of the namespaces that are not shared, */
-/* summed per bill line, cluster and namespace (`ratio` of the line, `cost` its BilledCost); empty when no policy */
-/* that needs them is on. */
+/* summed per bill line, cluster, node and namespace (`ratio` of the line, `cost` its BilledCost); empty when no */
+/* policy that needs them is on. */
 SELECT
   r.lid AS lid,
   t.cluster AS cluster,
+  t.node AS node,
   t.namespace AS namespace,
   SUM(r.ratio) AS ratio,
   SUM(r.BilledCost) AS cost
@@ -30,4 +31,5 @@ WHERE
 GROUP BY
   r.lid,
   t.cluster,
+  t.node,
   t.namespace

@@ -1,7 +1,8 @@
 /* DESIGN §4 Policies, idle sharing ($idle_share): each `__idle__` slice (a node line's idle row) handed to the */
-/* namespaces of its scope ($idle_share_scope): `node`, those of the same bill line, `weighted` by their share of */
-/* it; `cluster`, those of the cluster's day, `weighted` by their BilledCost there; `even`, equally. No weight: */
-/* equally; no namespace in scope: the slice stays `__idle__`. `part` is the share of the slice each receives. */
+/* namespaces of its scope ($idle_share_scope): `node`, those on its node in the same bill line, `weighted` by */
+/* their share of it; `cluster`, those of the cluster's day, `weighted` by their BilledCost there; `even`, */
+/* equally. No weight: equally; no namespace in scope: the slice stays `__idle__`. `part` is the share of the */
+/* slice each receives. */
 WITH origin AS (
   SELECT
     r.lid AS lid,
@@ -36,7 +37,7 @@ WITH origin AS (
     n.ratio AS w
   FROM origin AS o
   JOIN namespace_rows AS n
-    ON n.lid = o.lid
+    ON n.lid = o.lid AND n.node = o.node
   WHERE
     :idle_share_scope = 'node'
   UNION ALL
