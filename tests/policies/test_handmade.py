@@ -7,6 +7,7 @@ import json
 import pyarrow.compute as pc
 import pytest
 
+from kubebill.reconcile import policies
 from kubebill.reconcile.engine import Options, Reconciliation
 from tests.policies.handmade import ALLOCATION, COST, by_target, merged
 from tests.reconcile.tables import DAY
@@ -130,3 +131,15 @@ def test_conservation_per_origin_line_under_every_policy() -> None:
         ratios[row["x_SourceRowId"]] = ratios.get(row["x_SourceRowId"], 0.0) + details["Elements"][0]["AllocatedRatio"]
     assert sums == pytest.approx(lines, rel=1e-12)
     assert ratios == pytest.approx(dict.fromkeys(lines, 1.0), rel=1e-12)
+
+
+def test_tag_keys_are_found_under_the_exports_names_and_the_first_listed_key_wins() -> None:
+    options = Options(namespace_tags=("k8s-namespace", "team"), cluster_tags=("cluster",))
+    texts = ['{"user_k8s_namespace":"web","user_team":"db"}', '{"user:team":"db","cluster":"c2"}', '{"other":"x"}']
+    found = policies.values([], texts, options).to_pylist()
+    assert [(r["json"], r["setting"], r["rank"], r["value"]) for r in found] == [
+        (texts[0], "namespace_tag", 0, "web"),
+        (texts[0], "namespace_tag", 1, "db"),
+        (texts[1], "namespace_tag", 1, "db"),
+        (texts[1], "cluster_tag", 0, "c2"),
+    ]

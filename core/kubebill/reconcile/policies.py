@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -55,31 +56,40 @@ def _object(text: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def values(labels: Iterable[str], tags: Iterable[str], options: Options) -> pa.Table:
+    """`policy_values` for the distinct pod-label texts of the workload targets and tag texts of the
+    not_kubernetes lines (any engine's runner: only the texts come from its relations)."""
+    rows: list[tuple[str, str, int, str, str]] = []
+    for text in labels if options.shared_labels and options.shared_spread != "none" else ():
+        found = _object(text)
+        for rank, selector in enumerate(options.shared_labels):
+            key, _, value = selector.partition("=")
+            if lookup(found, key) == value:
+                rows.append((text, "shared_label", rank, selector, value))
+    for text in tags if options.namespace_tags else ():
+        found = _object(text)
+        for setting, keys in (("namespace_tag", options.namespace_tags), ("cluster_tag", options.cluster_tags)):
+            for rank, key in enumerate(keys):
+                tagged = lookup(found, key)
+                if tagged is not None:
+                    rows.append((text, setting, rank, key, tagged))
+    return pa.table([list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 5, schema=SCHEMA)
+
+
 def build(con: duckdb.DuckDBPyConnection, options: Options) -> None:
     """Register `policy_values` for the day's `targets` and `result_rows` (empty when no selector is set)."""
-    rows: list[tuple[str, str, int, str, str]] = []
+    labels: list[str] = []
+    tags: list[str] = []
     if options.shared_labels and options.shared_spread != "none":
-        texts = con.execute("SELECT DISTINCT labels FROM targets WHERE kind = 'workload' AND labels IS NOT NULL")
-        for (text,) in texts.fetchall():
-            labels = _object(text)
-            for rank, selector in enumerate(options.shared_labels):
-                key, _, value = selector.partition("=")
-                if lookup(labels, key) == value:
-                    rows.append((text, "shared_label", rank, selector, value))
+        query = "SELECT DISTINCT labels FROM targets WHERE kind = 'workload' AND labels IS NOT NULL"
+        labels = [str(text) for (text,) in con.execute(query).fetchall()]
     if options.namespace_tags:
-        texts = con.execute(
+        query = (
             "SELECT DISTINCT Tags FROM bill_lines WHERE Tags IS NOT NULL"
             " AND lid IN (SELECT lid FROM result_rows WHERE kind = 'not_kubernetes')"
         )
-        for (text,) in texts.fetchall():
-            tags = _object(text)
-            for setting, keys in (("namespace_tag", options.namespace_tags), ("cluster_tag", options.cluster_tags)):
-                for rank, key in enumerate(keys):
-                    found = lookup(tags, key)
-                    if found is not None:
-                        rows.append((text, setting, rank, key, found))
-    table = pa.table([list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 5, schema=SCHEMA)
-    con.register("policy_values_in", table)
+        tags = [str(text) for (text,) in con.execute(query).fetchall()]
+    con.register("policy_values_in", values(labels, tags, options))
     con.execute("CREATE OR REPLACE TEMP TABLE policy_values AS SELECT * FROM policy_values_in")
     con.unregister("policy_values_in")
 
