@@ -30,7 +30,7 @@ INPUTS = ("allocation_in", "cost_in", "allocation_keys", "keymap", "policy_value
 # `allocated_targets`), and those they are views of; `shared_targets` names what the shared selectors matched.
 OUTPUTS = (
     "bill_lines", "result_rows", "targets", "estimates", "shared_targets", "idle_shares", "shared_shares",
-    "external_rows", "policy_targets", "policy_values", "allocated_targets", "allocated_rows",
+    "external_rows", "policy_targets", "policy_values", "allocated_targets", "moved_rows", "allocated_rows",
 )  # fmt: skip
 
 
@@ -82,7 +82,8 @@ STAGES = (
     Stage("external_rows", ("result_rows", "bill_lines", "policy_values", "namespace_rows")),
     Stage("policy_targets", ("targets", "idle_shares", "shared_shares", "external_rows")),
     Stage("allocated_targets", ("targets", "policy_targets")),
-    Stage("allocated_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "policy_targets")),
+    Stage("moved_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "policy_targets")),
+    Stage("allocated_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "moved_rows")),
 )
 BY_NAME = {stage.name: stage for stage in STAGES}
 
