@@ -42,7 +42,7 @@ def settings() -> dict[str, Any]:
     for row in variables():
         if row["env"] in OWN_VALUES:
             continue
-        default = "" if row["default"] is None else f" (default: {row['default']})"
+        default = "" if row["default"] in (None, ()) else f" (default: {row['default']})"
         properties[row["env"]] = {**SCALAR, "description": row["doc"] + default}
     return {
         "type": "object",

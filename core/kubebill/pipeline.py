@@ -176,6 +176,7 @@ class MergeSummary:
     inputs: dict[str, int] = field(default_factory=dict)  # ledger objects per state
     keys: list[str] = field(default_factory=list)  # result objects written (day Parquet, month CSV)
     stats: dict[str, int] = field(default_factory=dict)  # result rows by x_K8sAllocation, flagged_slices
+    unmatched: list[str] = field(default_factory=list)  # policy selectors (VARIABLE=item) no merged day matched
     seconds: float = 0.0
     deferred: list[date] = field(default_factory=list)  # days recorded for the Spark merge (KUBEBILL_ENGINE=spark)
 
@@ -200,6 +201,14 @@ class _DayInputs:
         rules = {
             "split_method": settings.split_method,
             "shared_spread": settings.shared_spread,
+            "policies": [
+                settings.idle_share,
+                settings.idle_share_scope,
+                settings.shared_namespaces,
+                settings.shared_labels,
+                settings.namespace_tags,
+                settings.cluster_tags,
+            ],
             "result_csv": settings.result_csv,  # an output switched on is written for every day, not just new ones
         }
         return hashlib.sha256(json.dumps([items, rules], sort_keys=True).encode()).hexdigest()
@@ -455,8 +464,9 @@ def _merge_day(
     *,
     staged: _Staged,
     ledger: Any,
-) -> tuple[bool, int, list[str], dict[str, int]]:
-    """Merge one day unless its inputs are unchanged; (merged?, rows, unallocated allocation keys, stats).
+) -> tuple[bool, int, list[str], dict[str, int], list[str] | None]:
+    """Merge one day unless its inputs are unchanged; (merged?, rows, unallocated allocation keys, stats, the
+    policy selectors that matched nothing in the day, None when it was not reconciled).
 
     Conditional writes on the result and the state object: a merge that lost a race to another merge of
     the same day starts over from a fresh listing, so the last one to finish used the newest inputs. The state
@@ -476,6 +486,12 @@ def _merge_day(
     options = Options(
         method=settings.split_method,
         shared_spread=settings.shared_spread,
+        idle_share=settings.idle_share,
+        idle_share_scope=settings.idle_share_scope,
+        shared_namespaces=settings.shared_namespaces,
+        shared_labels=settings.shared_labels,
+        namespace_tags=settings.namespace_tags,
+        cluster_tags=settings.cluster_tags,
         memory_limit=settings.memory_limit,
         threads=settings.threads,
         temp_directory=os.path.join(staged.workdir, "spill"),
@@ -495,7 +511,7 @@ def _merge_day(
             and "result_etag" in state
             and state["result_etag"] == current
         ):
-            return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}
+            return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}, None
         merged_before = {k for k, _ in state.get("inputs", [])} if current is not None else set()
         replaced = sorted(k for k in inputs.rejected if k in merged_before)
         if replaced:  # a bad export replacing a merged one: the day keeps its last good result
@@ -511,7 +527,7 @@ def _merge_day(
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
         run = Reconciliation(source, cost, day=day, options=options, allocation_keys=allocations.keys)
         try:
-            rows, stats = run.rows, run.stats()
+            rows, stats, unmatched = run.rows, run.stats(), run.unmatched
             path = os.path.join(daydir, "result.parquet")
             run.write_parquet(path)
         finally:
@@ -549,7 +565,11 @@ def _merge_day(
         except (PreconditionFailed, FileNotFoundError):
             LOG_MERGE.info("another merge of the day won the race; merging again", extra={"day": day.isoformat()})
             continue
-        return written is not None or current is not None, rows, sorted(inputs.rejected), stats
+        if unmatched:
+            LOG_MERGE.warning(
+                "policy selectors matched nothing", extra={"day": day.isoformat(), "selectors": unmatched}
+            )
+        return written is not None or current is not None, rows, sorted(inputs.rejected), stats, unmatched
     raise RuntimeError(f"merge of {day.isoformat()}: lost {_MERGE_ATTEMPTS} races to concurrent merges in a row")
 
 
@@ -612,6 +632,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             )
             summary.days = wanted
             months: set[tuple[int, int]] = set()
+            reconciled = False  # some day was: summary.unmatched holds the selectors none of those days matched
             merging = progress.Phase(f"merge {len(wanted)} day(s)", len(wanted))
             for day in wanted:
                 merging.tick(str(day))
@@ -621,7 +642,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                     summary.unchanged.append(day)
                     continue
                 try:
-                    merged, rows, unallocated, stats = _merge_day(
+                    merged, rows, unallocated, stats, unmatched = _merge_day(
                         store, settings, layout, day, day_inputs, staged=staged, ledger=ledger
                     )
                 except (InputError, InvariantViolation) as exc:  # this day keeps its last result; the others merge
@@ -630,6 +651,9 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                     continue
                 summary.rows += rows
                 summary.unallocated.extend(k for k in unallocated if k not in summary.unallocated)
+                if unmatched is not None:
+                    summary.unmatched = [k for k in (summary.unmatched if reconciled else unmatched) if k in unmatched]
+                    reconciled = True
                 for name, count in stats.items():
                     summary.stats[name] = summary.stats.get(name, 0) + count
                 if merged:

@@ -142,6 +142,7 @@ K8S_ALLOCATION_KINDS = (
     "unallocated",
     "estimated",
     "not_kubernetes",
+    "external",  # a not_kubernetes line given to a namespace by its tag (KUBEBILL_NAMESPACE_TAGS)
 )
 
 RESULT = pa.schema(
@@ -167,7 +168,8 @@ RESULT = pa.schema(
         _f(
             "x_K8sAllocation",
             STR,
-            "workload, idle, system, shared, unmounted, unallocated, estimated, not_kubernetes",
+            "workload, idle, system, shared, unmounted, unallocated, estimated, not_kubernetes, external; a row "
+            "an allocation policy moved keeps its origin (idle, shared, external) under the receiving namespace",
         ),
         _f(
             "x_K8sCostComponent",

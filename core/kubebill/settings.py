@@ -124,6 +124,40 @@ def _text(text: str) -> str:
     return text.strip()
 
 
+def _comma_list(what: str, example: str, valid: Callable[[str], bool]) -> Callable[[str], tuple[str, ...]]:
+    """A comma list of distinct items, each checked by `valid`; blanks around items are dropped."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        items = [item.strip() for item in text.split(",")]
+        if any(not item or not valid(item) for item in items):
+            raise ValueError(f"a comma list of {what} such as {example}")
+        return tuple(dict.fromkeys(items))
+
+    return parse
+
+
+_NAMESPACE = re.compile(r"[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?")
+_LABEL_KEY = re.compile(r"([A-Za-z0-9][A-Za-z0-9._\-]*/)?[A-Za-z0-9]([A-Za-z0-9._\-]{0,61}[A-Za-z0-9])?")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([A-Za-z0-9._\-]{0,61}[A-Za-z0-9])?)?")
+
+
+def _label_selector(item: str) -> bool:
+    key, equals, value = item.partition("=")
+    return bool(equals) and bool(_LABEL_KEY.fullmatch(key.strip())) and bool(_LABEL_VALUE.fullmatch(value.strip()))
+
+
+_namespaces = _comma_list("namespaces", "kube-system,monitoring", lambda item: bool(_NAMESPACE.fullmatch(item)))
+_tag_keys = _comma_list(
+    "tag keys", "kubernetes.io/namespace,team", lambda item: not re.search(r'["\\,\x00-\x1f]', item)
+)
+
+
+def _labels(text: str) -> tuple[str, ...]:
+    """`key=value` pairs, written back without blanks around `=`."""
+    items = _comma_list("key=value label selectors", "team=platform,tier=infra", _label_selector)(text)
+    return tuple(dict.fromkeys("=".join(part.strip() for part in item.partition("=")[::2]) for item in items))
+
+
 def _moment(text: str) -> datetime:
     value = text.strip()
     try:
@@ -371,8 +405,46 @@ class Settings:
     shared_spread: str = var(
         "KUBEBILL_SHARED_SPREAD",
         "none",
-        _one_of("none", "weighted"),
-        "spread __shared__ cost over namespaces by cost",
+        _one_of("none", "weighted", "even"),
+        "spread the cluster's __shared__ cost and the shared namespaces' cost over its other namespaces: by their "
+        "cost, or evenly",
+    )
+    # allocation policies (DESIGN 4 Policies): each a stage after the split, recorded in AllocatedMethodDetails
+    idle_share: str = var(
+        "KUBEBILL_IDLE_SHARE",
+        "none",
+        _one_of("none", "weighted", "even"),
+        "hand each __idle__ slice to the namespaces running in its scope: by their cost, or evenly",
+    )
+    idle_share_scope: str = var(
+        "KUBEBILL_IDLE_SHARE_SCOPE",
+        "node",
+        _one_of("node", "cluster"),
+        "scope of idle sharing: the slice's node (its bill line), or its cluster and day",
+    )
+    shared_namespaces: tuple[str, ...] = var(
+        "KUBEBILL_SHARED_NAMESPACES",
+        (),
+        _namespaces,
+        "namespaces whose cost is spread over the others of their cluster (e.g. kube-system,monitoring)",
+    )
+    shared_labels: tuple[str, ...] = var(
+        "KUBEBILL_SHARED_LABELS",
+        (),
+        _labels,
+        "pod labels (key=value) whose pods' cost is spread like a shared namespace's (e.g. team=platform)",
+    )
+    namespace_tags: tuple[str, ...] = var(
+        "KUBEBILL_NAMESPACE_TAGS",
+        (),
+        _tag_keys,
+        "bill tag keys whose value names a namespace: a line outside every cluster carrying one goes to it",
+    )
+    cluster_tags: tuple[str, ...] = var(
+        "KUBEBILL_CLUSTER_TAGS",
+        (),
+        _tag_keys,
+        "bill tag keys whose value names the cluster of such a line (else spread over the namespace's clusters)",
     )
     # timers (Azure reads these in its NCRONTAB bindings; AWS/GCP schedules are set by Terraform)
     export_schedule: str = var(
@@ -421,7 +493,13 @@ class Settings:
                     shown = "***" if meta["secret"] else repr(raw)
                     raise ConfigError(f"{name}={shown}: expected {exc}") from None
                 break
-        return cls(**values)
+        settings = cls(**values)
+        if (settings.shared_namespaces or settings.shared_labels) and settings.shared_spread == "none":
+            raise ConfigError(
+                "KUBEBILL_SHARED_NAMESPACES/KUBEBILL_SHARED_LABELS: expected KUBEBILL_SHARED_SPREAD=weighted or "
+                "even to spread them by, found none"
+            )
+        return settings
 
     @property
     def step_delta(self) -> timedelta:
@@ -461,7 +539,7 @@ def markdown_table() -> str:
     """The README's table of variables."""
     lines = ["| variable | default | aliases | meaning |", "|---|---|---|---|"]
     for row in variables():
-        default = "" if row["default"] is None else f"`{row['default']}`"
+        default = "" if row["default"] in (None, ()) else f"`{row['default']}`"
         aliases = ", ".join([*(f"`{a}`" for a in row["aliases"]), *([row["derived"]] if row["derived"] else [])])
         lines.append(f"| `{row['env']}` | {default} | {aliases} | {row['doc']} |")
     return "\n".join(lines)

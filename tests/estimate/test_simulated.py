@@ -17,7 +17,7 @@ import pytest
 
 from kubebill import cli
 from kubebill.devtools.simulate import Scenario, cluster_names, simulate
-from kubebill.devtools.simulate.model import NAMESPACES
+from kubebill.devtools.simulate.model import NAMESPACES, SYSTEM_NAMESPACES
 from kubebill.estimate.manifests import read_sources
 from kubebill.estimate.prices import learn
 from kubebill.estimate.pricing import estimate
@@ -39,7 +39,7 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_simulate_writes_a_manifest_per_namespace(merged: Path) -> None:
     for cluster in cluster_names(SCENARIO):
         files = sorted((merged / "manifests" / cluster).glob("*.yaml"))
-        assert [f.stem for f in files] == sorted(NAMESPACES)
+        assert [f.stem for f in files] == sorted({*NAMESPACES, *SYSTEM_NAMESPACES})
         demands, problems = read_sources([str(f) for f in files])
         assert problems == []
         kinds = {d.kind for d in demands}

@@ -371,7 +371,7 @@ def test_invariants_treat_nan_as_a_violation() -> None:
     con.execute("CREATE TABLE bill_lines AS SELECT 1 AS lid, 'k' AS x_SourceKey, 0 AS x_SourceRowId, "
                 "'r' AS ResourceId, 'USD' AS BillingCurrency, 1.0::DOUBLE AS BilledCost, 1.0::DOUBLE AS EffectiveCost, "
                 "1.0::DOUBLE AS ListCost, 1.0::DOUBLE AS ContractedCost")  # fmt: skip
-    con.execute("CREATE TABLE result_rows AS SELECT 1 AS lid, 1.0::DOUBLE AS ratio, 'USD' AS BillingCurrency, "
+    con.execute("CREATE TABLE allocated_rows AS SELECT 1 AS lid, 1.0::DOUBLE AS ratio, 'USD' AS BillingCurrency, "
                 "'nan'::DOUBLE AS BilledCost, 1.0::DOUBLE AS EffectiveCost, 1.0::DOUBLE AS ListCost, "
                 "1.0::DOUBLE AS ContractedCost")  # fmt: skip
     with pytest.raises(InvariantViolation, match="row 0"):

@@ -156,4 +156,4 @@ def test_runner_frees_each_relation_after_its_last_stored_reader() -> None:
         }
     finally:
         run.close()
-    assert left & {*names, "keymap"} == set(stages.OUTPUTS)
+    assert left & {*names, "keymap", "policy_values"} == set(stages.OUTPUTS)

@@ -35,6 +35,8 @@ def describe(summary: pipeline.MergeSummary) -> str:
         )
     if summary.unallocated:
         parts.append(f"clusters of rejected allocation export(s) merged unallocated: {', '.join(summary.unallocated)}")
+    if summary.unmatched:
+        parts.append(f"policy selector(s) that matched nothing: {', '.join(summary.unmatched)}")
     see = "; see `kubebill status`" if summary.bad_inputs or summary.overlapping else ""
     return "merge: " + ", ".join(parts) + see
 
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "rows": summary.rows,
             "bad_inputs": summary.bad_inputs,
             "overlapping": summary.overlapping,
+            "unmatched": summary.unmatched,
             "inputs": summary.inputs,
         },
     )

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from kubebill import log
 from kubebill.errors import InputError
 from kubebill.keys import match_key
-from kubebill.reconcile import invariants, rows, session, stages
+from kubebill.reconcile import invariants, policies, rows, session, stages
 from kubebill.reconcile.session import duckdb_share
 from kubebill.reconcile.splits import OPENCOST_LIST_COST
 
@@ -38,7 +38,7 @@ LOG = log.get("reconcile")
 # Relations kept as views: read once (or cheaply) by the next stored stage, storing them would copy their rows.
 VIEWS = frozenset(
     {"node_rows", "volume_splits", "lb_splits", "aks_splits", "all_splits", "line_matches", "matched_rows",
-     "shared_rows", "unmatched_rows"}
+     "shared_rows", "unmatched_rows", "allocated_targets", "allocated_rows"}
 )  # fmt: skip
 # The target ids: DuckDB's own 64-bit `hash` under the name of Spark's 64-bit `xxhash64`, which the stages call
 # (the ids never leave one run, so the engines need not agree on the values, only on 64 bits).
@@ -55,11 +55,31 @@ class Options:
     """How the engine splits and how much it may use."""
 
     method: str = OPENCOST_LIST_COST
-    shared_spread: str = "none"  # none | weighted
+    shared_spread: str = "none"  # none | weighted | even
+    # the allocation policies (kubebill.settings, DESIGN 4 Policies); the defaults move nothing
+    idle_share: str = "none"  # none | weighted | even
+    idle_share_scope: str = "node"  # node | cluster
+    shared_namespaces: tuple[str, ...] = ()
+    shared_labels: tuple[str, ...] = ()  # key=value
+    namespace_tags: tuple[str, ...] = ()
+    cluster_tags: tuple[str, ...] = ()
     memory_limit: str | None = None
     threads: int | None = None
     temp_directory: str | None = None
     estimate_currency: str = "USD"  # OpenCost's list prices are in its configured currency, USD by default
+
+    def parameters(self) -> dict[str, object]:
+        """The stages' bound parameters these options set (lists as comma-joined text: one portable type)."""
+        return {
+            "method": self.method,
+            "shared_spread": self.shared_spread,
+            "idle_share": self.idle_share,
+            "idle_share_scope": self.idle_share_scope,
+            "shared_namespaces": ",".join(self.shared_namespaces),
+            "shared_labels": ",".join(self.shared_labels),
+            "namespace_tags": ",".join(self.namespace_tags),
+            "cluster_tags": ",".join(self.cluster_tags),
+        }
 
 
 def connect(options: Options) -> duckdb.DuckDBPyConnection:
@@ -121,7 +141,8 @@ def run_stages(
     """Run every stage in order; `after[name]` runs once the stage `name` is there (the keymap, the checks)."""
     names = [stage.name for stage in stages.STAGES]
     uses = last_uses(names)
-    created = {"keymap": "TABLE"}  # what the runner made, by name: dropped after its last reader
+    # what the runner made, by name: dropped after its last reader
+    created = {"keymap": "TABLE", "policy_values": "TABLE"}
     for i, name in enumerate(names):
         started = time.monotonic()
         created[name] = run_stage(con, name, parameters, order_by=order_by(name))
@@ -164,14 +185,20 @@ class Reconciliation:
                 schema=pa.schema([("cluster", pa.string()), ("source", pa.string()), ("key", pa.string())]),
             ),
         )
-        parameters = _day_bounds(day) | {"method": self.options.method, "shared_spread": self.options.shared_spread}
+        parameters = _day_bounds(day) | self.options.parameters()
         run_stages(
             self.con,
             parameters,
-            after={"provider_ids": _keymap, "split_rows": _check_clusters, "result_rows": self._mark_passed},
+            after={
+                "provider_ids": _keymap,
+                "split_rows": _check_clusters,
+                "result_rows": lambda con: policies.build(con, self.options),
+                "allocated_rows": self._mark_passed,
+            },
             order_by=lambda name: "lid" if name == "result_rows" and self._sorted() else None,
         )
         invariants.check(self.con)
+        self.unmatched = policies.unmatched(self.con, self.options)
         self._rows = rows.Rows(self.con, estimate_currency=self.options.estimate_currency, chunks=self._chunks())
 
     def _chunks(self) -> list[str]:
@@ -185,23 +212,25 @@ class Reconciliation:
     @staticmethod
     def _mark_passed(con: duckdb.DuckDBPyConnection) -> None:
         """The lines passed through whole (not_kubernetes): the writer takes their rows from the line alone."""
-        con.execute("CREATE OR REPLACE TEMP TABLE passed AS SELECT lid FROM result_rows WHERE kind = 'not_kubernetes'")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE passed AS SELECT lid FROM allocated_rows WHERE kind = 'not_kubernetes'"
+        )
 
     # --- results ---
     @property
     def rows(self) -> int:
-        return int(self._scalar("SELECT (SELECT count(*) FROM result_rows) + (SELECT count(*) FROM estimates)"))
+        return int(self._scalar("SELECT (SELECT count(*) FROM allocated_rows) + (SELECT count(*) FROM estimates)"))
 
     def stats(self) -> dict[str, int]:
         """Counts by x_K8sAllocation, plus `flagged_slices` (allocated list cost above the node's)."""
         found = {
             str(k): int(v)
-            for k, v in self.con.execute("SELECT kind, count(*) FROM result_rows GROUP BY kind").fetchall()
+            for k, v in self.con.execute("SELECT kind, count(*) FROM allocated_rows GROUP BY kind").fetchall()
         }
         estimated = int(self._scalar("SELECT count(*) FROM estimates"))
         if estimated:
             found["estimated"] = estimated
-        return found | {"flagged_slices": int(self._scalar("SELECT count(*) FROM result_rows WHERE neg_idle"))}
+        return found | {"flagged_slices": int(self._scalar("SELECT count(*) FROM allocated_rows WHERE neg_idle"))}
 
     def _scalar(self, query: str) -> Any:
         """The one value of an aggregate query, its result read to the end (DuckDB 2 refuses new work on a

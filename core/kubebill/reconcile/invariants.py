@@ -4,7 +4,7 @@
   Σ AllocatedRatio = 1;
 - per day, currency and cost column: Σ output (estimates left out) = Σ input lines.
 
-Works on the engine's relations `bill_lines` (the day's lines, `lid`) and `result_rows` (one row per split of a
+Works on the engine's relations `bill_lines` (the day's lines, `lid`) and `allocated_rows` (one row per split of a
 line: `lid`, `ratio`, `BillingCurrency` and the scaled cost columns, the very values the writers put out;
 estimates are not bill lines and are kept apart).
 A violation raises InvariantViolation naming the line (x_SourceKey + row) and the column.
@@ -38,7 +38,7 @@ def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
     broken = " OR ".join(f"NOT ({_close(f's.s_{c}', f'l.{c}', f'abs(coalesce(l.{c}, 0))')})" for c in COST_COLUMNS)
     broken_lines = con.execute(
         f"""
-        WITH s AS (SELECT o.lid, count(*) AS n, sum(o.ratio) AS ratio, {sums} FROM result_rows o GROUP BY o.lid)
+        WITH s AS (SELECT o.lid, count(*) AS n, sum(o.ratio) AS ratio, {sums} FROM allocated_rows o GROUP BY o.lid)
         SELECT l.x_SourceKey, l.x_SourceRowId, l.ResourceId, l.lid, s.n, s.ratio,
                {", ".join(f"l.{c}, s.s_{c}" for c in COST_COLUMNS)}
         FROM bill_lines l LEFT JOIN s ON s.lid = l.lid
@@ -79,7 +79,7 @@ def _check_day(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
         f"""
         WITH i AS (SELECT coalesce(BillingCurrency, '') AS cur, {inputs} FROM bill_lines GROUP BY cur),
-             o AS (SELECT coalesce(BillingCurrency, '') AS cur, {outputs} FROM result_rows GROUP BY cur)
+             o AS (SELECT coalesce(BillingCurrency, '') AS cur, {outputs} FROM allocated_rows GROUP BY cur)
         SELECT coalesce(i.cur, o.cur), {", ".join(f"i.{c}, o.{c}, i.a_{c}" for c in COST_COLUMNS)}
         FROM i FULL JOIN o ON i.cur = o.cur"""
     ).fetchall()

@@ -1,9 +1,9 @@
 """The day's RESULT rows from the stages' relations, and their Parquet (DESIGN 3.5): the sink side of the engine.
 
-`result_rows` holds the narrow split rows (line id, target number, ratio, scaled costs); the wide RESULT rows are
-made only while being written: the origin line's FOCUS columns joined on from `bill_lines`, the target's columns
-taken by its number from `targets` in Arrow, the `estimates` widened alone. The Parquet encodings live here, not
-in the stages.
+`allocated_rows` holds the narrow split rows once the policies ran (line id, target number, ratio, scaled costs);
+the wide RESULT rows are made only while being written: the origin line's FOCUS columns joined on from
+`bill_lines`, the target's columns taken by its number from `allocated_targets` in Arrow, the `estimates` widened
+alone. The Parquet encodings live here, not in the stages.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ _K8S = {
     "AllocatedMethodDetails": (
         """CASE WHEN r.method IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || r.ratio::VARCHAR
             || coalesce(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || r.qty::VARCHAR, '')
-            || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || '}' END"""
+            || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END
+            || coalesce(',' || r.moved, '') || '}' END"""
     ),
     "AllocatedResourceId": "CASE WHEN r.kind <> 'not_kubernetes' THEN concat_ws('/', r.cluster, r.namespace,"
     " r.pod, r.container) END",
@@ -75,7 +76,7 @@ _K8S = {
 _OF_TARGET = [c for c, e in _K8S.items() if "l." not in e and set(re.findall(r"\br\.(\w+)", e)) <= {*_TARGET, "labels"}]
 
 # The `r` of a not_kubernetes line: its one row, ratio 1, no target.
-_PASSED = {"comp": "'other'", "kind": "'not_kubernetes'", "ratio": "1.0", "neg_idle": "false"}
+_PASSED = {"comp": "'other'", "kind": "'not_kubernetes'", "ratio": "1.0", "neg_idle": "false", "moved": "NULL"}
 
 
 def _from(exprs: Mapping[str, str], source: Callable[[str], str]) -> dict[str, str]:
@@ -155,7 +156,8 @@ class Rows:
         """The rows of the lines (`lids`, a condition on lid) split to targets, with their origin line's columns
         and their target's number `tno`, without the target's own columns (`_OF_TARGET`)."""
         return (
-            f"SELECT {self._split_columns} FROM (SELECT * FROM result_rows WHERE {lids} AND kind <> 'not_kubernetes') r"
+            f"SELECT {self._split_columns}"
+            f" FROM (SELECT * FROM allocated_rows WHERE {lids} AND kind <> 'not_kubernetes') r"
             f" JOIN (SELECT * FROM bill_lines WHERE {lids} AND lid NOT IN (SELECT lid FROM passed WHERE {lids})) l"
             " USING (lid)"
         )
@@ -170,7 +172,9 @@ class Rows:
     def targets(self) -> pa.Table:
         """The target columns of the RESULT rows, row `tno` for target number `tno`."""
         if self._targets is None:
-            found = self.con.sql(f"SELECT {self._target_columns}, tno FROM targets ORDER BY tno").to_arrow_table()
+            found = self.con.sql(
+                f"SELECT {self._target_columns}, tno FROM allocated_targets ORDER BY tno"
+            ).to_arrow_table()
             if found.num_rows and found["tno"][-1].as_py() != found.num_rows - 1:
                 raise RuntimeError(f"target numbers are not dense: {found.num_rows} rows, last {found['tno'][-1]}")
             self._targets = found.drop_columns("tno").combine_chunks()

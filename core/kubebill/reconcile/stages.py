@@ -4,12 +4,16 @@ Each stage is one pure SELECT defining one relation, named like its file; `reads
 so a runner can order the stages and free each relation after its last reader. The inputs come from outside:
 `allocation_in` (ALLOCATION rows), `cost_in` (COST rows with `line`, a number unique to each row from its input
 object and row number), `allocation_keys(cluster, source, key)` (the allocation export of each cluster), and
-`keymap(raw, key)`, which the runner builds with the clouds' Python normalisers from the `provider_ids` stage.
+`keymap(raw, key)`, which the runner builds with the clouds' Python normalisers from the `provider_ids` stage, and
+`policy_values(json, setting, rank, selector, value)`, which it builds once `result_rows` is there (see
+reconcile.policies): for each distinct labels or tags JSON text the policies look into, the value of each
+configured label selector or tag key it carries.
 
 Parameters are bound, never formatted: `$day_start`, `$day_end` (the UTC day), `$method` (the split method),
-`$shared_spread`. A stage may name a cloud's SQL fragment as ``{{azure.VMSS_PARENT(l.rk)}}`` (or
-``{{azure.PRIVATE_IP}}``): the text of that constant in kubebill.keys, `{0}` given the argument — each cloud's
-rules live in one place, and the stages read them from there.
+`$shared_spread`, and the policies' `$idle_share`, `$idle_share_scope`, `$shared_namespaces`, `$shared_labels`,
+`$namespace_tags`, `$cluster_tags` (lists as comma-joined text). A stage may name a cloud's SQL fragment as
+``{{azure.VMSS_PARENT(l.rk)}}`` (or ``{{azure.PRIVATE_IP}}``): the text of that constant in kubebill.keys, `{0}`
+given the argument — each cloud's rules live in one place, and the stages read them from there.
 """
 
 from __future__ import annotations
@@ -21,9 +25,13 @@ from importlib import resources
 
 from kubebill import keys
 
-INPUTS = ("allocation_in", "cost_in", "allocation_keys", "keymap")
-# The relations the writer and the invariants read once every stage has run.
-OUTPUTS = ("bill_lines", "result_rows", "targets", "estimates")
+INPUTS = ("allocation_in", "cost_in", "allocation_keys", "keymap", "policy_values")
+# The relations the writer and the invariants read once every stage has run (`allocated_rows`,
+# `allocated_targets`), and those they are views of; `shared_targets` names what the shared selectors matched.
+OUTPUTS = (
+    "bill_lines", "result_rows", "targets", "estimates", "shared_targets", "idle_shares", "shared_shares",
+    "external_rows", "policy_targets", "policy_values", "allocated_targets", "moved_rows", "allocated_rows",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,16 @@ STAGES = (
     Stage("shared_rows", ("shared_weights", "targets", "unmatched_lines")),
     Stage("unmatched_rows", ("unmatched_splits", "targets", "unmatched_lines")),
     Stage("result_rows", ("matched_rows", "shared_rows", "unmatched_rows")),
+    # the allocation policies, after the split (DESIGN 4 Policies)
+    Stage("shared_targets", ("targets", "policy_values")),
+    Stage("namespace_rows", ("result_rows", "targets", "shared_targets")),
+    Stage("idle_shares", ("result_rows", "targets", "namespace_rows")),
+    Stage("shared_shares", ("result_rows", "targets", "shared_targets", "namespace_rows")),
+    Stage("external_rows", ("result_rows", "bill_lines", "policy_values", "namespace_rows")),
+    Stage("policy_targets", ("targets", "idle_shares", "shared_shares", "external_rows")),
+    Stage("allocated_targets", ("targets", "policy_targets")),
+    Stage("moved_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "policy_targets")),
+    Stage("allocated_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "moved_rows")),
 )
 BY_NAME = {stage.name: stage for stage in STAGES}
 

@@ -43,6 +43,12 @@ Truth definition (what a perfect merge reproduces):
   cluster caused it: a GKE Service's forwarding rule (named ``a<Service UID>``, no labels; OpenCost gives the
   Service's name and IP, never its UID), whose cost OpenCost still reports at list price.
 
+The truth is policy-neutral (DESIGN 4 Policies off). What the policies act on: the system namespaces kube-system
+and monitoring (pods labelled ``team=platform``), and the tagged database and bucket outside every cluster
+(`model.database_tags`, `model.BUCKET_TAGS`, the same on the three clouds), whose lines a merge with
+``KUBEBILL_NAMESPACE_TAGS=team,k8s-namespace`` and ``KUBEBILL_CLUSTER_TAGS=cluster`` hands to ``payments`` of the
+provider's first cluster and to ``analytics`` wherever it runs.
+
 So Σ truth per provider, day and cost column equals Σ of that provider's bill lines starting that day, and
 per cluster equals Σ of the lines touching that cluster.
 """

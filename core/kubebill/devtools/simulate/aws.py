@@ -24,7 +24,14 @@ import pyarrow as pa
 from kubebill.devtools.simulate.allocation import HOURS, ClusterDay
 from kubebill.devtools.simulate.export import Export
 from kubebill.devtools.simulate.lines import DayTotals, Lines, Resource, daily, hourly, lines_of
-from kubebill.devtools.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
+from kubebill.devtools.simulate.model import (
+    BUCKET_TAGS,
+    COMMIT_DISCOUNT,
+    SAVINGS_PLAN_DISCOUNT,
+    Cluster,
+    Scenario,
+    database_tags,
+)
 from kubebill.devtools.simulate.native import (
     ParquetParts,
     Written,
@@ -255,11 +262,11 @@ class AwsExport(Export):
     def account_lines(self, day: date, day_index: int, totals: DayTotals) -> list[Lines]:
         day0 = day_us(day)
         out = [
-            _flat("rds", "external", [Resource(self.rds, "orders-db", {"team": "orders"})], day0, 0.171, None),
+            _flat("rds", "external", [Resource(self.rds, "orders-db", database_tags("aws"))], day0, 0.171, None),
             daily(
                 "s3",
                 "external",
-                [Resource("kubebill-sim-artifacts", "kubebill-sim-artifacts", {})],
+                [Resource("kubebill-sim-artifacts", "kubebill-sim-artifacts", dict(BUCKET_TAGS))],
                 day0,
                 billed=np.array([512 * 0.023 / 30]),
                 effective=np.array([512 * 0.023 / 30]),

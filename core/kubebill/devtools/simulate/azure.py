@@ -20,7 +20,14 @@ import numpy as np
 from kubebill.devtools.simulate.allocation import ClusterDay
 from kubebill.devtools.simulate.export import Export
 from kubebill.devtools.simulate.lines import DayTotals, Lines, Resource, daily
-from kubebill.devtools.simulate.model import COMMIT_DISCOUNT, SAVINGS_PLAN_DISCOUNT, Cluster, Scenario
+from kubebill.devtools.simulate.model import (
+    BUCKET_TAGS,
+    COMMIT_DISCOUNT,
+    SAVINGS_PLAN_DISCOUNT,
+    Cluster,
+    Scenario,
+    database_tags,
+)
 from kubebill.devtools.simulate.native import CsvParts, Written, day_us, next_month, uuid_of
 
 HEADER = [
@@ -308,13 +315,13 @@ class AzureExport(Export):
             f"/subscriptions/{self.sub}/resourceGroups/rg-orders/providers/Microsoft.Sql/servers/"
             "orders-sql/databases/orders",
             "orders",
-            {"team": "orders"},
+            database_tags("azure"),
         )
         storage = Resource(
             f"/subscriptions/{self.sub}/resourceGroups/rg-data/providers/Microsoft.Storage/"
             "storageAccounts/kubebillsimdata",
             "kubebillsimdata",
-            {"team": "data"},
+            dict(BUCKET_TAGS),
         )
         out = [
             self._flat("sql", "external", [sql], day0, 0.5044, 24.0, None),

@@ -18,7 +18,15 @@ import pyarrow as pa
 from kubebill.devtools.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
 from kubebill.devtools.simulate.export import Export
 from kubebill.devtools.simulate.lines import DayTotals, Lines, Resource, daily, hourly
-from kubebill.devtools.simulate.model import COMMIT_DISCOUNT, GIB, SUSTAINED_USE_DISCOUNT, Cluster, Scenario
+from kubebill.devtools.simulate.model import (
+    BUCKET_TAGS,
+    COMMIT_DISCOUNT,
+    GIB,
+    SUSTAINED_USE_DISCOUNT,
+    Cluster,
+    Scenario,
+    database_tags,
+)
 from kubebill.devtools.simulate.native import (
     ParquetParts,
     Written,
@@ -194,7 +202,7 @@ class GcpExport(Export):
             self._flat(
                 "sql",
                 "external",
-                [Resource("orders-sql", "orders-sql", {"team": "orders"})],
+                [Resource("orders-sql", "orders-sql", database_tags("gcp"))],
                 day0,
                 0.0413,
                 None,
@@ -206,7 +214,7 @@ class GcpExport(Export):
             daily(
                 "gcs",
                 "external",
-                [Resource("kubebill-sim-artifacts", "kubebill-sim-artifacts", {})],
+                [Resource("kubebill-sim-artifacts", "kubebill-sim-artifacts", dict(BUCKET_TAGS))],
                 day0,
                 billed=gcs,
                 effective=gcs,

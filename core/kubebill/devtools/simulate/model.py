@@ -57,6 +57,23 @@ SUSTAINED_USE_DISCOUNT = 0.20  # GCP on-demand N2 credits
 
 REGIONS = {"aws": ("us-east-1", "us-east-1a"), "azure": ("eastus", "1"), "gcp": ("us-central1", "us-central1-a")}
 NAMESPACES = ("checkout", "payments", "search", "analytics", "monitoring", "batch")
+# The system namespaces (a cluster's shared overhead): kube-system runs the first drawn pod and every daemonset,
+# monitoring the second (and those drawn into it); their pods carry the label team=platform.
+SYSTEM_NAMESPACES = ("kube-system", "monitoring")
+PLATFORM_TEAM = "platform"
+# The resources outside every cluster tagged for a namespace, the same on every cloud (tag keys a GCP label
+# accepts): the database for `payments` of the provider's first cluster, the bucket for `analytics` of no named
+# cluster. A merge with KUBEBILL_NAMESPACE_TAGS=team,k8s-namespace and KUBEBILL_CLUSTER_TAGS=cluster hands them
+# there; the untagged lines (commitment fees, tax, support, credits) stay not_kubernetes.
+NAMESPACE_TAG, CLUSTER_TAG, BUCKET_TAG = "team", "cluster", "k8s-namespace"
+DATABASE_NAMESPACE, BUCKET_NAMESPACE = "payments", "analytics"
+
+
+def database_tags(provider: str) -> dict[str, str]:
+    return {NAMESPACE_TAG: DATABASE_NAMESPACE, CLUSTER_TAG: cluster_name(provider, 0)}
+
+
+BUCKET_TAGS = {BUCKET_TAG: BUCKET_NAMESPACE}
 SIDECARS = ("istio-proxy", "log-shipper")
 
 
@@ -352,8 +369,14 @@ def _pods(cluster: Cluster, scenario: Scenario, rng: random.Random) -> None:
                 end = rng.randrange(start + 60, total_minutes + 1) if rng.random() < 0.5 else total_minutes
             else:
                 start, end = 0, total_minutes
+            system = SYSTEM_NAMESPACES[p - n_db - n_web] if p - n_db - n_web < len(SYSTEM_NAMESPACES) else None
+            if kind == "daemonset" or system:  # after every draw: the same pods as before, renamed
+                ns = system or SYSTEM_NAMESPACES[0]
+                controller = f"{ns}-{controller.split('-', 1)[1]}"
+                pod_name = f"{ns}-{pod_name.split('-', 1)[1]}"
         # OpenCost reports labels with non-alphanumerics as underscores (pod-template-hash → pod_template_hash)
-        labels = {"app": controller, "team": ns, "app_kubernetes_io_name": controller, **budget_labels(ns)}
+        team = PLATFORM_TEAM if ns in SYSTEM_NAMESPACES else ns
+        labels = {"app": controller, "team": team, "app_kubernetes_io_name": controller, **budget_labels(ns)}
         if kind == "deployment":
             labels["pod_template_hash"] = rs_hash.get(controller, "")
         cluster.pods.append(Pod(p, ns, kind, controller, pod_name, node, start, end, labels, []))
