@@ -334,14 +334,8 @@ class _Staged:
                 ):
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                     table = conform(table, COST)
-                    totals.add(read.totals, read.rows, table)
                     starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
-                    charged = pa.table({"a": table.column("BillingAccountId"), "d": starts}).group_by(["a", "d"])
-                    for r in charged.aggregate([([], "count_all")]).to_pylist():
-                        if r["a"] and r["d"] is not None:
-                            charge = (str(r["a"]), r["d"].isoformat())
-                            read.charges[charge] = read.charges.get(charge, 0) + int(r["count_all"])
-                    found.update(d for d in pc.unique(starts).to_pylist() if d is not None)
+                    totals.add(read.totals, read.rows, table, charges=read.charges, days=found, starts=starts)
                     if keep is not None:
                         table = table.filter(pc.fill_null(pc.is_in(starts, value_set=keep), False))
                     if table.num_rows:
