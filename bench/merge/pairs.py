@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,12 +29,17 @@ from run import generate  # noqa: E402
 
 
 def child(python: str, script: Path, engine: str, root: Path, env: dict[str, str]) -> dict[str, float]:
+    """One engine's run in a fresh process: its figures, with `cpu_seconds` (user + system of the child, all threads:
+    on a shared host the robust figure, where wall seconds follow the others' load)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [python, str(script), "--child", engine, str(root)], env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise SystemExit(f"{engine} ({script}) failed: {done.stderr.strip()[-800:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+    return dict(json.loads(done.stdout.strip().splitlines()[-1])) | {"cpu_seconds": cpu}
 
 
 def main() -> int:
@@ -67,7 +73,8 @@ def main() -> int:
                 shutil.rmtree(root)
                 seconds[build] = found["seconds"]
                 print(
-                    f"pair {pair + 1} kubebill {build:<7} {found['seconds']:7.1f} s  {found['rows_out']:>10,} rows"
+                    f"pair {pair + 1} kubebill {build:<7} {found['seconds']:7.1f} s  {found['cpu_seconds']:6.1f} CPU s"
+                    f"  {found['rows_out']:>10,} rows"
                     f"  peak {found['peak_rss_mb']:6.0f} MB  load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
@@ -78,7 +85,8 @@ def main() -> int:
                 seconds[engine] = found["seconds"]
                 extra = f"  (writes alone {found['writes_seconds']:.1f} s)" if "writes_seconds" in found else ""
                 print(
-                    f"pair {pair + 1} {engine:<16} {found['seconds']:7.1f} s  {found['rows_out']:>10,} rows"
+                    f"pair {pair + 1} {engine:<16} {found['seconds']:7.1f} s  {found['cpu_seconds']:6.1f} CPU s"
+                    f"  {found['rows_out']:>10,} rows"
                     f"  peak {found['peak_rss_mb']:6.0f} MB  load {os.getloadavg()[0]:.1f}{extra}",
                     flush=True,
                 )
