@@ -240,8 +240,9 @@ def _merge_inputs(
     checks: dict[str, AllocationCheck] = {}
     for day, objects in stored.by_day(store, layout).items():
         inputs = days.setdefault(day, _DayInputs())
+        keep = staged.days is not None and day in staged.days
         for info in objects:
-            checks[info.key] = staged.check_allocation(store, info, previous)
+            checks[info.key] = staged.check_allocation(store, info, previous, keep=keep)
             if checks[info.key].error is None:
                 inputs.allocations.append(info)
             else:
@@ -306,6 +307,7 @@ class _Staged:
     errors: dict[Any, str] = field(default_factory=dict)
     reads: dict[Any, Any] = field(default_factory=dict)  # unit -> ledger.build.UnitRead
     pending: dict[date, tuple[str, bytes]] = field(default_factory=dict)  # day -> (state etag, final state body)
+    checked: dict[str, tuple[str, str]] = field(default_factory=dict)  # allocation key -> (etag, its checked copy)
     memory_limit: str | None = None  # of the DuckDB session pairing Azure exports
     threads: int | None = None
 
@@ -344,14 +346,8 @@ class _Staged:
                 ):
                     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                     table = conform(table, COST)
-                    totals.add(read.totals, read.rows, table)
                     starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
-                    charged = pa.table({"a": table.column("BillingAccountId"), "d": starts}).group_by(["a", "d"])
-                    for r in charged.aggregate([([], "count_all")]).to_pylist():
-                        if r["a"] and r["d"] is not None:
-                            charge = (str(r["a"]), r["d"].isoformat())
-                            read.charges[charge] = read.charges.get(charge, 0) + int(r["count_all"])
-                    found.update(d for d in pc.unique(starts).to_pylist() if d is not None)
+                    totals.add(read.totals, read.rows, table, charges=read.charges, days=found, starts=starts)
                     if keep is not None:
                         table = table.filter(pc.fill_null(pc.is_in(starts, value_set=keep), False))
                     if table.num_rows:
@@ -396,8 +392,11 @@ class _Staged:
                         into[name] = into.get(name, 0.0) + value
         return out
 
-    def check_allocation(self, store: Store, info: ObjectInfo, previous: Any) -> Any:
-        """An allocation export's check at its etag: the ledger's when it has one, else copied and checked."""
+    def check_allocation(self, store: Store, info: ObjectInfo, previous: Any, *, keep: bool = False) -> Any:
+        """An allocation export's check at its etag: the ledger's when it has one, else copied and checked.
+
+        `keep` (a day this merge will read) keeps a good copy in `checked` for `stored.read_day`, which then
+        neither copies nor checks it again."""
         import os
         import tempfile
 
@@ -415,35 +414,66 @@ class _Staged:
                 copy_stream(src, dst)
             stored.check_file(path, what=info.key)
         except InputError as exc:
+            os.remove(path)
             return AllocationCheck(info.etag, str(exc))
-        finally:
+        except BaseException:
+            os.remove(path)
+            raise
+        if keep:
+            self.checked[info.key] = (info.etag, path)
+        else:
             os.remove(path)
         return AllocationCheck(info.etag)
 
 
-def _conserved(path: str, expected: dict[str, dict[str, float]], *, day: date, keys: list[str]) -> None:
-    """Σ of the result per currency and cost column (estimates left out) = Σ of the accepted inputs' lines of the
-    day, as the ledger read them from the files; InvariantViolation naming the day and the inputs otherwise."""
-    import math
+class _Tally:
+    """Σ per currency and cost column of the RESULT batches passed through `over` (estimates left out): the rows
+    as the writer gets them, summed while they are written instead of read back from the file."""
 
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    def __init__(self) -> None:
+        self.found: dict[str, dict[str, float]] = {}
+
+    def over(self, batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+        for batch in batches:
+            self.add(batch)
+            yield batch
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from kubebill.schema import COST_COLUMNS
+
+        kept = pc.fill_null(pc.not_equal(batch.column("x_K8sAllocation"), "estimated"), True)
+        if not pc.all(kept).as_py():
+            batch = batch.filter(kept)
+        if not batch.num_rows:
+            return
+        currency = pc.fill_null(batch.column("BillingCurrency"), "")
+        first = currency[0].as_py()
+        if pc.all(pc.equal(currency, first)).as_py():  # one currency a batch, nearly always: no grouping
+            sums = [(first, {n: pc.sum(batch.column(n)).as_py() for n in COST_COLUMNS})]
+        else:
+            table = pa.table({"c": currency, **{n: batch.column(n) for n in COST_COLUMNS}})
+            grouped = table.group_by("c").aggregate([(n, "sum") for n in COST_COLUMNS]).to_pylist()
+            sums = [(r["c"], {n: r[f"{n}_sum"] for n in COST_COLUMNS}) for r in grouped]
+        for name, values in sums:
+            into = self.found.setdefault(str(name), {})
+            for column, value in values.items():
+                into[column] = into.get(column, 0.0) + float(value or 0.0)
+
+
+def _conserved(
+    found: dict[str, dict[str, float]], expected: dict[str, dict[str, float]], *, day: date, keys: list[str]
+) -> None:
+    """Σ of the result per currency and cost column (estimates left out, `found`: a _Tally of the written rows) =
+    Σ of the accepted inputs' lines of the day, as the ledger read them from the files; InvariantViolation naming
+    the day and the inputs otherwise."""
+    import math
 
     from kubebill.errors import InvariantViolation
     from kubebill.schema import COST_COLUMNS
 
-    found: dict[str, dict[str, float]] = {}
-    parquet = pq.ParquetFile(path)
-    for batch in parquet.iter_batches(columns=["BillingCurrency", "x_K8sAllocation", *COST_COLUMNS]):
-        batch = batch.filter(pc.fill_null(pc.not_equal(batch.column("x_K8sAllocation"), "estimated"), True))
-        if not batch.num_rows:
-            continue
-        table = pa.Table.from_batches([batch]).append_column("c", pc.fill_null(batch.column("BillingCurrency"), ""))
-        for row in table.group_by("c").aggregate([(n, "sum") for n in COST_COLUMNS]).to_pylist():
-            into = found.setdefault(str(row["c"]), {})
-            for name in COST_COLUMNS:
-                into[name] = into.get(name, 0.0) + float(row[f"{name}_sum"] or 0.0)
     for currency in sorted(set(found) | set(expected)):
         for name in COST_COLUMNS:
             want = expected.get(currency, {}).get(name, 0.0)
@@ -478,6 +508,7 @@ def _merge_day(
     import pyarrow as pa
 
     from kubebill.errors import PreconditionFailed
+    from kubebill.reconcile import rows as result_rows
     from kubebill.reconcile.engine import Options, Reconciliation
     from kubebill.sinks import results
     from kubebill.sources import stored
@@ -521,7 +552,9 @@ def _merge_day(
             )
         daydir = os.path.join(staged.workdir, f"{day.isoformat()}-{attempt}")
         os.makedirs(daydir)
-        allocations = stored.read_day(store, layout, inputs.allocations, day=day, workdir=daydir)
+        allocations = stored.read_day(
+            store, layout, inputs.allocations, day=day, workdir=daydir, checked=staged.checked
+        )
         cost = staged.cost(store, inputs.units)
         pa.default_memory_pool().release_unused()  # the readers' batches are on disk now: give DuckDB the room
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
@@ -529,11 +562,12 @@ def _merge_day(
         try:
             rows, stats, unmatched = run.rows, run.stats(), run.unmatched
             path = os.path.join(daydir, "result.parquet")
-            run.write_parquet(path)
+            tally = _Tally()
+            result_rows.write_parquet(path, tally.over(run.batches()))
         finally:
             run.close()  # its tables are not needed for the CSV: their memory is free before it
         billing_keys = sorted({k for k, _ in inputs.billing})
-        _conserved(path, staged.expected(inputs.units, day), day=day, keys=billing_keys)
+        _conserved(tally.found, staged.expected(inputs.units, day), day=day, keys=billing_keys)
         csv = os.path.join(daydir, "result.csv") if rows and settings.result_csv != "off" else None
         if csv:
             header = results.day_csv_header(store, layout, day, mode=settings.result_csv)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -9,26 +11,43 @@ from kubebill.ledger.record import Totals
 from kubebill.schema import COST_COLUMNS
 
 
-def add(into: dict[str, Totals], rows: dict[str, int], batch: pa.RecordBatch | pa.Table) -> None:
-    """Add a COST batch's lines to `into[key][day][currency][column]` and `rows[key]` (key = x_SourceKey)."""
+def add(
+    into: dict[str, Totals],
+    rows: dict[str, int],
+    batch: pa.RecordBatch | pa.Table,
+    *,
+    charges: dict[tuple[str, str], int] | None = None,
+    days: set[date] | None = None,
+    starts: pa.ChunkedArray | pa.Array | None = None,
+) -> None:
+    """Add a COST batch's lines to `into[key][day][currency][column]` and `rows[key]` (key = x_SourceKey), and
+    when given, its lines per (BillingAccountId, ISO day) to `charges` and the days its lines start on to `days`:
+    all from one grouping of the batch. `starts` is its ChargePeriodStart as date32 when the caller has it."""
     if batch.num_rows == 0:
         return
-    table = pa.table(
-        {
-            "k": batch.column("x_SourceKey"),
-            "d": pc.cast(batch.column("ChargePeriodStart"), pa.date32()),
-            "c": pc.fill_null(batch.column("BillingCurrency"), ""),
-            **{name: batch.column(name) for name in COST_COLUMNS},
-        }
-    )
-    grouped = table.group_by(["k", "d", "c"]).aggregate([(name, "sum") for name in COST_COLUMNS] + [("k", "count")])
+    columns = {
+        "k": batch.column("x_SourceKey"),
+        "d": starts if starts is not None else pc.cast(batch.column("ChargePeriodStart"), pa.date32()),
+        "c": pc.fill_null(batch.column("BillingCurrency"), ""),
+        **{name: batch.column(name) for name in COST_COLUMNS},
+    }
+    keys = ["k", "d", "c"]
+    if charges is not None:
+        columns["a"] = batch.column("BillingAccountId")
+        keys.append("a")
+    grouped = pa.table(columns).group_by(keys).aggregate([(name, "sum") for name in COST_COLUMNS] + [("k", "count")])
     for row in grouped.to_pylist():
-        key, day = str(row["k"]), row["d"]
-        rows[key] = rows.get(key, 0) + int(row["k_count"])
+        key, day, count = str(row["k"]), row["d"], int(row["k_count"])
+        rows[key] = rows.get(key, 0) + count
         if day is None:
             continue
-        columns = into.setdefault(key, {}).setdefault(day.isoformat(), {}).setdefault(str(row["c"]), {})
+        if days is not None:
+            days.add(day)
+        if charges is not None and row["a"]:
+            charge = (str(row["a"]), day.isoformat())
+            charges[charge] = charges.get(charge, 0) + count
+        totals = into.setdefault(key, {}).setdefault(day.isoformat(), {}).setdefault(str(row["c"]), {})
         for name in COST_COLUMNS:
             value = row[f"{name}_sum"]
             if value is not None:
-                columns[name] = columns.get(name, 0.0) + float(value)
+                totals[name] = totals.get(name, 0.0) + float(value)

@@ -48,6 +48,7 @@ def connect(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")  # drawn on stdout (a function's log) for queries over 2 s
         con.execute(f"SET memory_limit = '{duckdb_share(memory_limit or default_memory_limit())}'")
         temp = temp_directory or os.path.join(tempfile.gettempdir(), "kubebill-duckdb")
         con.execute(f"SET temp_directory = '{quoted(temp)}'")

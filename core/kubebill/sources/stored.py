@@ -127,16 +127,33 @@ def _is_number(type_: pa.DataType) -> bool:
     return bool(pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_decimal(type_))
 
 
-def read_day(store: Store, layout: Layout, objects: Iterable[ObjectInfo], *, day: date, workdir: str) -> DayAllocations:
-    """Copy the day's exports into `workdir`, check each schema, and return them as one ALLOCATION dataset."""
+def read_day(
+    store: Store,
+    layout: Layout,
+    objects: Iterable[ObjectInfo],
+    *,
+    day: date,
+    workdir: str,
+    checked: dict[str, tuple[str, str]] | None = None,
+) -> DayAllocations:
+    """Copy the day's exports into `workdir`, check each schema, and return them as one ALLOCATION dataset.
+
+    `checked` (key -> (etag, local file)) holds copies this merge already checked: one at the same etag is moved
+    here (taken out of `checked`) instead of copied and checked again."""
     result = DayAllocations(day)
     paths = []
     for number, info in enumerate(sorted(objects, key=lambda i: i.key)):
         parsed = layout.parse(info.key)
         path = os.path.join(workdir, f"allocation-{number:05d}.parquet")
-        with store.open(info.key) as src, open(path, "wb") as dst:
-            copy_stream(src, dst)
-        check_file(path, what=info.key)
+        etag, copy = checked.pop(info.key, ("", "")) if checked is not None else ("", "")
+        if copy and etag == info.etag:
+            os.replace(copy, path)
+        else:
+            if copy:
+                os.remove(copy)  # checked at an older etag
+            with store.open(info.key) as src, open(path, "wb") as dst:
+                copy_stream(src, dst)
+            check_file(path, what=info.key)
         paths.append(path)
         result.objects.append(info)
         if parsed.cluster and parsed.source:
