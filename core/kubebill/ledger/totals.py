@@ -5,12 +5,14 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kubebill.billing.common import split_children
 from kubebill.ledger.record import Totals
 from kubebill.schema import COST_COLUMNS
 
 
 def add(into: dict[str, Totals], rows: dict[str, int], batch: pa.RecordBatch | pa.Table) -> None:
     """Add a COST batch's lines to `into[key][day][currency][column]` and `rows[key]` (key = x_SourceKey)."""
+    batch = batch.filter(pc.invert(split_children(batch)))  # a cloud's split row is no bill line: its parent is
     if batch.num_rows == 0:
         return
     table = pa.table(
