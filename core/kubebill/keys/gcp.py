@@ -57,6 +57,9 @@ NAMESPACE_LABEL = "k8s-namespace"
 LABEL_PREFIX = "k8s-label/"
 UNALLOCATED_NAMESPACE = "kube:unallocated"
 SYSTEM_OVERHEAD_NAMESPACE = "kube:system-overhead"
+# SQL over a GKE line's `x_CloudSplit`: the split key of its (cluster, VM, namespace), one target each (the
+# overhead's namespace is null, so its key ends in '/').
+GKE_SPLIT_KEY = "('gke:' || lower({0}.cluster) || '/' || coalesce({0}.node, '') || '/' || coalesce({0}.namespace, ''))"
 
 
 def gke_split(tags: Mapping[str, object], node: str | None) -> dict[str, str | None] | None:

@@ -56,6 +56,7 @@ class Options:
 
     method: str = OPENCOST_LIST_COST
     shared_spread: str = "none"  # none | weighted
+    allocation_source: str = "auto"  # export | cloud | auto: whose split a cluster-day uses (DESIGN 4)
     memory_limit: str | None = None
     threads: int | None = None
     temp_directory: str | None = None
@@ -164,7 +165,11 @@ class Reconciliation:
                 schema=pa.schema([("cluster", pa.string()), ("source", pa.string()), ("key", pa.string())]),
             ),
         )
-        parameters = _day_bounds(day) | {"method": self.options.method, "shared_spread": self.options.shared_spread}
+        parameters = _day_bounds(day) | {
+            "method": self.options.method,
+            "shared_spread": self.options.shared_spread,
+            "allocation_source": self.options.allocation_source,
+        }
         run_stages(
             self.con,
             parameters,

@@ -7,9 +7,9 @@ object and row number), `allocation_keys(cluster, source, key)` (the allocation 
 `keymap(raw, key)`, which the runner builds with the clouds' Python normalisers from the `provider_ids` stage.
 
 Parameters are bound, never formatted: `$day_start`, `$day_end` (the UTC day), `$method` (the split method),
-`$shared_spread`. A stage may name a cloud's SQL fragment as ``{{azure.VMSS_PARENT(l.rk)}}`` (or
-``{{azure.PRIVATE_IP}}``): the text of that constant in kubebill.keys, `{0}` given the argument — each cloud's
-rules live in one place, and the stages read them from there.
+`$shared_spread`, `$allocation_source` (export, cloud or auto). A stage may name a cloud's SQL fragment as
+``{{azure.VMSS_PARENT(l.rk)}}`` (or ``{{azure.PRIVATE_IP}}``): the text of that constant in kubebill.keys, `{0}`
+given the argument — each cloud's rules live in one place, and the stages read them from there.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ STAGES = (
     Stage("volume_splits", ("allocation_rows", "keymap")),
     Stage("lb_splits", ("allocation_rows", "keymap")),
     Stage("aks_splits", ("allocation_rows", "keymap")),
+    Stage("cloud_clusters", ("cost_in", "allocation_rows")),
+    Stage("cloud_splits", ("cost_in", "cloud_clusters")),
     Stage("split_rows", ("node_splits", "volume_splits", "lb_splits", "aks_splits")),
     Stage("parent_splits", ("split_rows",)),
     Stage("all_splits", ("split_rows", "parent_splits")),
