@@ -199,6 +199,7 @@ class _DayInputs:
         rules = {
             "split_method": settings.split_method,
             "shared_spread": settings.shared_spread,
+            "allocation_source": settings.allocation_source,
             "result_csv": settings.result_csv,  # an output switched on is written for every day, not just new ones
         }
         return hashlib.sha256(json.dumps([items, rules], sort_keys=True).encode()).hexdigest()
@@ -475,6 +476,7 @@ def _merge_day(
     options = Options(
         method=settings.split_method,
         shared_spread=settings.shared_spread,
+        allocation_source=settings.allocation_source,
         memory_limit=settings.memory_limit,
         threads=settings.threads,
         temp_directory=os.path.join(staged.workdir, "spill"),

@@ -367,6 +367,13 @@ class Settings:
         _one_of("none", "weighted"),
         "spread __shared__ cost over namespaces by cost",
     )
+    allocation_source: str = var(
+        "KUBEBILL_ALLOCATION_SOURCE",
+        "auto",
+        _one_of("export", "cloud", "auto"),
+        "whose split wins per cluster-day: the allocation export, the cloud's own (AWS split cost allocation data, "
+        "GKE cost allocation), or auto (the export where one covers the cluster and day, else the cloud's)",
+    )
     # timers (Azure reads these in its NCRONTAB bindings; AWS/GCP schedules are set by Terraform)
     export_schedule: str = var(
         "KUBEBILL_EXPORT_SCHEDULE", "0 10 0 * * *", _ncrontab, "when the daily export runs (6-field NCRONTAB, UTC)"
