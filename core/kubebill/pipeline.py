@@ -515,8 +515,12 @@ def _merge_day(
             rows, stats = run.rows, run.stats()
             path = os.path.join(daydir, "result.parquet")
             run.write_parquet(path)
+            overlap = run.cloud_overlap()
         finally:
             run.close()  # its tables are not needed for the CSV: their memory is free before it
+        compared = _compare_sources(
+            path, source, cost, day=day, options=options, keys=allocations.keys, clusters=overlap
+        )
         billing_keys = sorted({k for k, _ in inputs.billing})
         _conserved(path, staged.expected(inputs.units, day), day=day, keys=billing_keys)
         csv = os.path.join(daydir, "result.csv") if rows and settings.result_csv != "off" else None
@@ -527,6 +531,7 @@ def _merge_day(
             )
         try:
             # a day whose inputs hold no line and no allocation has no result (readers see no empty days)
+            _put_compare(store, layout, day, compared)
             written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None
             if written is None and current is not None:
                 store.delete(layout.result_parquet_key(day), if_match=current)
@@ -552,6 +557,47 @@ def _merge_day(
             continue
         return written is not None or current is not None, rows, sorted(inputs.rejected), stats
     raise RuntimeError(f"merge of {day.isoformat()}: lost {_MERGE_ATTEMPTS} races to concurrent merges in a row")
+
+
+def _compare_sources(
+    path: str, source: Any, cost: Any, *, day: date, options: Any, keys: Any, clusters: list[str]
+) -> Any:
+    """Where an allocation export and the cloud's own split both cover a cluster this day: the day split again by
+    the source that did not win, compared per namespace with the result at `path` (reconcile.compare); else None."""
+    if not clusters:
+        return None
+    import dataclasses
+
+    from kubebill.reconcile import compare
+    from kubebill.reconcile.engine import Reconciliation
+
+    other = "export" if options.allocation_source == "cloud" else "cloud"
+    run = Reconciliation(
+        source, cost, day=day, options=dataclasses.replace(options, allocation_source=other), allocation_keys=keys
+    )
+    try:
+        table = run.table()
+    finally:
+        run.close()
+    export, cloud = (table, path) if other == "export" else (path, table)
+    return compare.compare(export, cloud, day=day, clusters=clusters)
+
+
+def _put_compare(store: Store, layout: Layout, day: date, compared: Any) -> None:
+    """The day's cross-check beside its result; an old one removed when the day has none now."""
+    import contextlib
+    import io
+
+    import pyarrow.parquet as pq
+
+    key = layout.compare_key(day)
+    if compared is None:
+        with contextlib.suppress(FileNotFoundError):
+            store.delete(key)
+        return
+    buffer = io.BytesIO()
+    pq.write_table(compared, buffer)
+    store.write(key, buffer.getvalue())
 
 
 def _commit(store: Store, layout: Layout, staged: _Staged) -> None:

@@ -193,6 +193,18 @@ class Reconciliation:
     def _sorted(self) -> bool:
         return len(self._chunks()) >= SORT_FROM_CHUNKS
 
+    def cloud_overlap(self) -> list[str]:
+        """The clusters (lower-cased) an allocation export and the cloud's own split both cover this day."""
+        found = self.con.execute(
+            """SELECT DISTINCT lower(x_CloudSplit.cluster) AS lc FROM cost_in
+            WHERE ChargePeriodStart >= $day_start AND ChargePeriodStart < $day_end AND x_CloudSplit.cluster IS NOT NULL
+            INTERSECT
+            SELECT DISTINCT lower(cluster) FROM allocation_in WHERE window_start < $day_end AND window_end > $day_start
+            ORDER BY 1""",
+            _day_bounds(self.day),
+        ).fetchall()
+        return [str(row[0]) for row in found]
+
     def _check_cloud_splits(self, con: duckdb.DuckDBPyConnection) -> None:
         """The day's defects of the clouds' own splits, counted and logged by name (none loses money: a split row
         carries none, the parent line does, and its split is normalised to its own total):

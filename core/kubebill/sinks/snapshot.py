@@ -69,6 +69,8 @@ class Snapshot:
     budget: list[tuple[str, str, str, float]] = field(default_factory=list)  # cluster, namespace, currency
     month_to_date: list[tuple[str, str, Money]] = field(default_factory=list)  # cluster, currency
     efficiency: list[tuple[str, str | None, str, float]] = field(default_factory=list)  # c, ns|None, resource
+    # cluster, namespace, currency: (export − cloud) / |cloud| of the day's cross-check (reconcile.compare)
+    source_difference: list[tuple[str, str, str, float]] = field(default_factory=list)
     allocation_prefixes: tuple[str, ...] = ()
 
 
