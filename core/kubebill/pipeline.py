@@ -531,7 +531,7 @@ def _merge_day(
             )
         try:
             # a day whose inputs hold no line and no allocation has no result (readers see no empty days)
-            _put_compare(store, layout, day, compared)
+            _put_compare(store, layout, day, compared, had=bool(state.get("compare")))
             written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None
             if written is None and current is not None:
                 store.delete(layout.result_parquet_key(day), if_match=current)
@@ -544,6 +544,7 @@ def _merge_day(
                 "unallocated": sorted(inputs.rejected),  # rejected allocation exports: their clusters unallocated
                 "result_etag": written.etag if written else None,
                 "rows": rows,
+                "compare": compared is not None,  # a cross-check written beside the result (reconcile.compare)
                 "merged_at": datetime.now(UTC).isoformat(),
             }
             data = json.dumps({**body, "pending": True}, indent=1).encode()
@@ -583,8 +584,9 @@ def _compare_sources(
     return compare.compare(export, cloud, day=day, clusters=clusters)
 
 
-def _put_compare(store: Store, layout: Layout, day: date, compared: Any) -> None:
-    """The day's cross-check beside its result; an old one removed when the day has none now."""
+def _put_compare(store: Store, layout: Layout, day: date, compared: Any, *, had: bool) -> None:
+    """The day's cross-check beside its result; the old one removed when the day's last merge (its state says:
+    `had`) wrote one and this one has none. A day that never had one costs no request."""
     import contextlib
     import io
 
@@ -592,8 +594,9 @@ def _put_compare(store: Store, layout: Layout, day: date, compared: Any) -> None
 
     key = layout.compare_key(day)
     if compared is None:
-        with contextlib.suppress(FileNotFoundError):
-            store.delete(key)
+        if had:
+            with contextlib.suppress(FileNotFoundError):
+                store.delete(key)
         return
     buffer = io.BytesIO()
     pq.write_table(compared, buffer)

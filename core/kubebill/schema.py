@@ -128,7 +128,11 @@ CLOUD_SPLIT = pa.struct(
         _f("unused_cost", F64, "AWS split row: split_line_item_unused_cost, the parent's unused capacity share"),
         _f("cluster", STR, "the cluster the cloud names (aws:eks:cluster-name, goog-k8s-cluster-name)"),
         _f("node", STR, "the node the cloud names (aws:eks:node; the GKE line's VM)"),
-        _f("namespace", STR, "the namespace (aws:eks:namespace, k8s-namespace as GKE writes it)"),
+        _f(
+            "namespace",
+            STR,
+            "the namespace (aws:eks:namespace; k8s-namespace, GKE's unallocated as __idle__, its overhead null)",
+        ),
         _f("controller_kind", STR, "aws:eks:workload-type"),
         _f("controller", STR, "aws:eks:workload-name"),
         _f("pod", STR, "the pod's name from its ARN (AWS); null on GKE's namespace-level lines"),

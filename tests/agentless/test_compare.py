@@ -72,3 +72,14 @@ def test_no_comparison_where_only_one_source_covers_the_day(tmp_path: Path) -> N
                                 allocations=False))  # fmt: skip
     pipeline.merge(LocalStore(tmp_path), Settings(store=str(tmp_path)))
     assert not (tmp_path / Layout().compare_key(DAY)).exists()
+
+
+def test_the_cross_check_goes_when_the_export_does(tmp_path: Path) -> None:
+    simulate(tmp_path, Scenario(providers=("aws",), nodes=2, pods=4, days=1, end=DAY, cloud_split=True))
+    store, settings = LocalStore(tmp_path), Settings(store=str(tmp_path))
+    pipeline.merge(store, settings)
+    assert (tmp_path / Layout().compare_key(DAY)).exists()
+    for export in (tmp_path / "allocations").rglob("*.parquet"):
+        export.unlink()
+    pipeline.merge(store, settings)
+    assert not (tmp_path / Layout().compare_key(DAY)).exists()
