@@ -72,6 +72,10 @@ class Layout:
         """The prefix of a month's day CSVs."""
         return f"{self.results_prefix}/csv/year={year:04d}/month={month:02d}/day="
 
+    def compare_key(self, day: date) -> str:
+        """The day's cross-check of the allocation export against the cloud's own split (reconcile.compare)."""
+        return f"{self.results_prefix}/compare/{_partition(day)}/cloud.parquet"
+
     def results_parquet_root(self) -> str:
         return f"{self.results_prefix}/parquet/"
 

@@ -201,6 +201,7 @@ class _DayInputs:
         rules = {
             "split_method": settings.split_method,
             "shared_spread": settings.shared_spread,
+            "allocation_source": settings.allocation_source,
             "policies": [
                 settings.idle_share,
                 settings.idle_share_scope,
@@ -517,6 +518,7 @@ def _merge_day(
     options = Options(
         method=settings.split_method,
         shared_spread=settings.shared_spread,
+        allocation_source=settings.allocation_source,
         idle_share=settings.idle_share,
         idle_share_scope=settings.idle_share_scope,
         shared_namespaces=settings.shared_namespaces,
@@ -564,8 +566,12 @@ def _merge_day(
             path = os.path.join(daydir, "result.parquet")
             tally = _Tally()
             result_rows.write_parquet(path, tally.over(run.batches()))
+            overlap = run.cloud_overlap()
         finally:
             run.close()  # its tables are not needed for the CSV: their memory is free before it
+        compared = _compare_sources(
+            path, source, cost, day=day, options=options, keys=allocations.keys, clusters=overlap
+        )
         billing_keys = sorted({k for k, _ in inputs.billing})
         _conserved(tally.found, staged.expected(inputs.units, day), day=day, keys=billing_keys)
         csv = os.path.join(daydir, "result.csv") if rows and settings.result_csv != "off" else None
@@ -576,6 +582,7 @@ def _merge_day(
             )
         try:
             # a day whose inputs hold no line and no allocation has no result (readers see no empty days)
+            _put_compare(store, layout, day, compared, had=bool(state.get("compare")))
             written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None
             if written is None and current is not None:
                 store.delete(layout.result_parquet_key(day), if_match=current)
@@ -588,6 +595,7 @@ def _merge_day(
                 "unallocated": sorted(inputs.rejected),  # rejected allocation exports: their clusters unallocated
                 "result_etag": written.etag if written else None,
                 "rows": rows,
+                "compare": compared is not None,  # a cross-check written beside the result (reconcile.compare)
                 "merged_at": datetime.now(UTC).isoformat(),
             }
             data = json.dumps({**body, "pending": True}, indent=1).encode()
@@ -605,6 +613,49 @@ def _merge_day(
             )
         return written is not None or current is not None, rows, sorted(inputs.rejected), stats, unmatched
     raise RuntimeError(f"merge of {day.isoformat()}: lost {_MERGE_ATTEMPTS} races to concurrent merges in a row")
+
+
+def _compare_sources(
+    path: str, source: Any, cost: Any, *, day: date, options: Any, keys: Any, clusters: list[str]
+) -> Any:
+    """Where an allocation export and the cloud's own split both cover a cluster this day: the day split again by
+    the source that did not win, compared per namespace with the result at `path` (reconcile.compare); else None."""
+    if not clusters:
+        return None
+    import dataclasses
+
+    from kubebill.reconcile import compare
+    from kubebill.reconcile.engine import Reconciliation
+
+    other = "export" if options.allocation_source == "cloud" else "cloud"
+    run = Reconciliation(
+        source, cost, day=day, options=dataclasses.replace(options, allocation_source=other), allocation_keys=keys
+    )
+    try:
+        table = run.table()
+    finally:
+        run.close()
+    export, cloud = (table, path) if other == "export" else (path, table)
+    return compare.compare(export, cloud, day=day, clusters=clusters)
+
+
+def _put_compare(store: Store, layout: Layout, day: date, compared: Any, *, had: bool) -> None:
+    """The day's cross-check beside its result; the old one removed when the day's last merge (its state says:
+    `had`) wrote one and this one has none. A day that never had one costs no request."""
+    import contextlib
+    import io
+
+    import pyarrow.parquet as pq
+
+    key = layout.compare_key(day)
+    if compared is None:
+        if had:
+            with contextlib.suppress(FileNotFoundError):
+                store.delete(key)
+        return
+    buffer = io.BytesIO()
+    pq.write_table(compared, buffer)
+    store.write(key, buffer.getvalue())
 
 
 def _commit(store: Store, layout: Layout, staged: _Staged) -> None:

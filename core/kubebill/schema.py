@@ -118,6 +118,28 @@ _FOCUS_BILL = [
 
 COST_COLUMNS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
 
+# The cloud's own Kubernetes split a bill line carries (DESIGN 4, allocation sources): an AWS split cost allocation
+# row (one pod's share of its parent instance's line, `parent` set) or a GKE cost-allocation line (the line is
+# already one namespace's share of its VM, `parent` null). Null on every other line.
+CLOUD_SPLIT = pa.struct(
+    [
+        _f("parent", STR, "AWS split row: lower-cased key of the parent line's resource (the instance id)"),
+        _f("split_cost", F64, "AWS split row: split_line_item_split_cost, the pod's share of the parent"),
+        _f("unused_cost", F64, "AWS split row: split_line_item_unused_cost, the parent's unused capacity share"),
+        _f("cluster", STR, "the cluster the cloud names (aws:eks:cluster-name, goog-k8s-cluster-name)"),
+        _f("node", STR, "the node the cloud names (aws:eks:node; the GKE line's VM)"),
+        _f(
+            "namespace",
+            STR,
+            "the namespace (aws:eks:namespace; k8s-namespace, GKE's unallocated as __idle__, its overhead null)",
+        ),
+        _f("controller_kind", STR, "aws:eks:workload-type"),
+        _f("controller", STR, "aws:eks:workload-name"),
+        _f("pod", STR, "the pod's name from its ARN (AWS); null on GKE's namespace-level lines"),
+        _f("labels", STR, "JSON object of the Kubernetes labels the cloud carries (GKE k8s-label/<key>)"),
+    ]
+)
+
 COST = pa.schema(
     [
         *_FOCUS_BILL,
@@ -130,6 +152,7 @@ COST = pa.schema(
         _f("x_BillingFormat", STR, "the detected export format (aws-cur, aws-cur2, azure-actual, …)"),
         _f("x_SourceKey", STR, "store key of the billing file this line came from"),
         _f("x_SourceRowId", I64, "row number of the line in its file (0-based, data rows only)"),
+        _f("x_CloudSplit", CLOUD_SPLIT, "the cloud's own Kubernetes split of the line (AWS SCAD row, GKE labels)"),
     ]
 )
 

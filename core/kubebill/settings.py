@@ -446,6 +446,13 @@ class Settings:
         _tag_keys,
         "bill tag keys whose value names the cluster of such a line (else spread over the namespace's clusters)",
     )
+    allocation_source: str = var(
+        "KUBEBILL_ALLOCATION_SOURCE",
+        "auto",
+        _one_of("export", "cloud", "auto"),
+        "whose split wins per cluster-day: the allocation export, the cloud's own (AWS split cost allocation data, "
+        "GKE cost allocation), or auto (the export where one covers the cluster and day, else the cloud's)",
+    )
     # timers (Azure reads these in its NCRONTAB bindings; AWS/GCP schedules are set by Terraform)
     export_schedule: str = var(
         "KUBEBILL_EXPORT_SCHEDULE", "0 10 0 * * *", _ncrontab, "when the daily export runs (6-field NCRONTAB, UTC)"

@@ -423,6 +423,23 @@ def efficiency() -> dict[str, Any]:
                 24,
                 9,
             ),
+            panel(
+                "bargauge",
+                "Allocation export against the cloud's own split (node lines, effective; + = export gives more)",
+                [
+                    (
+                        f"topk(20, abs(kubebill_allocation_source_difference_ratio{{{eff}}})) "
+                        f"* on (job, instance, tenant_id, cluster, namespace, currency) group_left () "
+                        f"sgn(kubebill_allocation_source_difference_ratio{{{eff}}})",
+                        "{{cluster}}/{{namespace}}",
+                    )
+                ],
+                0,
+                26,
+                24,
+                9,
+                "percentunit",
+            ),
         ],
     )
 

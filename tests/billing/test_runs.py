@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kubebill.billing import read, route, scan
+from kubebill.billing.common import split_children
 from kubebill.errors import BillingFormatError
 from kubebill.layout import Layout
 from kubebill.schema import COST
@@ -144,9 +145,14 @@ def test_cur2_layout_split_rows_and_tags(external: Path, tmp_path: Path) -> None
     found = scan(store, Layout())
     assert len(found.units) == 1 and found.units[0].format == "aws-cur2"
     got = pa.Table.from_batches(list(read(store, found.units[0], days={date(2023, 6, 1)})), schema=COST)
-    assert got.num_rows == 3  # the split row is not added on top of its parent
-    assert got["x_SourceRowId"].to_pylist() == [0, 1, 2]
-    assert pc.sum(got["BilledCost"]).as_py() == 30.0 and abs(pc.sum(got["EffectiveCost"]).as_py() - 0.3) < 1e-12
+    assert got.num_rows == 4  # the split row is kept as the cloud's split of its parent, never as a bill line
+    assert got["x_SourceRowId"].to_pylist() == [0, 1, 2, 3]
+    assert pc.sum(split_children(got)).as_py() == 1
+    split = got["x_CloudSplit"][3].as_py()
+    assert (split["parent"], split["cluster"], split["namespace"], split["pod"]) == ("i-99995555", "eks-1", "ns", "p")
+    assert got["x_CloudSplit"][:3].null_count == 3
+    lines = got.filter(pc.invert(split_children(got)))
+    assert pc.sum(lines["BilledCost"]).as_py() == 30.0 and abs(pc.sum(lines["EffectiveCost"]).as_py() - 0.3) < 1e-12
     assert json.loads(got["Tags"][0].as_py()) == {"user:team": "a", "aws:eks:cluster-name": "eks-1"}
     assert set(got["x_ClusterHint"].to_pylist()) == {"eks-1"}
 

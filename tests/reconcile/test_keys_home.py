@@ -47,6 +47,6 @@ def test_stages_name_cloud_rules_only_through_keys() -> None:
     used = {m for text in raw.values() for m in re.findall(r"\{\{\s*(\w+\.\w+)", text)}
     assert used == {
         "aws.ELB_ARN", "azure.AKS_CLUSTER", "azure.AKS_COMPONENT", "azure.LOAD_BALANCER", "azure.PRIVATE_IP",
-        "azure.SERVICE_TAG", "azure.VMSS_PARENT", "gcp.BOOT_DISK",
+        "azure.SERVICE_TAG", "azure.VMSS_PARENT", "gcp.BOOT_DISK", "gcp.GKE_SPLIT_KEY",
     }  # fmt: skip
     assert all(isinstance(getattr(getattr(keys, u.split(".")[0]), u.split(".")[1]), str) for u in used)

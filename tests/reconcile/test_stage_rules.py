@@ -24,6 +24,7 @@ PARAMETERS: dict[str, object] = {
     "day_end": datetime(2025, 6, 18, tzinfo=UTC),
     "method": "opencost-list-cost",
     "shared_spread": "none",
+    "allocation_source": "auto",
 }
 # The allocation row columns the split stages read, in this order for given().
 ALLOCATION_ROW = (

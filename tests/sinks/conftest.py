@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import socket
@@ -16,10 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import requests
 
 from kubebill.layout import Layout
+from kubebill.reconcile.compare import COMPARE
 from kubebill.settings import Settings
 from kubebill.sinks import metrics
 from kubebill.store import LocalStore
@@ -71,7 +75,20 @@ def filled_store(tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
     store = LocalStore(tmp_path_factory.mktemp("store"))
     fill_store(store, DAYS, HOT, COLD)
     stale_failing_health(store)
+    cloud_comparison(store, DAYS[-1])
     return store
+
+
+def cloud_comparison(store: LocalStore, day: date) -> None:
+    """The day's cross-check of the export against the cloud's split (reconcile.compare) for the hot cluster."""
+    rows = [
+        {"day": day, "cluster": HOT.cluster, "namespace": ns, "BillingCurrency": "USD", "kubebill_cost": ours,
+         "cloud_cost": cloud, "difference": ours - cloud, "difference_ratio": (ours - cloud) / cloud}
+        for ns, ours, cloud in (("checkout", 1.1, 1.0), ("__idle__", 0.9, 1.0))
+    ]  # fmt: skip
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=COMPARE), buffer)
+    store.write(Layout().compare_key(day), buffer.getvalue())
 
 
 @dataclass

@@ -16,7 +16,8 @@ Public API (used by the merge and the blob-created handler):
 Memory: files stream in batches of about 64k rows (CSV parsed in 4 MB blocks, parquet page by page, a temp copy
 when a store cannot seek); an Actual + Amortized pair is joined (DuckDB) over the requested days of both exports,
 so it holds those days' lines, not the month. Decisions where the exports leave room: see each reader's module doc
-(AWS split rows left out, Azure pairing rule, Google net cost) and ``kubebill.keys`` (key forms, one module per cloud).
+(AWS split rows kept as the cloud's split, Azure pairing rule, Google net cost) and ``kubebill.keys`` (key forms,
+one module per cloud).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from kubebill.billing.common import (
     parquet_batches,
     prefetch,
     read_header,
+    split_children,
     unique_names,
 )
 from kubebill.billing.detect import FORMATS, detect, module, wanted
@@ -89,7 +91,8 @@ def read_file(
 ) -> Iterator[pa.RecordBatch]:
     """One billing file → COST batches (format detected from its header when not given).
 
-    Rows a reader leaves out by rule (AWS split cost allocation child rows) are added to `excluded[rule]`."""
+    Rows that are no bill line by a reader's rule (AWS split cost allocation rows: dropped, or kept only as the
+    cloud's split, `common.split_children`) are added to `excluded[rule]`."""
     wanted_days = None if days is None else frozenset(days)
     header = read_header(store, key)
     fmt = fmt or detect(header, key)
@@ -121,6 +124,8 @@ def read_file(
         batch = flatten_batch(raw) if nested else raw
         converted = reader.convert(Columns(batch, key, offset, nulls_done=clean), fmt)
         dropped = raw.num_rows - (0 if converted is None else converted.num_rows)
+        if converted is not None:
+            dropped += pc.sum(split_children(converted)).as_py() or 0
         if dropped and excluded is not None:
             with counting:
                 excluded[rule] = excluded.get(rule, 0) + dropped

@@ -10,8 +10,11 @@ Costs (the rules AWS's own FOCUS conversion and the CUDOS dashboards use):
   amortized upfront + unused recurring), the unblended cost otherwise.
 - ListCost = ``pricing_public_on_demand_cost`` (0 on negation lines; BilledCost where AWS gives none).
 - ContractedCost = ``net_unblended_cost`` when exported, else ``unblended_cost``.
-Split cost allocation rows (``split_line_item_parent_resource_id`` set: one per pod, cost 0 of their own) are
-recognised and left out: their parent instance line already carries the bill, and kubebill does its own split.
+Split cost allocation rows (SCAD, ``split_line_item_parent_resource_id`` set: one per pod and resource, cost 0 of
+their own) are never bill lines: their parent instance line carries the bill. They are kept with their split in
+``x_CloudSplit`` (parent key, ``split_line_item_split_cost`` and ``_unused_cost``, the pod from its ARN and
+``aws:eks:*`` tags), the weights the ``cloud_splits`` stage splits the parent line by; the ledger's sums and the
+merge's bill lines leave them out (`billing.common.split_children`), as before.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kubebill.billing.common import Columns, MapEntries, coalesce, finish, map_unique, pricing_category
-from kubebill.keys import aws_resource_key, cluster_hint
+from kubebill.keys import aws_resource_key, cluster_hint, parse_json_object
+from kubebill.keys.aws import split_row_target
+from kubebill.schema import CLOUD_SPLIT, COST
 
 ALIASES = frozenset(
     {
@@ -60,6 +65,8 @@ ALIASES = frozenset(
         "savingsplantotalcommitmenttodate",
         "savingsplanusedcommitment",
         "splitlineitemparentresourceid",
+        "splitlineitemsplitcost",
+        "splitlineitemunusedcost",
         "resourcetags",
         "product",
     }
@@ -88,6 +95,8 @@ NUMERIC = frozenset(
         "savingsplansavingsplaneffectivecost",
         "savingsplantotalcommitmenttodate",
         "savingsplanusedcommitment",
+        "splitlineitemsplitcost",
+        "splitlineitemunusedcost",
     }
 )
 
@@ -122,24 +131,40 @@ def _f(cols: Columns, *aliases: str) -> pa.Array:
     return value if value is not None else pa.nulls(cols.n, pa.float64())
 
 
-EXCLUDED_RULE = "aws-split-cost-allocation-child-row"  # the rows `convert` leaves out, as the ledger counts them
+EXCLUDED_RULE = "aws-split-cost-allocation-child-row"  # split rows that are no bill line, as the ledger counts them
 
 
-def convert(cols: Columns, fmt: str) -> pa.RecordBatch | None:
-    """One CUR batch → COST (split cost allocation rows removed); None when every row was a split row."""
+def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
+    """One CUR batch → COST, split cost allocation rows carrying their split in ``x_CloudSplit``."""
+    batch = _convert(cols, fmt)
     parent = cols.text("splitlineitemparentresourceid")
-    if parent is not None and parent.null_count < len(parent):
-        keep = pc.is_null(parent)
-        cols = Columns(cols.batch.filter(keep), cols.key, cols.row_offset, cols.nulls_done)
-        if cols.n == 0:
-            return None
-        # row ids must stay the file's own: recompute from the kept positions
-        kept = pc.indices_nonzero(keep)
-        return _convert(cols, fmt, kept)
-    return _convert(cols, fmt, None)
+    if parent is None or parent.null_count == len(parent):
+        return batch
+    split = _cloud_split(cols, parent, batch.column("ResourceId"), batch.column("Tags"))
+    return batch.set_column(batch.schema.get_field_index("x_CloudSplit"), COST.field("x_CloudSplit"), split)
 
 
-def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
+def _cloud_split(cols: Columns, parent: pa.Array, resource: pa.Array, tags: pa.Array) -> pa.Array:
+    """``x_CloudSplit`` of each SCAD row (null on the others): its parent's key, its costs and its pod."""
+    split_cost = _f(cols, "splitlineitemsplitcost").to_pylist()
+    unused_cost = _f(cols, "splitlineitemunusedcost").to_pylist()
+    parents, resources, texts = parent.to_pylist(), resource.to_pylist(), tags.to_pylist()
+    pods: dict[tuple[str | None, str | None], dict[str, str | None]] = {}
+    out: list[dict[str, object] | None] = []
+    for i, key in enumerate(parents):
+        if key is None:
+            out.append(None)
+            continue
+        found = pods.get((resources[i], texts[i]))
+        if found is None:
+            found = pods[(resources[i], texts[i])] = split_row_target(resources[i], parse_json_object(texts[i]))
+        out.append(
+            {"parent": aws_resource_key(key), "split_cost": split_cost[i], "unused_cost": unused_cost[i], **found}
+        )
+    return pa.array(out, CLOUD_SPLIT)
+
+
+def _convert(cols: Columns, fmt: str) -> pa.RecordBatch:
     n = cols.n
     kind = cols.codes("lineitemlineitemtype")
     kinds = sorted(set(_CATEGORY) | {"__other__"})
@@ -235,7 +260,7 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
     if region is None:
         zone = cols.text("lineitemavailabilityzone")
         region = None if zone is None else pc.utf8_rtrim(zone, characters="abcdefghijklmnopqrstuvwxyz")
-    batch = finish(
+    return finish(
         {
             "ChargePeriodStart": cols.time("lineitemusagestartdate"),
             "ChargePeriodEnd": cols.time("lineitemusageenddate"),
@@ -269,10 +294,6 @@ def _convert(cols: Columns, fmt: str, kept: pa.Array | None) -> pa.RecordBatch:
         cols,
         fmt,
     )
-    if kept is not None:
-        ids = pc.add(pc.cast(kept, pa.int64()), pa.scalar(cols.row_offset, pa.int64()))
-        batch = batch.set_column(batch.schema.get_field_index("x_SourceRowId"), "x_SourceRowId", ids)
-    return batch
 
 
 def _kind(value: object) -> str:

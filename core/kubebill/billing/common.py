@@ -820,3 +820,10 @@ def pricing_category(*, spot: pa.Array, committed: pa.Array, category: pa.Array)
         pa.scalar("Standard"),
         pa.scalar(None, pa.string()),
     )
+
+
+def split_children(batch: pa.RecordBatch | pa.Table) -> pa.Array:
+    """The rows that are only a cloud's split of another line, never a bill line: AWS split cost allocation rows
+    (``x_CloudSplit.parent`` set; their parent line carries the bill). The `bill_lines` stage leaves out the same."""
+    result = pc.is_valid(pc.struct_field(batch.column("x_CloudSplit"), "parent"))
+    return result.combine_chunks() if isinstance(result, pa.ChunkedArray) else result

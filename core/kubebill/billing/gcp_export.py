@@ -4,6 +4,8 @@ Costs: BilledCost = EffectiveCost = ``cost`` + Σ ``credits.amount`` (the net th
 sustained-use discounts arrive as credits); ListCost = ``cost_at_list`` when exported, else ``cost``;
 ContractedCost = ``cost`` (negotiated price before credits). Tags = ``labels`` plus ``system_labels``
 (labels win on a clash); the key is ``resource.name`` (else the last segment of ``resource.global_name``).
+A line GKE cost allocation labelled (``k8s-namespace`` with ``goog-k8s-cluster-name``) carries that namespace
+share in ``x_CloudSplit`` (`keys.gcp.gke_split`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from kubebill.billing.common import (
     coalesce,
     finish,
     is_text,
+    map_pairs,
     map_unique,
     pair_text,
     pricing_category,
     split_pair,
 )
 from kubebill.keys import cluster_hint, gcp_resource_key
+from kubebill.keys.gcp import gke_split
+from kubebill.schema import CLOUD_SPLIT
 
 ALIASES = frozenset(
     {
@@ -156,6 +161,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
         else map_unique(lambda v: f"{v[:4]}-{v[4:6]}-01T00:00:00Z" if v else None, invoice, pa.string())
     )
     listed = coalesce(cols.number("costatlist"), cost)
+    gke = map_pairs(lambda t, k: gke_split(json.loads(t), k), tags, keys, n, CLOUD_SPLIT)
     return finish(
         {
             "ChargePeriodStart": cols.time("usagestarttime"),
@@ -184,6 +190,7 @@ def convert(cols: Columns, fmt: str) -> pa.RecordBatch:
             "Tags": tags,
             "x_ResourceKey": keys,
             "x_ClusterHint": hints,
+            "x_CloudSplit": gke,
         },
         cols,
         fmt,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from kubebill.commands import common
 from kubebill.errors import InputError
@@ -48,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--currency", metavar="CODE", help="only rows billed in this currency (default: every one)")
     parser.add_argument("--format", default="table", choices=FORMATS, help="output format")
     parser.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    parser.add_argument(
+        "--compare",
+        choices=("cloud",),
+        help="cloud: per namespace and day, the allocation export's split against the cloud's own (AWS split cost "
+        "allocation data, GKE cost allocation) where both cover a cluster, in EffectiveCost (table, csv, json)",
+    )
     common.add_store(parser)
 
 
@@ -73,6 +80,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not days:
         newest = f"; results span {min(available)} to {max(available)}" if available else ""
         raise InputError(f"no results for {window} in {store.url}{newest}")
+    if args.compare:
+        return _compare(args, store, layout, days, window)
     results = read_days(store, layout, days)
     hashed = settings.hash_pod_names
     named = "" if args.from_ else f" ({window})"
@@ -88,10 +97,31 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             text = report_format.format_json(rows, keys=keys, cost=args.cost, window=window, days=days)
         else:
             text = report_format.format_table(rows, keys=keys, cost=args.cost, title=title)
+    _emit(args, text)
+    return 0
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text, encoding="utf-8")
         print(args.out)
     else:
         sys.stdout.write(text)
+
+
+def _compare(args: argparse.Namespace, store: Any, layout: Layout, days: list[Any], window: str) -> int:
+    from kubebill.sinks import compare_report
+
+    table = compare_report.read(store, layout, days)
+    if args.format == "html":
+        raise InputError("--compare cloud: expected --format table, csv or json, found html")
+    if args.format == "csv":
+        text = compare_report.format_csv(table)
+    elif args.format == "json":
+        text = compare_report.format_json(table, window=window)
+    else:
+        title = f"kubebill against the cloud's own split, EffectiveCost by namespace, {days[0]} to {days[-1]}"
+        text = compare_report.format_table(table, title=title)
+    _emit(args, text)
     return 0

@@ -34,6 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=2, help="UTC days, ending --end")
     parser.add_argument("--end", metavar="YYYY-MM-DD", help="last UTC day (default: yesterday)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same bytes)")
+    parser.add_argument(
+        "--cloud-split",
+        action="store_true",
+        help="the clouds' own Kubernetes splits in the bills: AWS split cost allocation rows in the CUR 2.0, GKE "
+        "cost allocation labels in the Google export (their truth in ground_truth_cloud_split.parquet)",
+    )
+    parser.add_argument(
+        "--no-allocations", action="store_true", help="write no OpenCost exports (the agentless path alone)"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -49,6 +58,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             days=args.days,
             seed=args.seed,
             end=end,
+            cloud_split=args.cloud_split,
+            allocations=not args.no_allocations,
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None

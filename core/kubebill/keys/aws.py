@@ -4,6 +4,7 @@ and CSI handles (any other ARN or id lower-cased whole); load balancers by name;
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from kubebill.keys.text import clean
@@ -46,3 +47,39 @@ def aws_resource_key(resource_id: str | None) -> str | None:
     if text is None:
         return None
     return tail(text.lower())
+
+
+# AWS split cost allocation data for EKS (SCAD): a pod's row in the CUR names its pod by ARN and its place by tags.
+SPLIT_TAGS = {
+    "cluster": "aws:eks:cluster-name",
+    "namespace": "aws:eks:namespace",
+    "node": "aws:eks:node",
+    "controller": "aws:eks:workload-name",
+    "controller_kind": "aws:eks:workload-type",
+}
+_POD_ARN = re.compile(r"^arn:aws:eks:[^:]*:[^:]*:pod/(?P<cluster>[^/]+)/(?P<namespace>[^/]+)/(?P<pod>[^/]+)")
+
+
+def _flat_tag(key: str) -> str:
+    """A tag key as legacy CUR (``resourceTags/aws:eks:node``) and CUR 2.0 (``aws_eks_node``) both reduce to."""
+    low = key.strip().lower().removeprefix("resourcetags/").removeprefix("resource_tags_")
+    return re.sub(r"[^a-z0-9]", "", low)
+
+
+_FLAT_SPLIT_TAGS = {_flat_tag(tag): name for name, tag in SPLIT_TAGS.items()}
+
+
+def split_row_target(resource_id: str | None, tags: Mapping[str, object]) -> dict[str, str | None]:
+    """A SCAD row's pod: cluster, namespace, node, controller (kind) from its tags, the pod from its ARN
+    (``arn:aws:eks:<region>:<account>:pod/<cluster>/<namespace>/<pod>/<uid>``), which also fills a missing tag."""
+    out: dict[str, str | None] = dict.fromkeys(SPLIT_TAGS)
+    for key, value in tags.items():
+        name = _FLAT_SPLIT_TAGS.get(_flat_tag(key))
+        if name is not None:
+            out[name] = clean(value)
+    found = _POD_ARN.match(clean(resource_id) or "")
+    out["pod"] = found["pod"] if found else None
+    if found:
+        out["cluster"] = out["cluster"] or found["cluster"]
+        out["namespace"] = out["namespace"] or found["namespace"]
+    return out

@@ -7,10 +7,13 @@ scopes by cluster anyway.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from kubebill.keys.text import clean
+from kubebill.model import IDLE
 
 _GCP_PATH = re.compile(r"(?:^|/)(?:instances|disks|forwardingrules|addresses|targetpools)/(?P<name>[^/]+)$")
 
@@ -45,3 +48,35 @@ def gcp_resource_key(name: str | None, global_name: str | None = None) -> str | 
     low = full.lower().rstrip("/")
     gcp = _GCP_PATH.search(low)
     return gcp["name"] if gcp else low
+
+
+# GKE cost allocation (DESIGN 4, allocation sources): the labels Google writes on a cluster's compute lines, each
+# line then being one namespace's share of its VM; the namespace values for capacity no Pod requested and for the
+# node's system overhead (Google's documentation, "View detailed breakdown of cluster costs").
+NAMESPACE_LABEL = "k8s-namespace"
+LABEL_PREFIX = "k8s-label/"
+UNALLOCATED_NAMESPACE = "kube:unallocated"
+SYSTEM_OVERHEAD_NAMESPACE = "kube:system-overhead"
+# SQL over a GKE line's `x_CloudSplit`: the split key of its (cluster, VM, namespace), one target each (the
+# overhead's namespace is null, so its key ends in '/').
+GKE_SPLIT_KEY = "('gke:' || lower({0}.cluster) || '/' || coalesce({0}.node, '') || '/' || coalesce({0}.namespace, ''))"
+
+
+def gke_split(tags: Mapping[str, object], node: str | None) -> dict[str, str | None] | None:
+    """A Google line's GKE cost allocation: cluster, node (the line's VM), namespace (GKE's unallocated value as
+    `__idle__`, its system overhead as none, as AKS's system split) and the `k8s-label/<key>` labels as JSON; None
+    when the line carries no namespace label or no cluster label (a namespace label alone is not GKE's)."""
+    namespace = clean(tags.get(NAMESPACE_LABEL))
+    cluster = clean(tags.get(CLUSTER_TAGS[0]))
+    if namespace is None or cluster is None:
+        return None
+    labels = {k[len(LABEL_PREFIX) :]: v for k, v in sorted(tags.items()) if k.startswith(LABEL_PREFIX)}
+    return {
+        "cluster": cluster,
+        "node": node,
+        "namespace": {UNALLOCATED_NAMESPACE: IDLE, SYSTEM_OVERHEAD_NAMESPACE: None}.get(namespace, namespace),
+        "pod": None,
+        "labels": json.dumps(labels, separators=(",", ":"), sort_keys=True) if labels else None,
+        "controller_kind": None,
+        "controller": None,
+    }

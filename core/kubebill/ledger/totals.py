@@ -7,6 +7,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kubebill.billing.common import split_children
 from kubebill.ledger.record import Totals
 from kubebill.schema import COST_COLUMNS
 
@@ -23,6 +24,11 @@ def add(
     """Add a COST batch's lines to `into[key][day][currency][column]` and `rows[key]` (key = x_SourceKey), and
     when given, its lines per (BillingAccountId, ISO day) to `charges` and the days its lines start on to `days`:
     all from one grouping of the batch. `starts` is its ChargePeriodStart as date32 when the caller has it."""
+    children = split_children(batch)
+    if pc.any(children).as_py():  # a cloud's split row is no bill line: its parent line is the money
+        keep = pc.invert(children)
+        batch = batch.filter(keep)
+        starts = starts.filter(keep) if starts is not None else None
     if batch.num_rows == 0:
         return
     columns = {

@@ -56,6 +56,7 @@ class Options:
 
     method: str = OPENCOST_LIST_COST
     shared_spread: str = "none"  # none | weighted | even
+    allocation_source: str = "auto"  # export | cloud | auto: whose split a cluster-day uses (DESIGN 4)
     # the allocation policies (kubebill.settings, DESIGN 4 Policies); the defaults move nothing
     idle_share: str = "none"  # none | weighted | even
     idle_share_scope: str = "node"  # node | cluster
@@ -73,6 +74,7 @@ class Options:
         return {
             "method": self.method,
             "shared_spread": self.shared_spread,
+            "allocation_source": self.allocation_source,
             "idle_share": self.idle_share,
             "idle_share_scope": self.idle_share_scope,
             "shared_namespaces": ",".join(self.shared_namespaces),
@@ -175,6 +177,7 @@ class Reconciliation:
         self.day = day
         self.options = options or Options()
         self.con = con or connect(self.options)
+        self.notes: dict[str, int] = {}  # the cloud splits' defects of the day, by name (see _check_cloud_splits)
         _register(self.con, "allocation_in", allocation)
         _register(self.con, "cost_in", cost, numbered=True)
         found = allocation_keys or {}
@@ -192,6 +195,7 @@ class Reconciliation:
             after={
                 "provider_ids": _keymap,
                 "split_rows": _check_clusters,
+                "bill_lines": self._check_cloud_splits,
                 "result_rows": lambda con: policies.build(con, self.options),
                 "allocated_rows": self._mark_passed,
             },
@@ -208,6 +212,58 @@ class Reconciliation:
 
     def _sorted(self) -> bool:
         return len(self._chunks()) >= SORT_FROM_CHUNKS
+
+    def cloud_overlap(self) -> list[str]:
+        """The clusters (lower-cased) an allocation export and the cloud's own split both cover this day."""
+        found = self.con.execute(
+            """SELECT DISTINCT lower(x_CloudSplit.cluster) AS lc FROM cost_in
+            WHERE ChargePeriodStart >= $day_start AND ChargePeriodStart < $day_end AND x_CloudSplit.cluster IS NOT NULL
+            INTERSECT
+            SELECT DISTINCT lower(cluster) FROM allocation_in WHERE window_start < $day_end AND window_end > $day_start
+            ORDER BY 1""",
+            _day_bounds(self.day),
+        ).fetchall()
+        return [str(row[0]) for row in found]
+
+    def _check_cloud_splits(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The day's defects of the clouds' own splits, counted and logged by name (none loses money: a split row
+        carries none, the parent line does, and its split is normalised to its own total):
+
+        - `cloud_split_orphan_rows`: AWS split rows whose parent no bill line of the day carries (nothing to split);
+        - `cloud_split_mismatched_parents`: parent instance-hours whose split + unused costs differ from the parent
+          lines' EffectiveCost by more than 1% (split by the rows' ratios all the same);
+        - `namespace_labels_ignored`: lines with a `k8s-namespace` label that are no GKE cost-allocation line (no
+          `goog-k8s-cluster-name`, or not a Google line): split as any line.
+        """
+        day = "ChargePeriodStart >= $day_start AND ChargePeriodStart < $day_end"
+        bounds = _day_bounds(self.day)
+        orphans = con.execute(
+            f"""SELECT count(*), min(x_SourceKey || ' row ' || x_SourceRowId), min(x_CloudSplit.parent) FROM cost_in
+            WHERE {day} AND x_CloudSplit.parent IS NOT NULL AND x_CloudSplit.parent NOT IN (SELECT rk FROM bill_lines
+            WHERE rk IS NOT NULL)""",
+            bounds,
+        ).fetchall()[0]
+        mismatched = con.execute(
+            f"""WITH s AS (SELECT x_CloudSplit.parent AS rk, ChargePeriodStart AS cps,
+                                  sum(coalesce(x_CloudSplit.split_cost, 0) + coalesce(x_CloudSplit.unused_cost, 0)) AS s
+                           FROM cost_in WHERE {day} AND x_CloudSplit.parent IS NOT NULL GROUP BY ALL),
+                    l AS (SELECT rk, cps, sum(EffectiveCost) AS e FROM bill_lines GROUP BY ALL)
+            SELECT count(*), min(s.rk || ' at ' || s.cps::VARCHAR) FROM s JOIN l USING (rk, cps)
+            WHERE abs(s.s - l.e) > 0.01 * abs(l.e) + 1e-9""",
+            bounds,
+        ).fetchall()[0]
+        ignored = con.execute(
+            """SELECT count(*) FROM bill_lines WHERE gk IS NULL AND strpos(Tags, '"k8s-namespace"') > 0"""
+        ).fetchall()[0]
+        found = {
+            "cloud_split_orphan_rows": (int(orphans[0]), f"e.g. {orphans[1]}, parent {orphans[2]}"),
+            "cloud_split_mismatched_parents": (int(mismatched[0]), f"e.g. {mismatched[1]}"),
+            "namespace_labels_ignored": (int(ignored[0]), "no goog-k8s-cluster-name on a Google line"),
+        }
+        for name, (count, example) in found.items():
+            if count:
+                self.notes[name] = count
+                LOG.warning("cloud split defect", extra={"note": name, "count": count, "example": example})
 
     @staticmethod
     def _mark_passed(con: duckdb.DuckDBPyConnection) -> None:
@@ -230,7 +286,11 @@ class Reconciliation:
         estimated = int(self._scalar("SELECT count(*) FROM estimates"))
         if estimated:
             found["estimated"] = estimated
-        return found | {"flagged_slices": int(self._scalar("SELECT count(*) FROM allocated_rows WHERE neg_idle"))}
+        return (
+            found
+            | self.notes
+            | {"flagged_slices": int(self._scalar("SELECT count(*) FROM allocated_rows WHERE neg_idle"))}
+        )
 
     def _scalar(self, query: str) -> Any:
         """The one value of an aggregate query, its result read to the end (DuckDB 2 refuses new work on a

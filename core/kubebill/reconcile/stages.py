@@ -10,10 +10,11 @@ reconcile.policies): for each distinct labels or tags JSON text the policies loo
 configured label selector or tag key it carries.
 
 Parameters are bound, never formatted: `$day_start`, `$day_end` (the UTC day), `$method` (the split method),
-`$shared_spread`, and the policies' `$idle_share`, `$idle_share_scope`, `$shared_namespaces`, `$shared_labels`,
-`$namespace_tags`, `$cluster_tags` (lists as comma-joined text). A stage may name a cloud's SQL fragment as
-``{{azure.VMSS_PARENT(l.rk)}}`` (or ``{{azure.PRIVATE_IP}}``): the text of that constant in kubebill.keys, `{0}`
-given the argument — each cloud's rules live in one place, and the stages read them from there.
+`$shared_spread`, `$allocation_source` (export, cloud or auto), and the policies' `$idle_share`, `$idle_share_scope`,
+`$shared_namespaces`, `$shared_labels`, `$namespace_tags`, `$cluster_tags` (lists as comma-joined text). A stage may
+name a cloud's SQL fragment as ``{{azure.VMSS_PARENT(l.rk)}}`` (or ``{{azure.PRIVATE_IP}}``): the text of that
+constant in kubebill.keys, `{0}` given the argument — each cloud's rules live in one place, and the stages read
+them from there.
 """
 
 from __future__ import annotations
@@ -50,13 +51,15 @@ STAGES = (
     Stage("volume_splits", ("allocation_rows", "keymap")),
     Stage("lb_splits", ("allocation_rows", "keymap")),
     Stage("aks_splits", ("allocation_rows", "keymap")),
-    Stage("split_rows", ("node_splits", "volume_splits", "lb_splits", "aks_splits")),
+    Stage("cloud_clusters", ("cost_in", "allocation_rows")),
+    Stage("cloud_splits", ("cost_in", "cloud_clusters")),
+    Stage("split_rows", ("node_splits", "volume_splits", "lb_splits", "aks_splits", "cloud_splits")),
     Stage("parent_splits", ("split_rows",)),
     Stage("all_splits", ("split_rows", "parent_splits")),
     Stage("split_keys", ("all_splits",)),
     Stage("split_targets", ("all_splits",)),
     Stage("lb_keys", ("allocation_rows", "keymap")),
-    Stage("clusters", ("allocation_rows",)),
+    Stage("clusters", ("allocation_rows", "cloud_clusters")),
     Stage("namespace_costs", ("allocation_rows",)),
     Stage("bill_lines", ("cost_in",)),
     Stage("line_keys", ("bill_lines", "split_keys")),

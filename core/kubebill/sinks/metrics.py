@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import requests
@@ -83,6 +83,7 @@ def render(store: Store, settings: Settings, *, now: datetime | None = None) -> 
             return cached.body, CONTENT_TYPE
         started = time.perf_counter()
         snap = build(store, layout, results, top_pods=settings.metrics_top_pods)
+        snap.source_difference = _source_difference(store, layout, snap.day if snap.source == "results" else None)
         record = health.read(store, layout)
         body = render_text(
             families(snap, record, settings, now=now or datetime.now(UTC)), common={"tenant_id": settings.tenant_id}
@@ -93,6 +94,20 @@ def render(store: Store, settings: Settings, *, now: datetime | None = None) -> 
             extra={"day": str(snap.day), "source": snap.source, "seconds": round(time.perf_counter() - started, 3)},
         )
         return body, CONTENT_TYPE
+
+
+def _source_difference(store: Store, layout: Layout, day: date | None) -> list[tuple[str, str, str, float]]:
+    """The newest day's cross-check of the allocation export against the cloud's split (none: no samples)."""
+    if day is None:
+        return []
+    from kubebill.sinks import compare_report
+
+    table = compare_report.read(store, layout, [day])
+    return [
+        (r["cluster"], r["namespace"] or "", r["BillingCurrency"] or "", r["difference_ratio"])
+        for r in table.to_pylist()
+        if r["difference_ratio"] is not None
+    ]
 
 
 def _money_samples(family: Family, money: Money, scale: float, **labels: str | None) -> None:
@@ -196,6 +211,13 @@ def families(snap: Snapshot, record: dict[str, Any], settings: Settings, *, now:
             cluster_eff.add(value, cluster=c, resource=resource)
         else:
             namespace_eff.add(value, cluster=c, namespace=eff_ns, resource=resource)
+    difference = family(
+        "kubebill_allocation_source_difference_ratio",
+        "gauge",
+        "(allocation export - cloud's own split) / cloud's, EffectiveCost of the node lines both split, per namespace",
+    )
+    for c, ns, currency, value in snap.source_difference:
+        difference.add(value, cluster=c, namespace=ns, currency=currency)
     window = family(
         "kubebill_cost_window_seconds",
         "gauge",

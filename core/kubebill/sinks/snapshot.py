@@ -71,6 +71,8 @@ class Snapshot:
     origin: list[tuple[str, str, str, str, Money]] = field(default_factory=list)  # c, ns, cur, own|idle|shared|…
     month_to_date: list[tuple[str, str, Money]] = field(default_factory=list)  # cluster, currency
     efficiency: list[tuple[str, str | None, str, float]] = field(default_factory=list)  # c, ns|None, resource
+    # cluster, namespace, currency: (export − cloud) / |cloud| of the day's cross-check (reconcile.compare)
+    source_difference: list[tuple[str, str, str, float]] = field(default_factory=list)
     allocation_prefixes: tuple[str, ...] = ()
 
 

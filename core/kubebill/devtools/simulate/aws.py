@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from kubebill.devtools.simulate import cloud_split
 from kubebill.devtools.simulate.allocation import HOURS, ClusterDay
 from kubebill.devtools.simulate.export import Export
 from kubebill.devtools.simulate.lines import DayTotals, Lines, Resource, daily, hourly, lines_of
@@ -158,6 +159,7 @@ class AwsExport(Export):
         self.rds = f"arn:aws:rds:us-east-1:{self.account}:db:orders-db"
         self.periods: dict[str, ParquetParts] = {}
         self.row_id = 0
+        self.schema = cloud_split.with_scad(CUR2) if scenario.cloud_split else CUR2
 
     # --- the model's lines ---
     def cluster_lines(self, cd: ClusterDay) -> list[Lines]:
@@ -325,9 +327,18 @@ class AwsExport(Export):
                 parts = self.periods[period] = ParquetParts(
                     self.root,
                     partial(_data_key, period),
-                    CUR2,
+                    self.schema,
                 )
-            parts.write(self._table(block, period))
+            parts.write(cloud_split.widen(self._table(block, period), self.schema))
+        if self.scenario.cloud_split:
+            self._write_split(blocks)
+
+    def _write_split(self, blocks: list[Lines]) -> None:
+        """The SCAD rows of the node lines in `blocks`, in the period of their cluster-day."""
+        for cd in {id(b.cluster): b.cluster for b in blocks if b.target == "node" and b.cluster}.values():
+            table = cloud_split.scad_rows(cd, blocks, self.schema, self.account, cd.cluster.region)
+            if table is not None:
+                self.periods[f"{cd.day.year:04d}-{cd.day.month:02d}"].write(table)
 
     def close(self) -> list[Written]:
         written: list[Written] = []
@@ -353,17 +364,17 @@ class AwsExport(Export):
             },
             "dataFiles": [f"s3://kubebill-sim-billing/{w.key.removeprefix('billing/aws/')}" for w in files],
             "dataQuery": {
-                "query": "SELECT " + ", ".join(CUR2.names) + " FROM COST_AND_USAGE_REPORT",
+                "query": "SELECT " + ", ".join(self.schema.names) + " FROM COST_AND_USAGE_REPORT",
                 "tableConfigurations": {
                     "COST_AND_USAGE_REPORT": {
                         "INCLUDE_MANUAL_DISCOUNT_COMPATIBILITY": "FALSE",
                         "INCLUDE_RESOURCES": "TRUE",
-                        "INCLUDE_SPLIT_COST_ALLOCATION_DATA": "FALSE",
+                        "INCLUDE_SPLIT_COST_ALLOCATION_DATA": "TRUE" if self.scenario.cloud_split else "FALSE",
                         "TIME_GRANULARITY": "HOURLY",
                     }
                 },
             },
-            "schema": [{"name": f.name, "type": _athena_type(f.type)} for f in CUR2],
+            "schema": [{"name": f.name, "type": _athena_type(f.type)} for f in self.schema],
             "totalRowCount": sum(w.rows for w in files),
         }
 

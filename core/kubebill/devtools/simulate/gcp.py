@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from kubebill.devtools.simulate import cloud_split
 from kubebill.devtools.simulate.allocation import HOURS, US_PER_HOUR, ClusterDay
 from kubebill.devtools.simulate.export import Export
 from kubebill.devtools.simulate.lines import DayTotals, Lines, Resource, daily, hourly
@@ -193,7 +194,7 @@ class GcpExport(Export):
             )
         )
         blocks.append(self._flat("gke_fee", "shared", [Resource(c.name, c.name, dict(labels))], day0, 0.10, cd, 3600.0))
-        return blocks
+        return cloud_split.gke_blocks(cd, blocks) if self.scenario.cloud_split else blocks
 
     def account_lines(self, day: date, day_index: int, totals: DayTotals) -> list[Lines]:
         day0 = day_us(day)

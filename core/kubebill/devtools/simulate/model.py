@@ -88,6 +88,8 @@ class Scenario:
     days: int = 2
     seed: int = 1
     end: date = date(2025, 6, 17)
+    cloud_split: bool = False  # the clouds' own Kubernetes splits in the bills (devtools.simulate.cloud_split)
+    allocations: bool = True  # False: no OpenCost exports, the agentless path alone
 
     def __post_init__(self) -> None:
         for name in ("clusters", "nodes", "pods", "days"):

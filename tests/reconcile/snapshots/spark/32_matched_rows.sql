@@ -34,6 +34,10 @@ FROM (
       THEN CASE w.method
         WHEN 'aks-cost-analysis-fraction'
         THEN 'Fraction'
+        WHEN 'aws-split-cost-allocation-data'
+        THEN 'SplitCost'
+        WHEN 'gke-cost-allocation'
+        THEN 'Count'
         WHEN 'opencost-list-cost'
         THEN 'ListCost'
         ELSE 'WeightedCapacityShare'
@@ -46,7 +50,11 @@ FROM (
     CASE
       WHEN w.comp = 'compute'
       AND w.wc + w.wr + w.wg > 0
-      AND w.method <> 'aks-cost-analysis-fraction'
+      AND NOT w.method IN (
+        'aks-cost-analysis-fraction',
+        'aws-split-cost-allocation-data',
+        'gke-cost-allocation'
+      )
       THEN w.wc / (
         w.wc + w.wr + w.wg
       )
@@ -54,7 +62,11 @@ FROM (
     CASE
       WHEN w.comp = 'compute'
       AND w.wc + w.wr + w.wg > 0
-      AND w.method <> 'aks-cost-analysis-fraction'
+      AND NOT w.method IN (
+        'aks-cost-analysis-fraction',
+        'aws-split-cost-allocation-data',
+        'gke-cost-allocation'
+      )
       THEN w.wr / (
         w.wc + w.wr + w.wg
       )
@@ -62,7 +74,11 @@ FROM (
     CASE
       WHEN w.comp = 'compute'
       AND w.wc + w.wr + w.wg > 0
-      AND w.method <> 'aks-cost-analysis-fraction'
+      AND NOT w.method IN (
+        'aks-cost-analysis-fraction',
+        'aws-split-cost-allocation-data',
+        'gke-cost-allocation'
+      )
       THEN w.wg / (
         w.wc + w.wr + w.wg
       )

@@ -1,6 +1,7 @@
 -- DESIGN §4 Time: the bill lines charged in the merge's UTC day; `lid` from the line's input object and row
 -- number in it; `rk` its lower-cased key, `hint` its cluster (a tag, the node resource group, or the AKS
--- cluster a control-plane line is billed on).
+-- cluster a control-plane line is billed on), `gk` the key of a GKE cost-allocation line. An AWS split cost
+-- allocation row is no bill line: its parent line carries the bill.
 SELECT
   line AS lid, ChargePeriodStart, ChargePeriodEnd, BillingPeriodStart, BillingAccountId, SubAccountId,
   ProviderName, ServiceName, ServiceCategory, ResourceId, ResourceName, ResourceType, RegionId, SkuId,
@@ -9,7 +10,9 @@ SELECT
   x_ResourceKey, x_ClusterHint, x_BillingFormat, x_SourceKey, x_SourceRowId,
   lower(x_ResourceKey) AS rk,
   coalesce(lower(x_ClusterHint), CASE WHEN strpos(lower(x_ResourceKey), '/microsoft.containerservice/managedclusters/') > 0 THEN NULLIF(regexp_extract(lower(x_ResourceKey), '/microsoft\.containerservice/managedclusters/([^/]+)$', 1), '') END) AS hint,
+  CASE WHEN x_CloudSplit.parent IS NULL AND x_CloudSplit.cluster IS NOT NULL
+       THEN ('gke:' || lower(x_CloudSplit.cluster) || '/' || coalesce(x_CloudSplit.node, '') || '/' || coalesce(x_CloudSplit.namespace, '')) END AS gk,
   ChargePeriodStart AS cps,
   coalesce(ChargePeriodEnd, ChargePeriodStart + INTERVAL 1 HOUR) AS cpe
 FROM cost_in
-WHERE ChargePeriodStart >= $day_start AND ChargePeriodStart < $day_end
+WHERE ChargePeriodStart >= $day_start AND ChargePeriodStart < $day_end AND x_CloudSplit.parent IS NULL

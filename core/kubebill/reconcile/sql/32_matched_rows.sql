@@ -13,15 +13,20 @@ FROM (SELECT w.lid AS lid, w.tno AS tno, w.comp AS comp, w.kind AS kind, w.metho
              w.neg_idle AS neg_idle,
              CASE WHEN w.tw > 0 THEN w.w / w.tw WHEN w.tf > 0 THEN w.f / w.tf ELSE 1.0 / w.n END AS ratio,
              CASE WHEN w.tw > 0 THEN CASE w.method WHEN 'aks-cost-analysis-fraction' THEN 'Fraction'
+                                                   WHEN 'aws-split-cost-allocation-data' THEN 'SplitCost'
+                                                   WHEN 'gke-cost-allocation' THEN 'Count'
                                                    WHEN 'opencost-list-cost' THEN 'ListCost'
                                                    ELSE 'WeightedCapacityShare' END
                   WHEN w.tf > 0 THEN 'Minutes' ELSE 'Count' END AS unit,
              CASE WHEN w.tw > 0 THEN w.w WHEN w.tf > 0 THEN w.f ELSE 1.0 END AS qty,
-             CASE WHEN w.comp = 'compute' AND w.wc + w.wr + w.wg > 0 AND w.method <> 'aks-cost-analysis-fraction'
+             CASE WHEN w.comp = 'compute' AND w.wc + w.wr + w.wg > 0 AND w.method NOT IN (
+                    'aks-cost-analysis-fraction', 'aws-split-cost-allocation-data', 'gke-cost-allocation')
                   THEN w.wc / (w.wc + w.wr + w.wg) END AS cpu_ratio,
-             CASE WHEN w.comp = 'compute' AND w.wc + w.wr + w.wg > 0 AND w.method <> 'aks-cost-analysis-fraction'
+             CASE WHEN w.comp = 'compute' AND w.wc + w.wr + w.wg > 0 AND w.method NOT IN (
+                    'aks-cost-analysis-fraction', 'aws-split-cost-allocation-data', 'gke-cost-allocation')
                   THEN w.wr / (w.wc + w.wr + w.wg) END AS ram_ratio,
-             CASE WHEN w.comp = 'compute' AND w.wc + w.wr + w.wg > 0 AND w.method <> 'aks-cost-analysis-fraction'
+             CASE WHEN w.comp = 'compute' AND w.wc + w.wr + w.wg > 0 AND w.method NOT IN (
+                    'aks-cost-analysis-fraction', 'aws-split-cost-allocation-data', 'gke-cost-allocation')
                   THEN w.wg / (w.wc + w.wr + w.wg) END AS gpu_ratio
       FROM (SELECT t.lid AS lid, t.wc AS wc, t.wr AS wr, t.wg AS wg, t.f AS f, g.tno AS tno, g.comp AS comp,
                    g.kind AS kind, g.method AS method, greatest(t.wc + t.wr + t.wg, 0) AS w,

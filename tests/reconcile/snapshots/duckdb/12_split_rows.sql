@@ -1,7 +1,7 @@
 -- DESIGN §4 Node, volume, load-balancer lines and the AKS agent: the day's split table, one row per allocation
 -- row (or PV, LB entry) and key. `target` ids the row's target (a 64-bit hash of its columns); `oid` ids the
 -- coverage of the row (its key and step: rows alike in both are covered by the same lines); `pkey` is the VMSS of
--- a VMSS instance key.
+-- a VMSS instance key. Where the cloud's split is used, a node's allocation-export rows give way to it.
 SELECT
   s.skey AS skey, s.comp AS comp, s.ws AS ws, s.we AS we, epoch(s.ws) AS ws_s, epoch(s.we) AS we_s,
   s.source AS source, s.cluster AS cluster, s.node AS node, s.namespace AS namespace,
@@ -15,6 +15,7 @@ SELECT
 FROM (
   SELECT skey, comp, ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
          kind, wc, wr, wg, f, list_cost, method FROM node_splits
+  WHERE skey NOT IN (SELECT nkey FROM cloud_splits)
   UNION ALL
   SELECT skey, comp, ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
          kind, wc, wr, wg, f, list_cost, method FROM volume_splits
@@ -24,4 +25,7 @@ FROM (
   UNION ALL
   SELECT skey, comp, ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
          kind, wc, wr, wg, f, list_cost, method FROM aks_splits
+  UNION ALL
+  SELECT skey, comp, ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
+         kind, wc, wr, wg, f, list_cost, method FROM cloud_splits
 ) s
