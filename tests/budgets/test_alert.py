@@ -29,7 +29,7 @@ from kubebill.store import LocalStore
 from tests.sinks.conftest import RULES, Prometheus, running_prometheus, serving_metrics, wait_for
 
 DAY = date(2025, 6, 17)
-SCENARIO = Scenario(providers=("aws",), clusters=1, nodes=2, pods=10, days=1, seed=3, end=DAY)
+SCENARIO = Scenario(providers=("aws",), clusters=1, nodes=2, pods=12, days=1, seed=7, end=DAY)
 SETTINGS = Settings(tenant_id="sim")
 ALERT = "KubebillNamespaceOverBudget"
 _SAMPLE = re.compile(r"^(\w+)\{([^}]*)\} (\S+)$")
