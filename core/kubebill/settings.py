@@ -367,6 +367,12 @@ class Settings:
         _one_of("none", "weighted"),
         "spread __shared__ cost over namespaces by cost",
     )
+    engine: str = var(
+        "KUBEBILL_ENGINE",
+        "duckdb",
+        _one_of("duckdb", "spark"),
+        "what runs the merge's SQL stages: embedded DuckDB, or Apache Spark (`kubebill[spark]` and a JRE)",
+    )
     # timers (Azure reads these in its NCRONTAB bindings; AWS/GCP schedules are set by Terraform)
     export_schedule: str = var(
         "KUBEBILL_EXPORT_SCHEDULE", "0 10 0 * * *", _ncrontab, "when the daily export runs (6-field NCRONTAB, UTC)"
