@@ -467,7 +467,7 @@ def _merge_day(
     import pyarrow as pa
 
     from kubebill.errors import PreconditionFailed
-    from kubebill.reconcile.engine import Options, Reconciliation
+    from kubebill.reconcile.engine import Options
     from kubebill.sinks import results
     from kubebill.sources import stored
 
@@ -508,7 +508,7 @@ def _merge_day(
         cost = staged.cost(store, inputs.units)
         pa.default_memory_pool().release_unused()  # the readers' batches are on disk now: give DuckDB the room
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
-        run = Reconciliation(source, cost, day=day, options=options, allocation_keys=allocations.keys)
+        run = _engine(settings)(source, cost, day=day, options=options, allocation_keys=allocations.keys)
         try:
             rows, stats = run.rows, run.stats()
             path = os.path.join(daydir, "result.parquet")
@@ -552,6 +552,17 @@ def _merge_day(
     raise RuntimeError(f"merge of {day.isoformat()}: lost {_MERGE_ATTEMPTS} races to concurrent merges in a row")
 
 
+def _engine(settings: Settings) -> type[Any]:
+    """The day's Reconciliation: embedded DuckDB, or the same stages on Spark (KUBEBILL_ENGINE)."""
+    if settings.engine == "spark":
+        from kubebill.reconcile.spark import SparkReconciliation
+
+        return SparkReconciliation
+    from kubebill.reconcile.engine import Reconciliation
+
+    return Reconciliation
+
+
 def _commit(store: Store, layout: Layout, staged: _Staged) -> None:
     """Every output of the merged days is written: their states stop being pending (a merge killed before this
     point leaves them pending, and the next merge of those days writes their outputs again)."""
@@ -585,6 +596,10 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     from kubebill.sinks import results
 
     layout = Layout.from_settings(settings)
+    if settings.engine == "spark":  # before anything is read: a missing pyspark or JRE is one line naming it
+        from kubebill.reconcile import spark
+
+        spark.require()
     started = time.monotonic()
     summary = MergeSummary()
     failed: list[str] = []  # days whose own inputs cannot be merged, with the reason
