@@ -52,7 +52,7 @@ def _states(store: LocalStore) -> dict[str, Any]:
     found = {}
     for day in DAYS:
         with contextlib.suppress(FileNotFoundError):
-            found[day.isoformat()] = json.loads(store.read(layout.state_key(f"merge/{day.isoformat()}.json")))
+            found[day.isoformat()] = json.loads(store.read_bytes(layout.state_key(f"merge/{day.isoformat()}.json")))
     return found
 
 
@@ -95,7 +95,7 @@ def test_three_clouds_same_results_and_ledger_and_a_failure_midway_commits_nothi
     assert DAYS[1].isoformat() not in states  # the failed day: nothing written
     assert states and all(state["pending"] for state in states.values())  # the day before it: not committed
     monkeypatch.setattr(spark_engine, "stage_sql", original)
-    _same_merge(duckdb_store, spark_store, summary, pipeline.merge(spark_store, settings))
+    _same_merge(duckdb_store, spark_store, summary, pipeline.merge(spark_store, settings, days=DAYS))
 
 
 def test_real_aks_sample_same_result(spark: Any, tmp_path: Path, external: Path) -> None:
