@@ -1,7 +1,7 @@
 """Merge throughput and memory: kubebill's merge vs a plain SQLite join (the AKS tool's approach) vs a minimal
 reference DuckDB query of the same split (no checks, no lineage), on the same generated data.
 
-    .venv/bin/python bench/merge/run.py [--rows 1000000,10000000] [--engines kubebill,duckdb,duckdb-result,sqlite]
+    .venv/bin/python bench/merge/run.py [--rows 1000000,10000000] [--engines kubebill,duckdb,duckdb-result,sqlite,spark]
                                         [--sqlite-max-rows 1000000] [--memory-limit 1GB] [--threads 2] [--csv off]
 
 For each size: one UTC day, hourly bill lines (FOCUS Parquet under billing/) and as many hourly allocation rows
@@ -11,7 +11,8 @@ list-cost weight (idle gets the rest), passes the other lines through, and write
 too with --csv day|month), except SQLite, which writes its CSV as the AKS tool does. Each engine runs in
 a fresh child process (peak RSS = the child's VmHWM). kubebill runs `pipeline.merge` with KUBEBILL_MEMORY_LIMIT;
 `duckdb` writes the split in 16 columns, `duckdb-result` the same split in kubebill's RESULT columns (lineage left
-empty) with kubebill's Parquet and CSV options, and reports its writes' own seconds.
+empty) with kubebill's Parquet and CSV options, and reports its writes' own seconds. `spark` is kubebill's merge
+with KUBEBILL_ENGINE=spark on `local[2]` (its JVM's peak RSS and the day's Σ BilledCost printed beside it).
 """
 
 from __future__ import annotations
@@ -310,8 +311,57 @@ def run_sqlite(root: Path, out: Path) -> int:
     return count
 
 
+def _jvm_peak_rss_mb() -> float:
+    """VmHWM of this process's descendants (the Spark driver JVM spark-submit starts)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    pending, peak = list(children.get(os.getpid(), [])), 0.0
+    while pending:
+        pid = pending.pop()
+        pending += children.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peak
+
+
+def run_spark(root: Path, out: Path) -> int:
+    """kubebill's merge with KUBEBILL_ENGINE=spark on `local[2]` (the session's start is in the time)."""
+    import dataclasses
+
+    import pyarrow.compute as pc
+
+    from kubebill import pipeline
+    from kubebill.layout import Layout
+    from kubebill.reconcile import spark
+    from kubebill.settings import Settings
+    from kubebill.sinks import results
+    from kubebill.store.local import LocalStore
+
+    spark.session(
+        master="local[2]",
+        conf={"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
+              "spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g"},
+    )  # fmt: skip
+    settings = dataclasses.replace(Settings.from_env(), engine="spark")
+    summary = pipeline.merge(LocalStore(root), settings, days=[DAY])
+    EXTRA["jvm_peak_rss_mb"] = _jvm_peak_rss_mb()
+    EXTRA["billed_total"] = pc.sum(results.read_day(LocalStore(root), Layout(), DAY)["BilledCost"]).as_py()
+    return summary.rows
+
+
 ENGINES = {
     "kubebill": run_kubebill,
+    "spark": run_spark,
     "duckdb": run_duckdb,
     "duckdb-result": run_duckdb_result,
     "sqlite": run_sqlite,
@@ -373,6 +423,8 @@ def main() -> int:
                 ratio = ""
                 if engine != "kubebill" and "kubebill" in figures:
                     ratio = f"kubebill = {figures[engine]['seconds'] / figures['kubebill']['seconds']:.2f}× {engine}"
+                if "jvm_peak_rss_mb" in result:
+                    ratio += f" (JVM peak {result['jvm_peak_rss_mb']:.0f}MB, Σ BilledCost {result['billed_total']:.6f})"
                 if "writes_seconds" in result:
                     ratio += f" (its writes alone: {result['writes_seconds']:.1f} s)"
                 print(

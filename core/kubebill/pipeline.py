@@ -510,7 +510,7 @@ def _merge_day(
 
     from kubebill.errors import PreconditionFailed
     from kubebill.reconcile import rows as result_rows
-    from kubebill.reconcile.engine import Options, Reconciliation
+    from kubebill.reconcile.engine import Options
     from kubebill.sinks import results
     from kubebill.sources import stored
 
@@ -560,7 +560,7 @@ def _merge_day(
         cost = staged.cost(store, inputs.units)
         pa.default_memory_pool().release_unused()  # the readers' batches are on disk now: give DuckDB the room
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
-        run = Reconciliation(source, cost, day=day, options=options, allocation_keys=allocations.keys)
+        run = _engine(settings)(source, cost, day=day, options=options, allocation_keys=allocations.keys)
         try:
             rows, stats, unmatched = run.rows, run.stats(), run.unmatched
             path = os.path.join(daydir, "result.parquet")
@@ -658,6 +658,17 @@ def _put_compare(store: Store, layout: Layout, day: date, compared: Any, *, had:
     store.write(key, buffer.getvalue())
 
 
+def _engine(settings: Settings) -> type[Any]:
+    """The day's Reconciliation: embedded DuckDB, or the same stages on Spark (KUBEBILL_ENGINE)."""
+    if settings.engine == "spark":
+        from kubebill.reconcile.spark import SparkReconciliation
+
+        return SparkReconciliation
+    from kubebill.reconcile.engine import Reconciliation
+
+    return Reconciliation
+
+
 def _commit(store: Store, layout: Layout, staged: _Staged) -> None:
     """Every output of the merged days is written: their states stop being pending (a merge killed before this
     point leaves them pending, and the next merge of those days writes their outputs again)."""
@@ -693,6 +704,10 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     from kubebill.sinks import results
 
     layout = Layout.from_settings(settings)
+    if settings.engine == "spark":  # before anything is read: a missing pyspark or JRE is one line naming it
+        from kubebill.reconcile import spark
+
+        spark.require()
     started = time.monotonic()
     summary = MergeSummary()
     failed: list[str] = []  # days whose own inputs cannot be merged, with the reason

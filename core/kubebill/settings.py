@@ -370,8 +370,8 @@ class Settings:
         "KUBEBILL_ENGINE",
         "duckdb",
         _one_of("duckdb", "spark"),
-        "what merges: embedded DuckDB in the process, or a Spark job (the functions then record the changed days "
-        "in results/_state/queue.json for it)",
+        "what runs the merge's SQL stages: embedded DuckDB in the process, or Apache Spark (`kubebill[spark]` and a "
+        "JRE; the functions then record the changed days in results/_state/queue.json for the scheduled Spark job)",
     )
     restate_days: int = var("KUBEBILL_RESTATE_DAYS", 3, _int_between(0, 62), "days the catch-up merge re-merges")
     memory_limit: str | None = var(

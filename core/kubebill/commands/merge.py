@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from kubebill import log, pipeline
 from kubebill.commands import common
@@ -14,6 +15,11 @@ HELP = "reconcile the given days (default: the days whose inputs changed since t
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_days(parser, month=True)
     common.add_store(parser)
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        help="what runs the SQL stages (default: KUBEBILL_ENGINE, else duckdb); spark needs kubebill[spark] and a JRE",
+    )
 
 
 def describe(summary: pipeline.MergeSummary) -> str:
@@ -42,6 +48,8 @@ def describe(summary: pipeline.MergeSummary) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.engine:
+        settings = dataclasses.replace(settings, engine=args.engine)
     store = common.write_store(args, settings)
     days = common.selected_days(args)
     summary = pipeline.merge(store, settings, days=days)

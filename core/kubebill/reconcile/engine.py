@@ -339,13 +339,18 @@ def _check_clusters(con: duckdb.DuckDBPyConnection) -> None:
         files = con.execute(
             "SELECT list(key ORDER BY key) FROM allocation_keys WHERE list_contains(?, cluster)", [clusters]
         ).fetchall()[0]
-        shown = f" ({', '.join(files[0])})" if files[0] else ""
-        node = f"node {nodes[0]!r} " if nodes and nodes[0] else ""
-        raise InputError(
-            f"{node}(key {key}) appears in the allocation exports of clusters "
-            f"{' and '.join(repr(c) for c in clusters)}{shown}; a node belongs to one cluster — "
-            "check the cluster name each export was given"
-        )
+        raise cluster_conflict(key, clusters, nodes, files[0] or [])
+
+
+def cluster_conflict(key: str, clusters: list[str], nodes: list[str | None], files: list[str]) -> InputError:
+    """The error of a key in two clusters' exports (each engine finds it its own way)."""
+    shown = f" ({', '.join(files)})" if files else ""
+    node = f"node {nodes[0]!r} " if nodes and nodes[0] else ""
+    return InputError(
+        f"{node}(key {key}) appears in the allocation exports of clusters "
+        f"{' and '.join(repr(c) for c in clusters)}{shown}; a node belongs to one cluster — "
+        "check the cluster name each export was given"
+    )
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, data: Any, *, numbered: bool = False) -> None:

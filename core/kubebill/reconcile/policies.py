@@ -76,8 +76,9 @@ def values(labels: Iterable[str], tags: Iterable[str], options: Options) -> pa.T
     return pa.table([list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 5, schema=SCHEMA)
 
 
-def build(con: duckdb.DuckDBPyConnection, options: Options) -> None:
-    """Register `policy_values` for the day's `targets` and `result_rows` (empty when no selector is set)."""
+def day_values(con: Any, options: Options) -> pa.Table:
+    """`policy_values` for the day's `targets` and `result_rows` (empty when no selector is set); `con` answers
+    `execute(sql).fetchall()`: a DuckDB connection, or reconcile.spark's SparkQueries."""
     labels: list[str] = []
     tags: list[str] = []
     if options.shared_labels and options.shared_spread != "none":
@@ -89,7 +90,12 @@ def build(con: duckdb.DuckDBPyConnection, options: Options) -> None:
             " AND lid IN (SELECT lid FROM result_rows WHERE kind = 'not_kubernetes')"
         )
         tags = [str(text) for (text,) in con.execute(query).fetchall()]
-    con.register("policy_values_in", values(labels, tags, options))
+    return values(labels, tags, options)
+
+
+def build(con: duckdb.DuckDBPyConnection, options: Options) -> None:
+    """Register `policy_values` for the day (see day_values)."""
+    con.register("policy_values_in", day_values(con, options))
     con.execute("CREATE OR REPLACE TEMP TABLE policy_values AS SELECT * FROM policy_values_in")
     con.unregister("policy_values_in")
 
