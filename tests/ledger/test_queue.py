@@ -11,6 +11,7 @@ import pytest
 from kubebill.errors import InputError
 from kubebill.layout import Layout
 from kubebill.ledger import DayQueue, QueueStore
+from kubebill.ledger.queue import parse
 from kubebill.store.base import Store
 from tests.emulators import Backend
 
@@ -26,14 +27,27 @@ def test_the_record_adds_idempotently_and_round_trips() -> None:
     assert queue.to_json() == {"version": 1, "days": ["2025-06-01", "2025-06-02"]}
 
 
-def test_a_bad_record_is_named_with_what_was_expected(local_env: Backend) -> None:
-    store = local_env.store
-    store.write(LAYOUT.state_key("queue.json"), b'{"days": ["2025-13-01"]}')
+def test_a_bad_record_is_named_with_what_was_expected() -> None:
     with pytest.raises(InputError, match=r"results/_state/queue.json: expected ISO days"):
-        QueueStore(store, LAYOUT).load()
-    store.write(LAYOUT.state_key("queue.json"), b"[1, 2]")
+        parse(b'{"days": ["2025-13-01"]}', where="results/_state/queue.json")
     with pytest.raises(InputError, match=r"queue.json: expected an object with a list of ISO days"):
-        QueueStore(store, LAYOUT).load()
+        parse(b"[1, 2]", where="queue.json")
+    with pytest.raises(InputError, match=r"queue.json: expected JSON"):
+        parse(b"\x00{", where="queue.json")
+
+
+def test_a_damaged_record_stops_nothing_and_the_next_write_replaces_it(
+    local_env: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = local_env.store
+    queues = QueueStore(store, LAYOUT)
+    store.write(queues.key, b'{"days": ["2025-13-01"]}')
+    queue, etag = queues.load()
+    assert queue == DayQueue() and etag is not None
+    (record,) = [r for r in caplog.records if r.name == "kubebill.queue"]
+    assert "unreadable" in record.getMessage() and "expected ISO days" in record.reason  # type: ignore[attr-defined]
+    assert queues.add([D1]).days == {D1}
+    assert json.loads(store.read_bytes(queues.key)) == {"version": 1, "days": ["2025-06-01"]}
 
 
 def _writes_nothing_when_unchanged(store: Store) -> None:

@@ -3,6 +3,10 @@
 With ``KUBEBILL_ENGINE=spark`` the functions do not merge: they add the days an input changed to
 ``results/_state/queue.json``; the scheduled ``kubebill merge`` merges them and removes each day it committed.
 Every change is a conditional write retried on a lost race, so two writers never lose each other's days.
+
+The record is a hand-off, not the truth: `kubebill merge` also takes every day whose inputs changed since its
+committed state (the day fingerprint). A damaged record is therefore logged and read as empty, and the next write
+replaces it; it never stops a merge or an event.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from kubebill import log
 from kubebill.errors import InputError, PreconditionFailed
 from kubebill.layout import Layout
 from kubebill.store.base import Store
 
 NAME = "queue.json"
 _ATTEMPTS = 20
+LOG = log.get("queue")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,15 @@ class DayQueue:
             raise InputError(f"{where}: expected ISO days (YYYY-MM-DD) under 'days': {exc}") from None
 
 
+def parse(body: bytes, *, where: str) -> DayQueue:
+    """The record in `body`; InputError saying what was expected and what was found."""
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise InputError(f"{where}: expected JSON, found unreadable bytes ({exc})") from None
+    return DayQueue.from_json(doc, where=where)
+
+
 class QueueStore:
     """Load and change the queue of one store. `add` and `remove` re-read and retry until their conditional
     write wins; neither writes when it would change nothing."""
@@ -56,16 +71,17 @@ class QueueStore:
         self.key = layout.state_key(NAME)
 
     def load(self) -> tuple[DayQueue, str | None]:
+        """The record and its etag; a damaged record is logged and read as empty (see the module's docstring)."""
         try:
             etag = self.store.head(self.key).etag  # before the read: a newer body then fails the if_match
             body = self.store.read_bytes(self.key)
         except FileNotFoundError:
             return DayQueue(), None
         try:
-            doc = json.loads(body)
-        except ValueError as exc:
-            raise InputError(f"{self.key}: expected JSON, found unreadable bytes ({exc})") from None
-        return DayQueue.from_json(doc, where=self.key), etag
+            return parse(body, where=self.key), etag
+        except InputError as exc:
+            LOG.warning("day record unreadable: read as empty, the next write replaces it", extra={"reason": str(exc)})
+            return DayQueue(), etag
 
     def add(self, days: Iterable[date]) -> DayQueue:
         wanted = set(days)
