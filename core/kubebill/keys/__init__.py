@@ -67,6 +67,18 @@ def _tag_name(key: str) -> str:
     return low
 
 
+def tag_value(found: Mapping[str, object], key: str) -> str | None:
+    """The text value of label or tag `key` in a labels/tags object, under its own name or as the exports spell it:
+    non-alphanumerics as `_` (OpenCost labels, CUR 2.0 tags), CUR 2.0's `user_` and legacy CUR's `user:` prefixes.
+    Exact and case-sensitive, as the clouds' tag keys are."""
+    flat = re.sub(r"[^A-Za-z0-9]", "_", key)
+    for name in (key, flat, f"user:{key}", f"user_{flat}"):
+        value = found.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def cluster_hint(
     tags: Mapping[str, object] | None = None,
     *,

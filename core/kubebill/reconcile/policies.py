@@ -11,11 +11,12 @@ CUR 2.0's tags with non-alphanumerics as `_`, CUR 2.0 `user_` and legacy CUR `us
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+from kubebill.keys import tag_value
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,19 +36,6 @@ VARIABLES = {
 }
 
 
-def _flat(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]", "_", key)
-
-
-def lookup(found: dict[str, Any], key: str) -> str | None:
-    """The text value of `key` in a labels or tags object, under its own name or an export's renaming of it."""
-    for name in (key, _flat(key), f"user:{key}", f"user_{_flat(key)}"):
-        value = found.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
 def _object(text: str) -> dict[str, Any]:
     try:
         found = json.loads(text)
@@ -64,13 +52,13 @@ def values(labels: Iterable[str], tags: Iterable[str], options: Options) -> pa.T
         found = _object(text)
         for rank, selector in enumerate(options.shared_labels):
             key, _, value = selector.partition("=")
-            if lookup(found, key) == value:
+            if tag_value(found, key) == value:
                 rows.append((text, "shared_label", rank, selector, value))
     for text in tags if options.namespace_tags else ():
         found = _object(text)
         for setting, keys in (("namespace_tag", options.namespace_tags), ("cluster_tag", options.cluster_tags)):
             for rank, key in enumerate(keys):
-                tagged = lookup(found, key)
+                tagged = tag_value(found, key)
                 if tagged is not None:
                     rows.append((text, setting, rank, key, tagged))
     return pa.table([list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 5, schema=SCHEMA)
