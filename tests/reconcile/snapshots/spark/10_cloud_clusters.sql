@@ -21,7 +21,7 @@ WHERE
   OR (
     :allocation_source = 'auto'
     AND NOT c.lc IN (
-      SELECT
+      SELECT DISTINCT
         LOWER(cluster)
       FROM allocation_rows
     )
