@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -410,10 +411,14 @@ def main() -> int:
                 if engine == "sqlite" and shape["bill_rows"] > args.sqlite_max_rows:
                     print(f"{shape['bill_rows']:>10} {engine:<13} skipped (> --sqlite-max-rows)")
                     continue
-                done = subprocess.run(
-                    [sys.executable, __file__, "--child", engine, str(root)],
-                    env=env, capture_output=True, text=True, check=False,
-                )  # fmt: skip
+                # each engine merges its own copy of the generated store: a merge that found the day already
+                # merged by the engine before it would only read its state (the engine is not in the fingerprint)
+                with tempfile.TemporaryDirectory(prefix=f"kubebill-bench-{engine}-") as copy:
+                    shutil.copytree(root, copy, dirs_exist_ok=True)
+                    done = subprocess.run(
+                        [sys.executable, __file__, "--child", engine, copy],
+                        env=env, capture_output=True, text=True, check=False,
+                    )  # fmt: skip
                 if done.returncode != 0:
                     print(f"{shape['bill_rows']:>10} {engine:<13} failed: {done.stderr.strip()[-400:]}")
                     continue
