@@ -46,6 +46,10 @@ def test_stage_is_one_pure_select_reading_what_it_declares(name: str) -> None:
     found = [type(e).__name__ for e in tree.find_all(*forbidden) if not isinstance(e.parent, exp.Count)]
     assert not found, "explicit columns (count(*) aside), nothing written"
     assert not re.search(r"\browid\b", stages.sql(name), re.IGNORECASE)
+    # NOT EXISTS, never NOT IN (subquery): Spark plans the latter as a null-aware anti join that broadcasts the whole
+    # subquery (a 10M-line day's pairs ran the driver out of memory), DuckDB as a mark join that cannot spill
+    not_in = [e for e in tree.find_all(exp.Not) if isinstance(e.this, exp.In) and e.this.args.get("query")]
+    assert not not_in, f"{name}: NOT IN (SELECT …) found; write NOT EXISTS (SELECT 1 … WHERE …)"
     assert "{{" not in stages.sql(name) and "{0}" not in stages.sql(name)
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     read = {table.name for table in tree.find_all(exp.Table)} - ctes

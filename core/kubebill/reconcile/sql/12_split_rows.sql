@@ -14,8 +14,8 @@ SELECT
   {{azure.VMSS_PARENT(s.skey)}} AS pkey
 FROM (
   SELECT skey, comp, ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
-         kind, wc, wr, wg, f, list_cost, method FROM node_splits
-  WHERE skey NOT IN (SELECT nkey FROM cloud_splits)
+         kind, wc, wr, wg, f, list_cost, method FROM node_splits n
+  WHERE NOT EXISTS (SELECT 1 FROM cloud_splits c WHERE c.nkey = n.skey)
   UNION ALL
   SELECT skey, comp, ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
          kind, wc, wr, wg, f, list_cost, method FROM volume_splits

@@ -7,4 +7,4 @@ SELECT
   s.wc AS wc, s.wr AS wr, s.wg AS wg, s.f AS f, s.list_cost AS list_cost, s.method AS method,
   s.target AS target, s.oid AS oid
 FROM split_rows s
-WHERE s.pkey IS NOT NULL AND s.pkey NOT IN (SELECT skey FROM split_rows)
+WHERE s.pkey IS NOT NULL AND NOT EXISTS (SELECT 1 FROM split_rows p WHERE p.skey = s.pkey)

@@ -6,4 +6,4 @@ SELECT l.lid AS lid, l.cps AS cps, l.cpe AS cpe, l.hint AS hint, c.cluster AS cl
 FROM bill_lines l
 JOIN line_keys lk ON lk.lid = l.lid
 LEFT JOIN clusters c ON c.lc = l.hint
-WHERE lk.mkey IS NULL AND l.lid NOT IN (SELECT lid FROM service_line_keys)
+WHERE lk.mkey IS NULL AND NOT EXISTS (SELECT 1 FROM service_line_keys s WHERE s.lid = l.lid)

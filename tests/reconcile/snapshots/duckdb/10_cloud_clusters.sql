@@ -7,4 +7,5 @@ FROM (SELECT min(x_CloudSplit.cluster) AS cluster, lower(x_CloudSplit.cluster) A
       WHERE ChargePeriodStart >= $day_start AND ChargePeriodStart < $day_end AND x_CloudSplit.cluster IS NOT NULL
       GROUP BY lower(x_CloudSplit.cluster)) c
 WHERE $allocation_source = 'cloud'
-   OR ($allocation_source = 'auto' AND c.lc NOT IN (SELECT DISTINCT lower(cluster) FROM allocation_rows))
+   OR ($allocation_source = 'auto'
+       AND NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT lower(cluster) AS lc FROM allocation_rows) a WHERE a.lc = c.lc))

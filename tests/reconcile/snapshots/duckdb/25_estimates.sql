@@ -6,9 +6,9 @@ SELECT s.skey AS skey, s.comp AS comp, s.cluster AS cluster, s.node AS node, s.n
        sum(s.list_cost) AS list_cost, min(k.key) AS source_key
 FROM (SELECT skey, comp, cluster, node, namespace, controller_kind, controller, pod, container, labels, kind, ws,
              we, list_cost, source
-      FROM split_rows
+      FROM split_rows r
       WHERE list_cost <> 0 AND method <> 'aks-cost-analysis-fraction'
-        AND oid NOT IN (SELECT oid FROM pairs)) s
+        AND NOT EXISTS (SELECT 1 FROM pairs p WHERE p.oid = r.oid)) s
 LEFT JOIN allocation_keys k ON k.cluster = s.cluster AND k.source = s.source
 GROUP BY s.skey, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod, s.container,
          s.kind

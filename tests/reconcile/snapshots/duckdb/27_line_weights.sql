@@ -6,4 +6,4 @@ GROUP BY lid, target
 UNION ALL
 SELECT m.lid AS lid, r.tid AS tid, 0.0 AS wc, 0.0 AS wr, 0.0 AS wg, 1.0 AS f
 FROM line_matches m JOIN rest_targets r ON r.skey = m.mkey
-WHERE m.lid NOT IN (SELECT lid FROM pairs)
+WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.lid = m.lid)

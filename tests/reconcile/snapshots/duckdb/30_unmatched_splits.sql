@@ -21,5 +21,5 @@ FROM (SELECT lid,
              CAST(CASE WHEN cluster IS NOT NULL OR hint IS NOT NULL THEN 'kubebill-shared' END AS VARCHAR)
                AS method,
              CAST(NULL AS VARCHAR) AS labels
-      FROM unmatched_lines
-      WHERE lid NOT IN (SELECT lid FROM shared_weights)) x
+      FROM unmatched_lines u
+      WHERE NOT EXISTS (SELECT 1 FROM shared_weights w WHERE w.lid = u.lid)) x

@@ -41,7 +41,7 @@ WITH origin AS (
          w.unit AS unit, CASE WHEN w.unit = 'Count' THEN 1.0 ELSE w.w END AS qty
   FROM named n
   JOIN weights w ON w.namespace = n.namespace
-  WHERE n.tags NOT IN (SELECT json FROM tagged_cluster)
+  WHERE NOT EXISTS (SELECT 1 FROM tagged_cluster t WHERE t.json = n.tags)
 )
 SELECT x.lid AS lid, x.tno AS tno,
        xxhash64(x.comp, x.cluster, x.node, x.namespace, x.controller_kind, x.controller, x.pod, x.container,

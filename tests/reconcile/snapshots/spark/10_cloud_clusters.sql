@@ -20,9 +20,15 @@ WHERE
   :allocation_source = 'cloud'
   OR (
     :allocation_source = 'auto'
-    AND NOT c.lc IN (
-      SELECT DISTINCT
-        LOWER(cluster)
-      FROM allocation_rows
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM (
+        SELECT DISTINCT
+          LOWER(cluster) AS lc
+        FROM allocation_rows
+      ) AS a
+      WHERE
+        a.lc = c.lc
     )
   )

@@ -67,12 +67,14 @@ FROM (
     f,
     list_cost,
     method
-  FROM node_splits
+  FROM node_splits AS n
   WHERE
-    NOT skey IN (
+    NOT EXISTS(
       SELECT
-        nkey
-      FROM cloud_splits
+        1
+      FROM cloud_splits AS c
+      WHERE
+        c.nkey = n.skey
     )
   UNION ALL
   SELECT

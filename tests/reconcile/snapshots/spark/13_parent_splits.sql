@@ -27,8 +27,11 @@ SELECT
   s.oid AS oid
 FROM split_rows AS s
 WHERE
-  NOT s.pkey IS NULL AND NOT s.pkey IN (
+  NOT s.pkey IS NULL
+  AND NOT EXISTS(
     SELECT
-      skey
-    FROM split_rows
+      1
+    FROM split_rows AS p
+    WHERE
+      p.skey = s.pkey
   )

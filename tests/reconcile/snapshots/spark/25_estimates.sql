@@ -33,14 +33,16 @@ FROM (
     we,
     list_cost,
     source
-  FROM split_rows
+  FROM split_rows AS r
   WHERE
     list_cost <> 0
     AND method <> 'aks-cost-analysis-fraction'
-    AND NOT oid IN (
+    AND NOT EXISTS(
       SELECT
-        oid
-      FROM pairs
+        1
+      FROM pairs AS p
+      WHERE
+        p.oid = r.oid
     )
 ) AS s
 LEFT JOIN allocation_keys AS k

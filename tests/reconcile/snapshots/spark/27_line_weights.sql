@@ -23,8 +23,10 @@ FROM line_matches AS m
 JOIN rest_targets AS r
   ON r.skey = m.mkey
 WHERE
-  NOT m.lid IN (
+  NOT EXISTS(
     SELECT
-      lid
-    FROM pairs
+      1
+    FROM pairs AS p
+    WHERE
+      p.lid = m.lid
   )

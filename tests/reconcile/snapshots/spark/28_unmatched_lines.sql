@@ -18,8 +18,11 @@ JOIN line_keys AS lk
 LEFT JOIN clusters AS c
   ON c.lc = l.hint
 WHERE
-  lk.mkey IS NULL AND NOT l.lid IN (
+  lk.mkey IS NULL
+  AND NOT EXISTS(
     SELECT
-      lid
-    FROM service_line_keys
+      1
+    FROM service_line_keys AS s
+    WHERE
+      s.lid = l.lid
   )

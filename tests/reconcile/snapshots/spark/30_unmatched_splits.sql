@@ -56,11 +56,13 @@ FROM (
     END AS STRING) AS kind,
     CAST(CASE WHEN NOT cluster IS NULL OR NOT hint IS NULL THEN 'kubebill-shared' END AS STRING) AS method,
     CAST(NULL AS STRING) AS labels
-  FROM unmatched_lines
+  FROM unmatched_lines AS u
   WHERE
-    NOT lid IN (
+    NOT EXISTS(
       SELECT
-        lid
-      FROM shared_weights
+        1
+      FROM shared_weights AS w
+      WHERE
+        w.lid = u.lid
     )
 ) AS x

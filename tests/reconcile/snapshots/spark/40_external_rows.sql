@@ -104,10 +104,12 @@ WITH origin AS (
   JOIN weights AS w
     ON w.namespace = n.namespace
   WHERE
-    NOT n.tags IN (
+    NOT EXISTS(
       SELECT
-        json
-      FROM tagged_cluster
+        1
+      FROM tagged_cluster AS t
+      WHERE
+        t.json = n.tags
     )
 )
 SELECT
