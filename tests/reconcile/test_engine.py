@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kubebill.errors import InputError, InvariantViolation
-from kubebill.reconcile import invariants
+from kubebill.reconcile import engine, invariants
 from kubebill.reconcile import rows as result_rows
 from kubebill.reconcile.engine import Options, Reconciliation, reconcile
 from kubebill.schema import COST, COST_COLUMNS, RESULT
@@ -256,6 +256,55 @@ def test_lines_from_several_parquet_files_are_numbered_apart(tmp_path: Path) -> 
     assert total(result, x_SourceKey="billing/unit-1.csv") == pytest.approx(6.0, rel=1e-12)
     assert total(result, x_K8sNamespace="web") == pytest.approx(8.0, rel=1e-12)  # half of each node line
     assert sorted(r["x_SourceKey"] for r in rows(result, x_K8sAllocation="not_kubernetes")) == ["billing/unit-2.csv"]
+
+
+@pytest.mark.parametrize("options", [Options(), Options(idle_share="weighted")])
+def test_stages_read_in_place_from_files_give_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: Options
+) -> None:
+    """Inputs in local Parquet files: the stages filtering them (IN_PLACE) stay views over the files, and give the
+    very rows of the same inputs stored (Arrow inputs, or a day of too many writer chunks)."""
+    a = allocation(
+        [
+            alloc_row(namespace=f"ns{i}", pod=f"p{i}", start=h, cpu=0.1 * (i + 1), ram=0.05)
+            for i in range(3)
+            for h in range(3)
+        ]
+        + [idle_row(start=h) for h in range(3)]
+        + [alloc_row(namespace="late", start=30)]  # the next day's step: filtered out
+    )
+    c = cost(
+        [line("i-0001", 1.0 + h, start=h) for h in range(3)]
+        + [line("bucket", 0.5, start=h) for h in range(3)]
+        + [line("nat-1", 0.4, hint="c1"), line("i-0001", 9.0, start=-2), line("i-0001", 9.0, start=25)]
+    )
+    pq.write_table(a, tmp_path / "allocation.parquet")
+    pq.write_table(c, tmp_path / "billing.parquet")
+    files = {
+        "allocation": ds.dataset([str(tmp_path / "allocation.parquet")], format="parquet"),
+        "cost": ds.dataset([str(tmp_path / "billing.parquet")], schema=COST, format="parquet"),
+    }
+    made: dict[str, str] = {}
+    run_stage = engine.run_stage
+    monkeypatch.setattr(
+        engine, "run_stage", lambda con, name, *a, **k: made.setdefault(name, run_stage(con, name, *a, **k))
+    )
+    stored = reconcile(a, c, day=D, options=options)
+    assert {name: made.pop(name) for name in engine.IN_PLACE} == {"allocation_rows": "TABLE", "bill_lines": "TABLE"}
+    made.clear()
+    run = Reconciliation(files["allocation"], files["cost"], day=D, options=options)
+    in_place = run.table()
+    run.close()
+    assert {name: made.pop(name) for name in engine.IN_PLACE} == {"allocation_rows": "VIEW", "bill_lines": "VIEW"}
+    assert in_place.num_rows == stored.num_rows >= 3 * 4 + 3 + 1  # pods, idle, bucket, nat (+ policy rows)
+    assert in_place.equals(stored)
+    monkeypatch.setattr(result_rows, "LINES_PER_JOIN", 2)  # 9 lines: 5 chunks, from SORT_FROM_CHUNKS on stored
+    made.clear()
+    run = Reconciliation(files["allocation"], files["cost"], day=D, options=options)
+    chunked = run.table()
+    run.close()
+    assert {name: made.pop(name) for name in engine.IN_PLACE} == {"allocation_rows": "TABLE", "bill_lines": "TABLE"}
+    assert chunked.equals(stored)
 
 
 def test_result_parquet_encodings(tmp_path: Path) -> None:
