@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -355,3 +356,41 @@ def test_many_chunks_write_the_same_rows_as_one(monkeypatch: pytest.MonkeyPatch)
     assert [r[0] for r in sorted_out] == sorted(r[0] for r in sorted_out)  # 10 chunks: in line order
     assert chunked.num_rows == whole.num_rows == 6 * 5 + 6 + 6 + 1  # pods and idle, db, the bucket, shared
     assert chunked.equals(whole)
+
+
+def test_batches_made_ahead_keep_their_order_and_errors(tmp_path: Path) -> None:
+    """The writer takes its batches from a thread of their own: in order, the thread's error raised in the caller,
+    and the source closed before the write returns, whichever side stops first."""
+    batches = [pa.record_batch({"n": [i]}) for i in range(7)]
+    assert [b.column("n")[0].as_py() for b in result_rows.ahead(iter(batches), depth=2)] == list(range(7))
+    closed: list[str] = []
+
+    def failing() -> Iterator[pa.RecordBatch]:
+        try:
+            yield batches[0]
+            raise InputError("bad row 3")
+        finally:
+            closed.append("failing")
+
+    with pytest.raises(InputError, match="bad row 3"):
+        list(result_rows.ahead(failing()))
+    assert closed == ["failing"]
+
+    def endless() -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                yield batches[0]
+        finally:
+            closed.append("endless")
+
+    a = allocation([alloc_row(), idle_row()])
+    run = Reconciliation(a, cost([line("i-0001", 1.0)]), day=D)
+    wrong = (b.drop_columns(["BilledCost"]) for b in run.batches())  # the writer refuses it: the caller stops
+    with pytest.raises((ValueError, pa.ArrowException)):
+        result_rows.write_parquet(str(tmp_path / "result.parquet"), wrong)
+    assert run.con.execute("SELECT count(*) FROM allocated_rows").fetchall() == [(2,)]  # no thread on it now
+    run.close()
+    made = result_rows.ahead(endless(), depth=1)
+    assert next(made).num_rows == 1
+    made.close()
+    assert closed == ["failing", "endless"]
