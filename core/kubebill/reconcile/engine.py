@@ -270,6 +270,33 @@ class Reconciliation:
         """
         day = "ChargePeriodStart >= $day_start AND ChargePeriodStart < $day_end"
         bounds = _day_bounds(self.day)
+        # both checks read only split rows (x_CloudSplit.parent set): a day without any skips their joins with
+        # every bill line (1M lines: ~0.45 CPU s for nothing)
+        children = con.execute(
+            f"SELECT count(*) FROM cost_in WHERE {day} AND x_CloudSplit.parent IS NOT NULL", bounds
+        ).fetchall()[0][0]
+        orphans: tuple[Any, ...] = (0, None, None)
+        mismatched: tuple[Any, ...] = (0, None)
+        if children:
+            orphans, mismatched = self._split_defects(con, day, bounds)
+        ignored = con.execute(
+            """SELECT count(*) FROM bill_lines WHERE gk IS NULL AND strpos(Tags, '"k8s-namespace"') > 0"""
+        ).fetchall()[0]
+        found = {
+            "cloud_split_orphan_rows": (int(orphans[0]), f"e.g. {orphans[1]}, parent {orphans[2]}"),
+            "cloud_split_mismatched_parents": (int(mismatched[0]), f"e.g. {mismatched[1]}"),
+            "namespace_labels_ignored": (int(ignored[0]), "no goog-k8s-cluster-name on a Google line"),
+        }
+        for name, (count, example) in found.items():
+            if count:
+                self.notes[name] = count
+                LOG.warning("cloud split defect", extra={"note": name, "count": count, "example": example})
+
+    @staticmethod
+    def _split_defects(
+        con: duckdb.DuckDBPyConnection, day: str, bounds: dict[str, object]
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(count, example row, parent) of the orphan split rows and (count, example) of the mismatched parents."""
         orphans = con.execute(
             f"""SELECT count(*), min(x_SourceKey || ' row ' || x_SourceRowId), min(x_CloudSplit.parent) FROM cost_in
             WHERE {day} AND x_CloudSplit.parent IS NOT NULL AND x_CloudSplit.parent NOT IN (SELECT rk FROM bill_lines
@@ -285,18 +312,7 @@ class Reconciliation:
             WHERE abs(s.s - l.e) > 0.01 * abs(l.e) + 1e-9""",
             bounds,
         ).fetchall()[0]
-        ignored = con.execute(
-            """SELECT count(*) FROM bill_lines WHERE gk IS NULL AND strpos(Tags, '"k8s-namespace"') > 0"""
-        ).fetchall()[0]
-        found = {
-            "cloud_split_orphan_rows": (int(orphans[0]), f"e.g. {orphans[1]}, parent {orphans[2]}"),
-            "cloud_split_mismatched_parents": (int(mismatched[0]), f"e.g. {mismatched[1]}"),
-            "namespace_labels_ignored": (int(ignored[0]), "no goog-k8s-cluster-name on a Google line"),
-        }
-        for name, (count, example) in found.items():
-            if count:
-                self.notes[name] = count
-                LOG.warning("cloud split defect", extra={"note": name, "count": count, "example": example})
+        return tuple(orphans), tuple(mismatched)
 
     @staticmethod
     def _mark_passed(con: duckdb.DuckDBPyConnection) -> None:
