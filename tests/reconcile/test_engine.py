@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kubebill.errors import InputError, InvariantViolation
-from kubebill.reconcile import invariants
+from kubebill.reconcile import engine, invariants
 from kubebill.reconcile import rows as result_rows
 from kubebill.reconcile.engine import Options, Reconciliation, reconcile
 from kubebill.schema import COST, COST_COLUMNS, RESULT
@@ -258,6 +259,55 @@ def test_lines_from_several_parquet_files_are_numbered_apart(tmp_path: Path) -> 
     assert sorted(r["x_SourceKey"] for r in rows(result, x_K8sAllocation="not_kubernetes")) == ["billing/unit-2.csv"]
 
 
+@pytest.mark.parametrize("options", [Options(), Options(idle_share="weighted")])
+def test_stages_read_in_place_from_files_give_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: Options
+) -> None:
+    """Inputs in local Parquet files: the stages filtering them (IN_PLACE) stay views over the files, and give the
+    very rows of the same inputs stored (Arrow inputs, or a day of too many writer chunks)."""
+    a = allocation(
+        [
+            alloc_row(namespace=f"ns{i}", pod=f"p{i}", start=h, cpu=0.1 * (i + 1), ram=0.05)
+            for i in range(3)
+            for h in range(3)
+        ]
+        + [idle_row(start=h) for h in range(3)]
+        + [alloc_row(namespace="late", start=30)]  # the next day's step: filtered out
+    )
+    c = cost(
+        [line("i-0001", 1.0 + h, start=h) for h in range(3)]
+        + [line("bucket", 0.5, start=h) for h in range(3)]
+        + [line("nat-1", 0.4, hint="c1"), line("i-0001", 9.0, start=-2), line("i-0001", 9.0, start=25)]
+    )
+    pq.write_table(a, tmp_path / "allocation.parquet")
+    pq.write_table(c, tmp_path / "billing.parquet")
+    files = {
+        "allocation": ds.dataset([str(tmp_path / "allocation.parquet")], format="parquet"),
+        "cost": ds.dataset([str(tmp_path / "billing.parquet")], schema=COST, format="parquet"),
+    }
+    made: dict[str, str] = {}
+    run_stage = engine.run_stage
+    monkeypatch.setattr(
+        engine, "run_stage", lambda con, name, *a, **k: made.setdefault(name, run_stage(con, name, *a, **k))
+    )
+    stored = reconcile(a, c, day=D, options=options)
+    assert {name: made.pop(name) for name in engine.IN_PLACE} == {"allocation_rows": "TABLE", "bill_lines": "TABLE"}
+    made.clear()
+    run = Reconciliation(files["allocation"], files["cost"], day=D, options=options)
+    in_place = run.table()
+    run.close()
+    assert {name: made.pop(name) for name in engine.IN_PLACE} == {"allocation_rows": "VIEW", "bill_lines": "VIEW"}
+    assert in_place.num_rows == stored.num_rows >= 3 * 4 + 3 + 1  # pods, idle, bucket, nat (+ policy rows)
+    assert in_place.equals(stored)
+    monkeypatch.setattr(result_rows, "LINES_PER_JOIN", 2)  # 9 lines: 5 chunks, from SORT_FROM_CHUNKS on stored
+    made.clear()
+    run = Reconciliation(files["allocation"], files["cost"], day=D, options=options)
+    chunked = run.table()
+    run.close()
+    assert {name: made.pop(name) for name in engine.IN_PLACE} == {"allocation_rows": "TABLE", "bill_lines": "TABLE"}
+    assert chunked.equals(stored)
+
+
 def test_result_parquet_encodings(tmp_path: Path) -> None:
     """Dictionaries where values repeat over a line's split rows, none on per-row values; min/max statistics on
     the columns readers filter by."""
@@ -306,3 +356,41 @@ def test_many_chunks_write_the_same_rows_as_one(monkeypatch: pytest.MonkeyPatch)
     assert [r[0] for r in sorted_out] == sorted(r[0] for r in sorted_out)  # 10 chunks: in line order
     assert chunked.num_rows == whole.num_rows == 6 * 5 + 6 + 6 + 1  # pods and idle, db, the bucket, shared
     assert chunked.equals(whole)
+
+
+def test_batches_made_ahead_keep_their_order_and_errors(tmp_path: Path) -> None:
+    """The writer takes its batches from a thread of their own: in order, the thread's error raised in the caller,
+    and the source closed before the write returns, whichever side stops first."""
+    batches = [pa.record_batch({"n": [i]}) for i in range(7)]
+    assert [b.column("n")[0].as_py() for b in result_rows.ahead(iter(batches), depth=2)] == list(range(7))
+    closed: list[str] = []
+
+    def failing() -> Iterator[pa.RecordBatch]:
+        try:
+            yield batches[0]
+            raise InputError("bad row 3")
+        finally:
+            closed.append("failing")
+
+    with pytest.raises(InputError, match="bad row 3"):
+        list(result_rows.ahead(failing()))
+    assert closed == ["failing"]
+
+    def endless() -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                yield batches[0]
+        finally:
+            closed.append("endless")
+
+    a = allocation([alloc_row(), idle_row()])
+    run = Reconciliation(a, cost([line("i-0001", 1.0)]), day=D)
+    wrong = (b.drop_columns(["BilledCost"]) for b in run.batches())  # the writer refuses it: the caller stops
+    with pytest.raises((ValueError, pa.ArrowException)):
+        result_rows.write_parquet(str(tmp_path / "result.parquet"), wrong)
+    assert run.con.execute("SELECT count(*) FROM allocated_rows").fetchall() == [(2,)]  # no thread on it now
+    run.close()
+    made = result_rows.ahead(endless(), depth=1)
+    assert next(made).num_rows == 1
+    made.close()
+    assert closed == ["failing", "endless"]
