@@ -298,9 +298,9 @@ class Reconciliation:
     ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """(count, example row, parent) of the orphan split rows and (count, example) of the mismatched parents."""
         orphans = con.execute(
-            f"""SELECT count(*), min(x_SourceKey || ' row ' || x_SourceRowId), min(x_CloudSplit.parent) FROM cost_in
-            WHERE {day} AND x_CloudSplit.parent IS NOT NULL AND x_CloudSplit.parent NOT IN (SELECT rk FROM bill_lines
-            WHERE rk IS NOT NULL)""",
+            f"""SELECT count(*), min(x_SourceKey || ' row ' || x_SourceRowId), min(x_CloudSplit.parent) FROM cost_in c
+            WHERE {day} AND x_CloudSplit.parent IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM bill_lines l WHERE l.rk = c.x_CloudSplit.parent)""",
             bounds,
         ).fetchall()[0]
         mismatched = con.execute(
