@@ -115,10 +115,17 @@ def session(*, master: str | None = None, conf: Mapping[str, str] | None = None)
 @cache
 def stage_sql(name: str) -> str:
     """The stage's Spark SQL: its parameters are Spark's named markers (`:day_start`), bound by `spark.sql(args=)`."""
+    return spark_sql(stages.sql(name))
+
+
+def spark_sql(text: str) -> str:
+    """A SELECT in kubebill's DuckDB dialect as Spark SQL: sqlglot's transpilation, and the fixes where the engines'
+    functions differ beyond what sqlglot knows (epoch's fraction, xxhash64's NULLs). The stages and the RESULT
+    widening (reconcile.spark_rows) both go through it."""
     import sqlglot
     from sqlglot import exp
 
-    tree = sqlglot.parse_one(stages.sql(name), read="duckdb")
+    tree = sqlglot.parse_one(text, read="duckdb")
     for epoch in list(tree.find_all(exp.TimeToUnix)):  # DuckDB's epoch() keeps the fraction; unix_timestamp drops it
         epoch.replace(
             exp.Div(
