@@ -109,7 +109,7 @@ def lids(start: int) -> str:
     return f"lid >= {int(start)} AND lid < {int(start) + LINES_PER_JOIN}"
 
 
-def columns(*, estimate_currency: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+def result_columns(*, estimate_currency: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """Each RESULT column's expression, by name, for the three kinds of result row: a split row (`r`, a row of
     `allocated_rows`, its target's columns read as `r.<column>` too (`_OF_TARGET`), and `l`, its origin line in
     `bill_lines`), a not_kubernetes line passed through whole (`l` alone), an estimate (`e`, a row of `estimates`,
@@ -154,7 +154,7 @@ class Rows:
         self.con = con
         self.chunks = chunks
         self._targets: pa.Table | None = None
-        split, passed, estimated = columns(estimate_currency=estimate_currency)
+        split, passed, estimated = result_columns(estimate_currency=estimate_currency)
         rows = [n for n in RESULT.names if n not in _OF_TARGET]
         self._split_columns = _columns(split, rows) + ", r.tno"  # over `result_rows r JOIN bill_lines l`
         self._target_columns = _columns({c: re.sub(r"\br\.", "", e) for c, e in _K8S.items()}, _OF_TARGET)

@@ -1,7 +1,7 @@
 """The day's RESULT rows widened in Spark, where the staged relations are, and read back as RESULT batches.
 
 On one machine reconcile.rows widens the stages' narrow relations a chunk of lines at a time in DuckDB; on Spark
-that would put the whole day through the driver. Here the same columns (reconcile.result_sql, from rows.columns)
+that would put the whole day through the driver. Here the same columns (reconcile.result_sql, from rows.result_columns)
 run as one Spark SQL query, transpiled by the stages' own helper (reconcile.spark.spark_sql), so the cluster joins
 and widens the rows and writes them as Parquet parts; the driver only streams those parts (`result_batches`) into
 `rows.write_parquet`, which gives the day's object the result's schema and Parquet encodings, as on DuckDB.
