@@ -3,13 +3,14 @@ to Spark SQL by sqlglot, over the staged bill lines and the allocation exports a
 
 Spark runs every stage, the keymap (the clouds' Python normalisers, in `mapInArrow`), the cluster check and the
 invariants. It writes the relations the writer reads (`reconcile.stages.OUTPUTS`) to a staging folder as Parquet;
-only once the invariants hold there does the day become a `Reconciliation` whose DuckDB reads those files, so the
-RESULT rows are widened and written by `reconcile.rows` exactly as on the DuckDB path (same schema, same Parquet
-encodings), and the pipeline commits the day through the same ledger and conditional writes.
+only once the invariants hold there does the day become a `Reconciliation` whose DuckDB reads those files (the
+day's counts and checks). Its RESULT rows are widened in Spark by the DuckDB writer's own column expressions
+(`reconcile.spark_rows`) and written as Parquet parts, which the driver re-encodes with `reconcile.rows`' writer (same
+schema, same Parquet encodings); the pipeline commits the day through the same ledger and conditional writes.
 
-pyspark is imported here only, lazily (the `kubebill[spark]` extra; never in the functions' artifacts). The
-session is Spark's own `getOrCreate()`: under spark-submit (EMR Serverless, Dataproc Serverless, Synapse,
-Databricks) the service's, on a workstation `local[*]`.
+pyspark is imported here and in reconcile.spark_rows only, lazily (the `kubebill[spark]` extra; never in the
+functions' artifacts). The session is Spark's own `getOrCreate()`: under spark-submit (EMR Serverless, Dataproc
+Serverless, Synapse, Databricks) the service's, on a workstation `local[*]`.
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ def _keymap_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatc
 
 
 class SparkReconciliation(engine.Reconciliation):
-    """One UTC day reconciled by Spark; its rows written by the DuckDB writer from Spark's staged relations."""
+    """One UTC day reconciled by Spark; its RESULT rows widened by Spark from the staged relations (`batches`).
+    `table()` (the tests' sorted rows) still widens them with DuckDB on the driver."""
 
     def __init__(
         self,
@@ -317,6 +319,27 @@ class SparkReconciliation(engine.Reconciliation):
             keys = self.spark.table("allocation_keys").orderBy("key").collect()
             files = [r["key"] for r in keys if r["cluster"] in clusters]
             raise engine.cluster_conflict(key, list(clusters), list(nodes), files)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The day's RESULT rows widened in Spark from the staged relations (reconcile.spark_rows) and written there
+        as Parquet parts, streamed back as RESULT batches: the driver re-encodes the day's object, it joins nothing."""
+        from kubebill.reconcile import spark_rows
+        from kubebill.reconcile.result_sql import READS
+
+        prefix = f"kubebill_result_{self.day:%Y%m%d}_"
+        parts = os.path.join(self.staging, "result")
+        try:
+            for name in READS:
+                path = hadoop_path(os.path.join(self.staging, name))
+                self.spark.read.parquet(path).createOrReplaceTempView(prefix + name)
+            frame = spark_rows.result_frame(
+                self.spark, estimate_currency=self.options.estimate_currency, relation=lambda name: prefix + name
+            )
+            frame.write.mode("overwrite").parquet(hadoop_path(parts))
+        finally:
+            for name in READS:
+                self.spark.catalog.dropTempView(prefix + name)
+        return spark_rows.result_batches([parts])
 
     def close(self) -> None:
         try:
