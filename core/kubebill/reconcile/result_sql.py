@@ -4,7 +4,7 @@ them where they are (Spark: reconcile.spark_rows) instead of a chunk of lines at
 The column expressions are reconcile.rows' own (`rows.result_columns`): both writers give the same rows. Three parts,
 UNION ALL, in RESULT column order and types:
 
-- the split rows: `allocated_rows r` JOIN `bill_lines l` USING (lid), the target's columns JOINed from
+- the split rows: `allocated_rows r` JOIN `bill_lines l` on `lid`, the target's columns JOINed from
   `allocated_targets t` by `tno` (rows.Rows takes them by number in Arrow instead);
 - the lines passed through whole, each its bill line as it came: the lines whose `allocated_rows` kind is
   `not_kubernetes`, derived here (the DuckDB runner stores them as `passed`, engine.Reconciliation._mark_passed);

@@ -54,10 +54,10 @@ def result_batches(paths: Sequence[str]) -> Iterator[pa.RecordBatch]:
     file and column when a part is not the result's."""
     pending: list[pa.RecordBatch] = []
     held = 0
-    for path in _parts(paths):
-        with pq.ParquetFile(path) as part:
+    for name, source in _parts(paths):
+        with pq.ParquetFile(source) as part:
             for batch in part.iter_batches(batch_size=rows.ROW_GROUP):
-                pending.append(_conformed(batch, path))
+                pending.append(_conformed(batch, name))
                 held += batch.num_rows
                 while held >= rows.ROW_GROUP:
                     table = pa.Table.from_batches(pending, RESULT)
@@ -68,9 +68,9 @@ def result_batches(paths: Sequence[str]) -> Iterator[pa.RecordBatch]:
         yield from pa.Table.from_batches(pending, RESULT).combine_chunks().to_batches()
 
 
-def _parts(paths: Sequence[str]) -> Iterator[str | pa.NativeFile]:
-    """Each Parquet file of `paths`, a folder's parts in name order (Spark's `_SUCCESS`, `.crc` and other
-    hidden or non-Parquet files skipped)."""
+def _parts(paths: Sequence[str]) -> Iterator[tuple[str, str | pa.NativeFile]]:
+    """Each Parquet file of `paths` (its name, and what to read it from), a folder's parts in name order (Spark's
+    `_SUCCESS`, `.crc` and other hidden or non-Parquet files skipped)."""
     for path in paths:
         filesystem, where = pafs.FileSystem.from_uri(path) if "://" in path else (pafs.LocalFileSystem(), path)
         info = filesystem.get_file_info(where)
@@ -83,17 +83,18 @@ def _parts(paths: Sequence[str]) -> Iterator[str | pa.NativeFile]:
         else:
             raise ValueError(f"{path}: no Spark-written result parts there")
         for name in files:
-            yield name if isinstance(filesystem, pafs.LocalFileSystem) else filesystem.open_input_file(name)
+            local = isinstance(filesystem, pafs.LocalFileSystem)
+            yield name, name if local else filesystem.open_input_file(name)
 
 
-def _conformed(batch: pa.RecordBatch, path: object) -> pa.RecordBatch:
+def _conformed(batch: pa.RecordBatch, path: str) -> pa.RecordBatch:
     """`batch` in RESULT's columns and exact types (Spark's strings may read as large_string, its timestamps
     without the zone): ValueError naming the file and column when one is missing or will not cast."""
     columns = []
     for field in RESULT:
         index = batch.schema.get_field_index(field.name)
         if index < 0:
-            raise ValueError(f"{path}: expected the RESULT column {field.name!r}, found {batch.schema.names}")
+            raise ValueError(f"{path}: expected the RESULT column {field.name!r}, not among its {batch.num_columns}")
         column = batch.column(index)
         if column.type != field.type:
             if pa.types.is_timestamp(column.type) and column.type.tz is None:  # Spark's TIMESTAMP_NTZ: UTC here
