@@ -1,15 +1,16 @@
-"""The merge's SQL stages on Apache Spark (`KUBEBILL_ENGINE=spark`): the same stage files as on DuckDB, transpiled
-to Spark SQL by sqlglot, over the staged bill lines and the allocation exports as Parquet.
+"""The merge's SQL stages on Apache Spark (`KUBEBILL_ENGINE=spark`): the session, the stage files transpiled to
+Spark SQL by sqlglot (per day of a batch: each relation read renamed to that day's), the invariants' and policies'
+queries answered by Spark (`SparkQueries`), and the keymap's `mapInArrow` function.
 
-Spark runs every stage, the keymap (the clouds' Python normalisers, in `mapInArrow`), the cluster check and the
-invariants. It writes the relations the writer reads (`reconcile.stages.OUTPUTS`) to a staging folder as Parquet;
-only once the invariants hold there does the day become a `Reconciliation` whose DuckDB reads those files, so the
-RESULT rows are widened and written by `reconcile.rows` exactly as on the DuckDB path (same schema, same Parquet
-encodings), and the pipeline commits the day through the same ledger and conditional writes.
+The runner is reconcile.spark_batch: every day of a merge in one Spark run, each stored relation written once for
+all days partitioned by day (in reconcile.spark_staging's folder), the cluster check and the invariants computed in
+Spark before any day's result exists, the RESULT rows widened in Spark (reconcile.spark_rows) and re-encoded by
+`reconcile.rows`' writer on the driver; the pipeline commits each day through the same ledger and conditional
+writes as on DuckDB.
 
-pyspark is imported here only, lazily (the `kubebill[spark]` extra; never in the functions' artifacts). The
-session is Spark's own `getOrCreate()`: under spark-submit (EMR Serverless, Dataproc Serverless, Synapse,
-Databricks) the service's, on a workstation `local[*]`.
+pyspark is imported here, in reconcile.spark_batch and in reconcile.spark_rows only, lazily (the `kubebill[spark]`
+extra; never in the functions' artifacts). The session is Spark's own `getOrCreate()`: under spark-submit (EMR
+Serverless, Dataproc Serverless, Synapse, Databricks) the service's, on a workstation `local[*]`.
 """
 
 from __future__ import annotations
@@ -107,13 +108,21 @@ def session(*, master: str | None = None, conf: Mapping[str, str] | None = None)
     return spark
 
 
-@cache
-def _spark_tree(name: str) -> Any:
-    """The stage's tree with DuckDB's meanings made explicit for Spark (see stage_sql)."""
+def spark_sql(text: str) -> str:
+    """A SELECT in kubebill's DuckDB dialect as Spark SQL: sqlglot's transpilation, and the fixes where the engines'
+    functions differ beyond what sqlglot knows (epoch's fraction, xxhash64's NULLs). The stages and the RESULT
+    widening (reconcile.spark_rows) both go through it."""
+    import sqlglot
+
+    return str(_spark_tree(text).sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE))
+
+
+def _spark_tree(text: str) -> Any:
+    """`text`'s tree with DuckDB's meanings made explicit for Spark (see spark_sql)."""
     import sqlglot
     from sqlglot import exp
 
-    tree = sqlglot.parse_one(stages.sql(name), read="duckdb")
+    tree = sqlglot.parse_one(text, read="duckdb")
     for epoch in list(tree.find_all(exp.TimeToUnix)):  # DuckDB's epoch() keeps the fraction; unix_timestamp drops it
         epoch.replace(
             exp.Div(
@@ -128,6 +137,11 @@ def _spark_tree(name: str) -> Any:
 
 
 @cache
+def _stage_tree(name: str) -> Any:
+    return _spark_tree(stages.sql(name))
+
+
+@cache
 def stage_sql(name: str, prefix: str = "") -> str:
     """The stage's Spark SQL: its parameters are Spark's named markers (`:day_start`), bound by `spark.sql(args=)`;
     with a `prefix`, each relation it reads is the prefixed one (`d20250617__allocation_rows`: one day of a batch),
@@ -135,7 +149,7 @@ def stage_sql(name: str, prefix: str = "") -> str:
     import sqlglot
     from sqlglot import exp
 
-    tree = _spark_tree(name)
+    tree = _stage_tree(name)
     if prefix:
         tree = tree.copy()
         ctes = {cte.alias for cte in tree.find_all(exp.CTE)}

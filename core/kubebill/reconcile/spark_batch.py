@@ -8,16 +8,19 @@ once over every day's provider ids, the cluster check once over every day's spli
 every day's lines and rows (a day is told apart by its own line ids and currencies); a day whose check fails fails
 alone, named by the same message as on DuckDB, and the other days go on.
 
-A day of the batch is then a `StagedDay`: an `engine.Reconciliation` whose driver-side DuckDB reads that day's
-partitions of the staged relations, so its RESULT rows are widened and written by `reconcile.rows` exactly as on
-the DuckDB path, and the pipeline commits it through the same ledger and conditional writes.
+Once every day's checks ran, the RESULT rows of every good day are widened in Spark (reconcile.spark_rows: the
+DuckDB writer's own column expressions, transpiled) and written once, partitioned by day. A day of the batch is then
+a `StagedDay`: an `engine.Reconciliation` whose rows are its day's parts, re-encoded on the driver by
+`reconcile.rows.write_parquet` (the result's schema and Parquet options), and whose small figures are counted by
+the driver's DuckDB over that day's partitions; the pipeline commits it through the same ledger and conditional
+writes as on DuckDB.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -27,8 +30,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from kubebill.errors import InvariantViolation
-from kubebill.reconcile import engine, invariants, policies, rows, spark, stages
+from kubebill.reconcile import engine, invariants, policies, spark, stages
 from kubebill.reconcile.spark_staging import Staging, staging
+from kubebill.schema import RESULT
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -115,6 +119,7 @@ class SparkBatch:
             elif stage.name == "result_rows":
                 self._policy_values()
         self._check_invariants()
+        self._widen()
 
     def _stored(self, name: str, frames: Mapping[date, DataFrame]) -> dict[date, DataFrame]:
         """Every day's rows of the relation written once, partitioned by day, and each day's read back: a leaf of
@@ -125,8 +130,6 @@ class SparkBatch:
         union = functools.reduce(
             lambda a, b: a.unionByName(b), [frame.withColumn("day", F.lit(str(d))) for d, frame in frames.items()]
         )
-        # the writer reads result_rows a chunk of lines at a time (see engine.SORT_FROM_CHUNKS)
-        union = union.sortWithinPartitions("day", *(["lid"] if name == "result_rows" else []))
         path = self.staging.path(name)
         union.write.partitionBy("day").mode("overwrite").parquet(path)
         schema = next(iter(frames.values())).schema
@@ -207,6 +210,25 @@ class SparkBatch:
             except InvariantViolation as exc:
                 self.failed[day] = exc
 
+    def _widen(self) -> None:
+        """The RESULT rows of every day whose checks held, widened in Spark (reconcile.spark_rows, the DuckDB writer's
+        own column expressions) and written once, partitioned by day: the driver only re-encodes a day's parts."""
+        from pyspark.sql import functions as F
+
+        from kubebill.reconcile.spark_rows import result_frame
+
+        currency = self.options.estimate_currency
+        frames = [
+            result_frame(self.spark, estimate_currency=currency, relation=functools.partial(_named, day)).withColumn(
+                "day", F.lit(str(day))
+            )
+            for day in self.inputs
+            if day not in self.failed
+        ]
+        if frames:
+            union = functools.reduce(lambda a, b: a.unionByName(b), frames)
+            union.write.partitionBy("day").mode("overwrite").parquet(self.staging.path("result"))
+
     def _frame(self, data: Any, name: str) -> DataFrame:
         """`data` (an Arrow table or a dataset of Parquet files) as a DataFrame: a dataset's files read where the
         executors see them (staging.input), an Arrow object staged as Parquet first."""
@@ -245,15 +267,21 @@ class SparkBatch:
 
 
 class StagedDay(engine.Reconciliation):
-    """One day of a batch: its staged relations read by the driver's DuckDB, written by reconcile.rows."""
+    """One day of a batch: its RESULT rows the parts Spark widened (`batches`), re-encoded by reconcile.rows into the
+    day's object; the day's small figures (rows, stats, the policies' unmatched selectors, the clouds' split defects
+    and overlap) counted by the driver's DuckDB over the day's partitions of the relations they read (FIGURES)."""
+
+    # the staged relations the figures read (engine.Reconciliation's rows, stats, _check_cloud_splits; policies')
+    FIGURES = ("bill_lines", "estimates", "allocated_rows", "shared_targets")
 
     def __init__(self, batch: SparkBatch, day: date, allocation: Any, cost: Any) -> None:
         self.day = day
         self.options = batch.options
+        self.parts = batch.staging.fetch(f"result/day={day}")
         self.con = engine.connect(self.options)
         try:
             self.con.register("policy_values", batch.policy_values[day])
-            for name in [n for n in stages.OUTPUTS if n != "policy_values"]:
+            for name in self.FIGURES:
                 files = batch.staging.fetch(f"{name}/day={day}")
                 if files:
                     listed = ", ".join(f"'{engine._sql_text(f)}'" for f in files)
@@ -266,12 +294,20 @@ class StagedDay(engine.Reconciliation):
             engine._register(self.con, "cost_in", cost, numbered=True)
             self.notes: dict[str, int] = {}
             self._check_cloud_splits(self.con)
-            self._mark_passed(self.con)
             self.unmatched = policies.unmatched(self.con, self.options)
-            self._rows = rows.Rows(self.con, estimate_currency=self.options.estimate_currency, chunks=self._chunks())
         except BaseException:
             self.con.close()
             raise
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The day's RESULT rows as Spark widened them, streamed from its parts in batches of rows.ROW_GROUP."""
+        from kubebill.reconcile.spark_rows import result_batches
+
+        return result_batches(self.parts)
+
+    def table(self) -> pa.Table:
+        """The day's RESULT rows (in the order of Spark's parts)."""
+        return pa.Table.from_batches(list(self.batches()), RESULT)
 
 
 class SparkReconciliation(StagedDay):
@@ -322,6 +358,10 @@ def run(
     """Every day of `inputs` in one SparkBatch; for each day, what makes its StagedDay (or raises its error)."""
     batch = SparkBatch(inputs, options=options, spark=spark_session, staged=staged)
     return {day: functools.partial(batch.day, day) for day in batch.inputs}
+
+
+def _named(day: date, name: str) -> str:
+    return prefix(day) + name
 
 
 def _arrow_schema(schema: Any) -> pa.Schema:
