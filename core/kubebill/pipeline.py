@@ -7,7 +7,8 @@ keep each function's body in its own section.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -311,6 +312,7 @@ class _Staged:
     checked: dict[str, tuple[str, str]] = field(default_factory=dict)  # allocation key -> (etag, its checked copy)
     memory_limit: str | None = None  # of the DuckDB session pairing Azure exports
     threads: int | None = None
+    spark: _SparkDays | None = None  # KUBEBILL_ENGINE=spark: the days one Spark run reconciled (see _spark_days)
 
     def path(self, store: Store, unit: Any) -> str | None:
         if unit not in self.paths:
@@ -510,25 +512,11 @@ def _merge_day(
 
     from kubebill.errors import PreconditionFailed
     from kubebill.reconcile import rows as result_rows
-    from kubebill.reconcile.engine import Options
     from kubebill.sinks import results
     from kubebill.sources import stored
 
     state_key = layout.state_key(f"merge/{day.isoformat()}.json")
-    options = Options(
-        method=settings.split_method,
-        shared_spread=settings.shared_spread,
-        allocation_source=settings.allocation_source,
-        idle_share=settings.idle_share,
-        idle_share_scope=settings.idle_share_scope,
-        shared_namespaces=settings.shared_namespaces,
-        shared_labels=settings.shared_labels,
-        namespace_tags=settings.namespace_tags,
-        cluster_tags=settings.cluster_tags,
-        memory_limit=settings.memory_limit,
-        threads=settings.threads,
-        temp_directory=os.path.join(staged.workdir, "spill"),
-    )
+    options = _options(settings, staged)
     for attempt in range(_MERGE_ATTEMPTS):
         if attempt:
             inputs = _merge_inputs(store, layout, staged, ledger)[0].get(day, _DayInputs())
@@ -554,13 +542,17 @@ def _merge_day(
             )
         daydir = os.path.join(staged.workdir, f"{day.isoformat()}-{attempt}")
         os.makedirs(daydir)
-        allocations = stored.read_day(
-            store, layout, inputs.allocations, day=day, workdir=daydir, checked=staged.checked
+        ready = staged.spark.days.pop(day, None) if staged.spark and not attempt else None  # (allocations, run)
+        allocations = (
+            ready[0]
+            if ready
+            else stored.read_day(store, layout, inputs.allocations, day=day, workdir=daydir, checked=staged.checked)
         )
         cost = staged.cost(store, inputs.units)
         pa.default_memory_pool().release_unused()  # the readers' batches are on disk now: give DuckDB the room
         source = allocations.dataset if allocations.dataset is not None else allocations.table()
-        run = _engine(settings)(source, cost, day=day, options=options, allocation_keys=allocations.keys)
+        engine = staged.spark.alone if staged.spark else _engine(settings)
+        run = ready[1]() if ready else engine(source, cost, day=day, options=options, allocation_keys=allocations.keys)
         try:
             rows, stats, unmatched = run.rows, run.stats(), run.unmatched
             path = os.path.join(daydir, "result.parquet")
@@ -661,12 +653,115 @@ def _put_compare(store: Store, layout: Layout, day: date, compared: Any, *, had:
 def _engine(settings: Settings) -> type[Any]:
     """The day's Reconciliation: embedded DuckDB, or the same stages on Spark (KUBEBILL_ENGINE)."""
     if settings.engine == "spark":
-        from kubebill.reconcile.spark import SparkReconciliation
+        from kubebill.reconcile.spark_batch import SparkReconciliation
 
         return SparkReconciliation
     from kubebill.reconcile.engine import Reconciliation
 
     return Reconciliation
+
+
+def _options(settings: Settings, staged: _Staged) -> Any:
+    """The engine's Options of the merge's settings, spilling under its work folder."""
+    import os
+
+    from kubebill.reconcile.engine import Options
+
+    return Options(
+        method=settings.split_method,
+        shared_spread=settings.shared_spread,
+        allocation_source=settings.allocation_source,
+        idle_share=settings.idle_share,
+        idle_share_scope=settings.idle_share_scope,
+        shared_namespaces=settings.shared_namespaces,
+        shared_labels=settings.shared_labels,
+        namespace_tags=settings.namespace_tags,
+        cluster_tags=settings.cluster_tags,
+        memory_limit=settings.memory_limit,
+        threads=settings.threads,
+        temp_directory=os.path.join(staged.workdir, "spill"),
+    )
+
+
+@dataclass
+class _SparkDays:
+    """KUBEBILL_ENGINE=spark: the merge's due days reconciled by one Spark run, each taken once by `_merge_day` as
+    (its allocations, what makes its reconciliation or raises its own error); `alone` reconciles a day by itself
+    (a day merged again after a lost race), staged where the executors see it."""
+
+    days: dict[date, tuple[Any, Callable[[], Any]]]
+    alone: Callable[..., Any]
+
+
+@contextlib.contextmanager
+def _spark_days(
+    store: Store,
+    settings: Settings,
+    layout: Layout,
+    wanted: list[date],
+    inputs: dict[date, _DayInputs],
+    staged: _Staged,
+) -> Iterator[_SparkDays]:
+    """Every wanted day whose inputs changed since its committed merge (as `_merge_day` judges it), read as
+    `_merge_day` reads it and reconciled together by one Spark run (reconcile.spark_batch), its staging folder
+    (spark_staging: local on a local master, else under results/_state/spark/) removed on exit. A day whose
+    allocations cannot be read is left to `_merge_day`, which fails it alone."""
+    import functools
+    import os
+
+    from kubebill.reconcile import spark, spark_batch, spark_staging
+    from kubebill.sources import stored
+
+    session = spark.session()
+    new_staging = functools.partial(
+        spark_staging.staging,
+        session.sparkContext.master,
+        parent=os.path.join(staged.workdir, "spark"),
+        store=store,
+        store_url=settings.store,
+        key=layout.state_key("spark"),
+    )
+    alone = functools.partial(spark_batch.SparkReconciliation, spark_session=session, new_staging=new_staging)
+    due, read = {}, {}
+    for day in wanted:
+        day_inputs = inputs.get(day, _DayInputs())
+        empty = not day_inputs.allocations and not day_inputs.units
+        if empty or _unchanged(store, layout, settings, day, day_inputs):
+            continue
+        workdir = os.path.join(staged.workdir, "spark-inputs", day.isoformat())
+        os.makedirs(workdir)
+        try:
+            read[day] = stored.read_day(
+                store, layout, day_inputs.allocations, day=day, workdir=workdir, checked=staged.checked
+            )
+        except InputError:
+            continue
+        source = read[day].dataset if read[day].dataset is not None else read[day].table()
+        due[day] = spark_batch.DayInputs(source, staged.cost(store, day_inputs.units), read[day].keys)
+    if not due:
+        yield _SparkDays({}, alone)
+        return
+    staging = new_staging()
+    try:
+        runs = spark_batch.run(due, options=_options(settings, staged), spark_session=session, staged=staging)
+        yield _SparkDays({day: (read[day], runs[day]) for day in due}, alone)
+    finally:
+        staging.remove()
+
+
+def _unchanged(store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs) -> bool:
+    """The day's committed merge used these inputs and its result is still the one it wrote (see `_merge_day`)."""
+    state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
+    try:
+        current: str | None = store.head(layout.result_parquet_key(day)).etag
+    except FileNotFoundError:
+        current = None
+    return bool(
+        state.get("fingerprint") == inputs.fingerprint(settings)
+        and not state.get("pending")
+        and "result_etag" in state
+        and state["result_etag"] == current
+    )
 
 
 def _commit(store: Store, layout: Layout, staged: _Staged) -> None:
@@ -714,7 +809,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     ledgers = LedgerStore(store, layout)
     queue = QueueStore(store, layout)
     try:
-        with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir:
+        with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir, contextlib.ExitStack() as spark_run:
             staged = _Staged(workdir, set(days) if days is not None else None)
             staged.memory_limit, staged.threads = settings.memory_limit, settings.threads
             previous, _ = ledgers.load()
@@ -731,6 +826,8 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                 else sorted({d for d, i in inputs.items() if _changed(store, layout, settings, d, i)} | recorded)
             )
             summary.days = wanted
+            if settings.engine == "spark":  # every due day in one Spark run, each then committed as on DuckDB
+                staged.spark = spark_run.enter_context(_spark_days(store, settings, layout, wanted, inputs, staged))
             months: set[tuple[int, int]] = set()
             reconciled = False  # some day was: summary.unmatched holds the selectors none of those days matched
             merging = progress.Phase(f"merge {len(wanted)} day(s)", len(wanted))

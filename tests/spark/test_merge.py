@@ -71,9 +71,9 @@ def _same_merge(duckdb_store: LocalStore, spark_store: LocalStore, summary: Any,
 def test_three_clouds_same_results_and_ledger_and_a_failure_midway_commits_nothing(
     spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The simulated store (2 clusters on each cloud, 2 days, one input the ledger rejects) merged on Spark with the
-    second day's job failing: nothing of it is written, the first day is not committed; a re-run completes with the
-    DuckDB path's results, summary, ledger and rejections."""
+    """The simulated store (2 clusters on each cloud, 2 days, one input the ledger rejects) merged on Spark (both
+    days in one Spark run) with a task of the second day's failing: nothing of either day is written; a re-run
+    completes with the DuckDB path's results, summary, ledger and rejections."""
     duckdb_store, spark_store = _both(tmp_path)
     summary = pipeline.merge(duckdb_store, Settings(store=str(duckdb_store.root)), days=DAYS)
     assert "billing/focus/broken.csv" in summary.bad_inputs
@@ -81,8 +81,8 @@ def test_three_clouds_same_results_and_ledger_and_a_failure_midway_commits_nothi
     assert len({c for c in clusters if c}) == 6
     original = spark_engine.stage_sql
 
-    def failing(name: str) -> str:  # the second day's lines make a Spark task fail (a real job failure)
-        text = original(name)
+    def failing(name: str, prefix: str = "") -> str:  # the second day's lines fail a Spark task (a real job failure)
+        text = original(name, prefix)
         return text + " AND assert_true(ChargePeriodStart < TIMESTAMP '2025-06-17 00:00:00') IS NULL" * (
             name == "bill_lines"
         )
@@ -91,9 +91,9 @@ def test_three_clouds_same_results_and_ledger_and_a_failure_midway_commits_nothi
     settings = Settings(store=str(spark_store.root), engine="spark")
     with pytest.raises(Exception, match=r"assert_true|ChargePeriodStart"):
         pipeline.merge(spark_store, settings, days=DAYS)
-    states = _states(spark_store)
-    assert DAYS[1].isoformat() not in states  # the failed day: nothing written
-    assert states and all(state["pending"] for state in states.values())  # the day before it: not committed
+    # both days are one Spark run: neither day's result nor state is written, and the staging folder is gone
+    assert _states(spark_store) == {} and results.available_days(spark_store, Layout()) == []
+    assert list(spark_store.list("results/_state/spark/")) == []
     monkeypatch.setattr(spark_engine, "stage_sql", original)
     _same_merge(duckdb_store, spark_store, summary, pipeline.merge(spark_store, settings, days=DAYS))
 

@@ -112,6 +112,44 @@ def lids(start: int) -> str:
     return f"lid >= {int(start)} AND lid < {int(start) + LINES_PER_JOIN}"
 
 
+def result_columns(*, estimate_currency: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Each RESULT column's expression, by name, for the three kinds of result row: a split row (`r`, a row of
+    `allocated_rows`, its target's columns read as `r.<column>` too (`_OF_TARGET`), and `l`, its origin line in
+    `bill_lines`), a not_kubernetes line passed through whole (`l` alone), an estimate (`e`, a row of `estimates`,
+    in `estimate_currency`). The one definition both writers read: this module's and reconcile.result_sql's."""
+    bill = [c for c in _BILL_COLUMNS if c not in _SCALED]
+    split = {c: f"l.{c}" for c in bill} | {c: f"r.{c}" for c in _SCALED} | _K8S
+    # a not_kubernetes line passes through whole: its one row is the line itself, nothing to join
+    passed = {c: f"l.{c}" for c in (*bill, *_SCALED)} | _from(_K8S, lambda c: _PASSED.get(c, "NULL"))
+    estimated = {c: "NULL" for c in _BILL_COLUMNS} | {
+        "ChargePeriodStart": "e.ws",
+        "ChargePeriodEnd": "e.we",
+        "ResourceId": "e.skey",
+        "ChargeCategory": "'Usage'",
+        "ChargeDescription": "'estimated at list price: no bill line covers this allocation yet'",
+        "BillingCurrency": "'" + estimate_currency.replace("'", "''") + "'",
+        "BilledCost": "0.0",
+        "EffectiveCost": "0.0",
+        "ListCost": "e.list_cost",
+        "ContractedCost": "e.list_cost",
+    }
+    estimated |= {c: v for c, v in _from(_K8S, lambda c: f"e.{c}").items() if c.startswith("x_K8s") or "Allocated" in c}
+    estimated |= {
+        "AllocatedMethodId": f"'{OPENCOST_LIST_COST}'",
+        "AllocatedMethodDetails": "NULL",
+        "x_K8sAllocation": "'estimated'",
+        "x_K8sCostComponent": "e.comp",
+        "x_K8sCpuRatio": "NULL",
+        "x_K8sRamRatio": "NULL",
+        "x_K8sGpuRatio": "NULL",
+        "x_SourceKey": "e.source_key",
+        "x_SourceRowId": "NULL",
+    }
+    estimated["ServiceCategory"] = f"CASE e.comp {_case(_SERVICE_CATEGORY)} END"
+    estimated["AllocatedResourceId"] = "concat_ws('/', e.cluster, e.namespace, e.pod, e.container)"
+    return split, passed, estimated
+
+
 class Rows:
     """The queries that widen the stages' relations into RESULT rows, `chunks` (conditions on lid) at a time."""
 
@@ -119,38 +157,7 @@ class Rows:
         self.con = con
         self.chunks = chunks
         self._targets: pa.Table | None = None
-        bill = [c for c in _BILL_COLUMNS if c not in _SCALED]
-        split = {c: f"l.{c}" for c in bill} | {c: f"r.{c}" for c in _SCALED} | _K8S
-        # a not_kubernetes line passes through whole: its one row is the line itself, nothing to join
-        passed = {c: f"l.{c}" for c in (*bill, *_SCALED)} | _from(_K8S, lambda c: _PASSED.get(c, "NULL"))
-        estimated = {c: "NULL" for c in _BILL_COLUMNS} | {
-            "ChargePeriodStart": "e.ws",
-            "ChargePeriodEnd": "e.we",
-            "ResourceId": "e.skey",
-            "ChargeCategory": "'Usage'",
-            "ChargeDescription": "'estimated at list price: no bill line covers this allocation yet'",
-            "BillingCurrency": "'" + estimate_currency.replace("'", "''") + "'",
-            "BilledCost": "0.0",
-            "EffectiveCost": "0.0",
-            "ListCost": "e.list_cost",
-            "ContractedCost": "e.list_cost",
-        }
-        estimated |= {
-            c: v for c, v in _from(_K8S, lambda c: f"e.{c}").items() if c.startswith("x_K8s") or "Allocated" in c
-        }
-        estimated |= {
-            "AllocatedMethodId": f"'{OPENCOST_LIST_COST}'",
-            "AllocatedMethodDetails": "NULL",
-            "x_K8sAllocation": "'estimated'",
-            "x_K8sCostComponent": "e.comp",
-            "x_K8sCpuRatio": "NULL",
-            "x_K8sRamRatio": "NULL",
-            "x_K8sGpuRatio": "NULL",
-            "x_SourceKey": "e.source_key",
-            "x_SourceRowId": "NULL",
-        }
-        estimated["ServiceCategory"] = f"CASE e.comp {_case(_SERVICE_CATEGORY)} END"
-        estimated["AllocatedResourceId"] = "concat_ws('/', e.cluster, e.namespace, e.pod, e.container)"
+        split, passed, estimated = result_columns(estimate_currency=estimate_currency)
         rows = [n for n in RESULT.names if n not in _OF_TARGET]
         self._split_columns = _columns(split, rows) + ", r.tno"  # over `result_rows r JOIN bill_lines l`
         self._target_columns = _columns({c: re.sub(r"\br\.", "", e) for c, e in _K8S.items()}, _OF_TARGET)

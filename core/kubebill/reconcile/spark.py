@@ -1,41 +1,37 @@
-"""The merge's SQL stages on Apache Spark (`KUBEBILL_ENGINE=spark`): the same stage files as on DuckDB, transpiled
-to Spark SQL by sqlglot, over the staged bill lines and the allocation exports as Parquet.
+"""The merge's SQL stages on Apache Spark (`KUBEBILL_ENGINE=spark`): the session, the stage files transpiled to
+Spark SQL by sqlglot (per day of a batch: each relation read renamed to that day's), the invariants' and policies'
+queries answered by Spark (`SparkQueries`), and the keymap's `mapInArrow` function.
 
-Spark runs every stage, the keymap (the clouds' Python normalisers, in `mapInArrow`), the cluster check and the
-invariants. It writes the relations the writer reads (`reconcile.stages.OUTPUTS`) to a staging folder as Parquet;
-only once the invariants hold there does the day become a `Reconciliation` whose DuckDB reads those files, so the
-RESULT rows are widened and written by `reconcile.rows` exactly as on the DuckDB path (same schema, same Parquet
-encodings), and the pipeline commits the day through the same ledger and conditional writes.
+The runner is reconcile.spark_batch: every day of a merge in one Spark run, each stored relation written once for
+all days partitioned by day (in reconcile.spark_staging's folder), the cluster check and the invariants computed in
+Spark before any day's result exists, the RESULT rows widened in Spark (reconcile.spark_rows) and re-encoded by
+`reconcile.rows`' writer on the driver; the pipeline commits each day through the same ledger and conditional
+writes as on DuckDB.
 
-pyspark is imported here only, lazily (the `kubebill[spark]` extra; never in the functions' artifacts). The
-session is Spark's own `getOrCreate()`: under spark-submit (EMR Serverless, Dataproc Serverless, Synapse,
-Databricks) the service's, on a workstation `local[*]`.
+pyspark is imported here, in reconcile.spark_batch and in reconcile.spark_rows only, lazily (the `kubebill[spark]`
+extra; never in the functions' artifacts). The session is Spark's own `getOrCreate()`: under spark-submit (EMR
+Serverless, Dataproc Serverless, Synapse, Databricks) the service's, on a workstation `local[*]`.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from kubebill import log
 from kubebill.errors import InputError
 from kubebill.keys import match_key
-from kubebill.reconcile import engine, invariants, policies, rows, stages
+from kubebill.reconcile import stages
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 LOG = log.get("reconcile.spark")
 
@@ -112,13 +108,21 @@ def session(*, master: str | None = None, conf: Mapping[str, str] | None = None)
     return spark
 
 
-@cache
-def stage_sql(name: str) -> str:
-    """The stage's Spark SQL: its parameters are Spark's named markers (`:day_start`), bound by `spark.sql(args=)`."""
+def spark_sql(text: str) -> str:
+    """A SELECT in kubebill's DuckDB dialect as Spark SQL: sqlglot's transpilation, and the fixes where the engines'
+    functions differ beyond what sqlglot knows (epoch's fraction, xxhash64's NULLs). The stages and the RESULT
+    widening (reconcile.spark_rows) both go through it."""
+    import sqlglot
+
+    return str(_spark_tree(text).sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE))
+
+
+def _spark_tree(text: str) -> Any:
+    """`text`'s tree with DuckDB's meanings made explicit for Spark (see spark_sql)."""
     import sqlglot
     from sqlglot import exp
 
-    tree = sqlglot.parse_one(stages.sql(name), read="duckdb")
+    tree = sqlglot.parse_one(text, read="duckdb")
     for epoch in list(tree.find_all(exp.TimeToUnix)):  # DuckDB's epoch() keeps the fraction; unix_timestamp drops it
         epoch.replace(
             exp.Div(
@@ -129,7 +133,32 @@ def stage_sql(name: str) -> str:
     for call in list(tree.find_all(exp.Anonymous)):
         if call.name.lower() == "xxhash64":
             call.replace(_null_safe_hash(call))
-    return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    return tree
+
+
+@cache
+def _stage_tree(name: str) -> Any:
+    return _spark_tree(stages.sql(name))
+
+
+@cache
+def stage_sql(name: str, prefix: str = "") -> str:
+    """The stage's Spark SQL: its parameters are Spark's named markers (`:day_start`), bound by `spark.sql(args=)`;
+    with a `prefix`, each relation it reads is the prefixed one (`d20250617__allocation_rows`: one day of a batch),
+    under its own name as the alias."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = _stage_tree(name)
+    if prefix:
+        tree = tree.copy()
+        ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
+        for table in list(tree.find_all(exp.Table)):
+            if table.name in RELATIONS and table.name not in ctes and not table.db:
+                if not table.alias:
+                    table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+                table.set("this", exp.to_identifier(prefix + table.name))
+    return str(tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE))
 
 
 def _null_safe_hash(call: Any) -> Any:
@@ -143,6 +172,8 @@ def _null_safe_hash(call: Any) -> Any:
     return exp.Anonymous(this="xxhash64", expressions=parts)
 
 
+# Every relation a stage may read: the inputs and the stages.
+RELATIONS = frozenset({*stages.INPUTS, *(stage.name for stage in stages.STAGES)})
 # The stages reading each relation: one read by two or more is stored (a view's plan is inlined into every reader).
 READERS: dict[str, list[str]] = {}
 for _stage in stages.STAGES:
@@ -159,18 +190,27 @@ class _Result:
 
 
 class SparkQueries:
-    """The DuckDB-connection face the invariants need (`execute(sql).fetchall()`), answered by Spark: the same
-    checks, transpiled, computed where the rows are."""
+    """The DuckDB-connection face the invariants and the policies need (`execute(sql).fetchall()`), answered by
+    Spark: the same checks, transpiled, computed where the rows are. `tables` renames the relations they read (one
+    day's views of a batch: `bill_lines` -> `d20250617__bill_lines`)."""
 
-    def __init__(self, spark: SparkSession) -> None:
+    def __init__(self, spark: SparkSession, tables: Mapping[str, str] | None = None) -> None:
         self.spark = spark
+        self.tables = dict(tables or {})
 
     def execute(self, query: str, parameters: object = None) -> _Result:
         import sqlglot
+        from sqlglot import exp
 
         if parameters:
             raise ValueError("SparkQueries binds no parameters")
-        text = sqlglot.transpile(query, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)[0]
+        tree = sqlglot.parse_one(query, read="duckdb")
+        for table in list(tree.find_all(exp.Table)):
+            if table.name in self.tables:
+                if not table.alias:
+                    table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+                table.set("this", exp.to_identifier(self.tables[table.name]))
+        text = tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
         return _Result([tuple(row) for row in self.spark.sql(text).collect()])
 
 
@@ -183,140 +223,6 @@ def _keymap_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatc
             [pa.array([p[0] for p in found], pa.string()), pa.array([p[1] for p in found], pa.string())],
             names=["raw", "key"],
         )
-
-
-class SparkReconciliation(engine.Reconciliation):
-    """One UTC day reconciled by Spark; its rows written by the DuckDB writer from Spark's staged relations."""
-
-    def __init__(
-        self,
-        allocation: Any,
-        cost: Any,
-        *,
-        day: date,
-        options: engine.Options | None = None,
-        allocation_keys: Mapping[tuple[str, str], str] | None = None,
-        spark: SparkSession | None = None,
-    ) -> None:
-        self.day = day
-        self.options = options or engine.Options()
-        self.spark = spark or session()
-        parent = self.options.temp_directory or tempfile.gettempdir()
-        os.makedirs(parent, exist_ok=True)
-        self.staging = tempfile.mkdtemp(prefix=f"kubebill-spark-{day.isoformat()}-", dir=parent)
-        try:
-            self._run(allocation, cost, allocation_keys or {})
-            self.con = engine.connect(self.options)
-            for name in stages.OUTPUTS:
-                path = os.path.join(self.staging, name)
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{_quoted(path)}/*.parquet')"
-                )
-            # the inputs for the day's checks that read them beside the staged relations (the clouds' split
-            # defects, the clusters both sources cover): counted by DuckDB on the driver, as on the DuckDB path
-            engine._register(self.con, "allocation_in", allocation)
-            engine._register(self.con, "cost_in", cost, numbered=True)
-            self.notes: dict[str, int] = {}
-            self._check_cloud_splits(self.con)
-            self._mark_passed(self.con)
-            self.unmatched = policies.unmatched(self.con, self.options)
-            self._rows = rows.Rows(self.con, estimate_currency=self.options.estimate_currency, chunks=self._chunks())
-        except BaseException:
-            shutil.rmtree(self.staging, ignore_errors=True)
-            raise
-
-    def _run(self, allocation: Any, cost: Any, allocation_keys: Mapping[tuple[str, str], str]) -> None:
-        spark = self.spark
-        views: list[str] = []
-
-        def view(name: str, frame: DataFrame) -> None:
-            frame.createOrReplaceTempView(name)
-            views.append(name)
-
-        try:
-            view("allocation_in", self._frame(allocation, "allocation_in"))
-            view("cost_in", self._numbered(cost))
-            keys = pa.table(
-                {
-                    "cluster": [c for c, _ in allocation_keys],
-                    "source": [s for _, s in allocation_keys],
-                    "key": list(allocation_keys.values()),
-                },
-                schema=pa.schema([("cluster", pa.string()), ("source", pa.string()), ("key", pa.string())]),
-            )
-            view("allocation_keys", self._frame(keys, "allocation_keys"))
-            parameters = engine._day_bounds(self.day) | self.options.parameters()
-            for stage in stages.STAGES:
-                bound = {p: parameters[p] for p in stages.parameters(stage.name)}
-                frame = spark.sql(stage_sql(stage.name), args=bound or None)
-                stored = stage.name in stages.OUTPUTS or len(READERS.get(stage.name, ())) > 1
-                view(stage.name, self._stored(stage.name, frame) if stored else frame)
-                if stage.name == "provider_ids":
-                    view("keymap", self._stored("keymap", frame.mapInArrow(_keymap_batches, "raw string, key string")))
-                elif stage.name == "split_rows":
-                    self._check_clusters()
-                elif stage.name == "result_rows":
-                    found = policies.day_values(SparkQueries(spark), self.options)
-                    view("policy_values", self._stored("policy_values", self._frame(found, "policy_values")))
-            invariants.check(SparkQueries(spark))  # type: ignore[arg-type]
-        finally:
-            for name in reversed(views):
-                spark.catalog.dropTempView(name)
-
-    def _stored(self, name: str, frame: DataFrame) -> DataFrame:
-        """The stage's rows written to the staging folder as Parquet and read back: a leaf of the next stages'
-        plans. Left as views, every plan inlines its readers' (33 stages deep, the analyser ran out of heap);
-        Spark 4.3 fails on a union of two local checkpoints sharing columns (`key not found: cps#…`)."""
-        if name == "result_rows":  # the writer reads it a chunk of lines at a time (see engine.SORT_FROM_CHUNKS)
-            frame = frame.sortWithinPartitions("lid")
-        path = hadoop_path(os.path.join(self.staging, name))
-        frame.write.mode("overwrite").parquet(path)
-        return self.spark.read.parquet(path)
-
-    def _frame(self, data: Any, name: str) -> DataFrame:
-        """`data` (an Arrow table or a dataset of Parquet files) as a DataFrame: a local dataset's files read where
-        they are, an Arrow object staged as Parquet first."""
-        if isinstance(data, ds.FileSystemDataset) and isinstance(data.format, ds.ParquetFileFormat) and data.files:
-            return self.spark.read.schema(_spark_schema(data.schema)).parquet(*[hadoop_path(p) for p in data.files])
-        table = data.to_table() if isinstance(data, ds.Dataset) else data
-        path = os.path.join(self.staging, "in", name + ".parquet")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        pq.write_table(table, path)
-        return self.spark.read.parquet(hadoop_path(path))
-
-    def _numbered(self, cost: Any) -> DataFrame:
-        """`cost` with `line` as the DuckDB path numbers it: the Parquet files' own row numbers offset by the rows of
-        the files before (an Arrow object: its row number from 1), so both engines give the lines the same lid."""
-        from pyspark.sql import functions as F
-
-        if isinstance(cost, ds.FileSystemDataset) and isinstance(cost.format, ds.ParquetFileFormat) and cost.files:
-            schema, parts, offset = _spark_schema(cost.schema), [], 0
-            for path in cost.files:
-                frame = self.spark.read.schema(schema).parquet(hadoop_path(path))
-                parts.append(frame.select((F.lit(offset) + F.col("_metadata.row_index")).alias("line"), "*"))
-                offset += pq.read_metadata(path).num_rows
-            return functools.reduce(lambda a, b: a.unionByName(b), parts)
-        table = cost.to_table() if isinstance(cost, ds.Dataset) else cost
-        table = table.add_column(0, "line", pa.array(range(1, table.num_rows + 1), pa.int64()))
-        return self._frame(table, "cost_in")
-
-    def _check_clusters(self) -> None:
-        found = self.spark.sql(
-            """SELECT skey, array_sort(collect_set(cluster)), array_sort(collect_set(node)) FROM split_rows
-            GROUP BY skey HAVING count(DISTINCT cluster) > 1 ORDER BY skey LIMIT 1"""
-        ).collect()
-        if found:
-            key, clusters, nodes = found[0]
-            keys = self.spark.table("allocation_keys").orderBy("key").collect()
-            files = [r["key"] for r in keys if r["cluster"] in clusters]
-            raise engine.cluster_conflict(key, list(clusters), list(nodes), files)
-
-    def close(self) -> None:
-        try:
-            if hasattr(self, "con"):
-                self.con.close()
-        finally:
-            shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def _spark_schema(schema: pa.Schema) -> Any:

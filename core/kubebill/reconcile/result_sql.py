@@ -1,0 +1,50 @@
+"""The day's RESULT rows as one portable SELECT (DuckDB dialect) over the stages' relations, for an engine that widens
+them where they are (Spark: reconcile.spark_rows) instead of a chunk of lines at a time on one machine.
+
+The column expressions are reconcile.rows' own (`rows.result_columns`): both writers give the same rows. Three parts,
+UNION ALL, in RESULT column order and types:
+
+- the split rows: `allocated_rows r` JOIN `bill_lines l` on `lid`, the target's columns JOINed from
+  `allocated_targets t` by `tno` (rows.Rows takes them by number in Arrow instead);
+- the lines passed through whole, each its bill line as it came: the lines whose `allocated_rows` kind is
+  `not_kubernetes`, derived here (the DuckDB runner stores them as `passed`, engine.Reconciliation._mark_passed);
+- the `estimates e`, widened alone.
+
+`relation(name)` names each relation read (e.g. a day-qualified view); it is put into the text as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kubebill.reconcile import rows
+from kubebill.schema import RESULT
+
+# The relations the SELECT reads.
+READS = ("allocated_rows", "bill_lines", "allocated_targets", "estimates")
+
+
+def result_select(*, estimate_currency: str, relation: Callable[[str], str] = lambda n: n) -> str:
+    """The day's RESULT rows, unsorted: one SELECT in RESULT column order and types (see the module)."""
+
+    def select_list(exprs: dict[str, str]) -> str:
+        return ",\n       ".join(rows._columns(exprs, [name]) for name in RESULT.names)
+
+    split, passed, estimated = rows.result_columns(estimate_currency=estimate_currency)
+    split |= rows._from({c: split[c] for c in rows._OF_TARGET}, lambda c: f"t.{c}")
+    names = {name: relation(name) for name in READS}
+    # the lines passed through whole; a split row of such a line is never written (as rows.Rows._split_rows)
+    passed_lines = f"SELECT DISTINCT lid FROM {names['allocated_rows']} WHERE kind = 'not_kubernetes'"
+    return (
+        f"SELECT {select_list(split)}"
+        f"\nFROM {names['allocated_rows']} r"
+        f"\nJOIN {names['bill_lines']} l ON l.lid = r.lid"
+        f"\nJOIN {names['allocated_targets']} t ON t.tno = r.tno"
+        f"\nLEFT JOIN ({passed_lines}) p ON p.lid = r.lid"
+        "\nWHERE r.kind <> 'not_kubernetes' AND p.lid IS NULL"
+        f"\nUNION ALL\nSELECT {select_list(passed)}"
+        f"\nFROM {names['bill_lines']} l"
+        f"\nJOIN ({passed_lines}) p ON p.lid = l.lid"
+        f"\nUNION ALL\nSELECT {select_list(estimated)}"
+        f"\nFROM {names['estimates']} e\n"
+    )
