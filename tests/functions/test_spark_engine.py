@@ -16,6 +16,10 @@ from kubebill.settings import Settings
 from kubebill.sinks import results
 from kubebill.store import LocalStore
 from tests.functions.conftest import AKS_KEY, BUCKET, Lines
+from tests.spark.conftest import spark  # noqa: F401  (the one session: its merges run in it)
+
+# the Spark tests' worker: the merge below joins their session instead of starting a JVM with Spark's defaults
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 AZURE_BILL = "billing/azure/cost-management-export.csv"
 
@@ -31,6 +35,7 @@ def test_events_and_the_catch_up_record_days_and_the_spark_merge_takes_them(
     external: Path,
     aks_allocation: bytes,
     monkeypatch: pytest.MonkeyPatch,
+    spark: Any,  # noqa: F811
 ):
     monkeypatch.setenv("KUBEBILL_ENGINE", "spark")
     local_store.write(AZURE_BILL, (external / "aks" / "cost-management-export.csv").read_bytes())

@@ -1,6 +1,7 @@
 """One SparkSession for every Spark test (`local[2]`, bound to 127.0.0.1, UI off, few shuffle partitions): starting
-a JVM costs more than most of the tests. Each test module marks itself slow and
-`xdist_group("spark")`, so the session starts on one xdist worker only (`--dist loadgroup`)."""
+a JVM costs more than most of the tests. Each test module marks itself slow and `xdist_group("spark")`, so the
+session starts on one xdist worker only (`--dist loadgroup`); tests elsewhere that merge with KUBEBILL_ENGINE=spark
+(tests/functions) import the fixture below, so their merges run in this session too."""
 
 from __future__ import annotations
 
