@@ -526,12 +526,7 @@ def _merge_day(
         except FileNotFoundError:
             current = None
         fingerprint = inputs.fingerprint(settings)
-        if (
-            state.get("fingerprint") == fingerprint
-            and not state.get("pending")
-            and "result_etag" in state
-            and state["result_etag"] == current
-        ):
+        if _is_current(state, fingerprint, current):
             return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}, None
         merged_before = {k for k, _ in state.get("inputs", [])} if current is not None else set()
         replaced = sorted(k for k in inputs.rejected if k in merged_before)
@@ -756,11 +751,16 @@ def _unchanged(store: Store, layout: Layout, settings: Settings, day: date, inpu
         current: str | None = store.head(layout.result_parquet_key(day)).etag
     except FileNotFoundError:
         current = None
+    return _is_current(state, inputs.fingerprint(settings), current)
+
+
+def _is_current(state: dict[str, Any], fingerprint: str, result_etag: str | None) -> bool:
+    """The day's committed merge used inputs of this fingerprint and wrote the result that is there now."""
     return bool(
-        state.get("fingerprint") == inputs.fingerprint(settings)
+        state.get("fingerprint") == fingerprint
         and not state.get("pending")
         and "result_etag" in state
-        and state["result_etag"] == current
+        and state["result_etag"] == result_etag
     )
 
 
