@@ -44,6 +44,14 @@ SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
+# Spark's settings the engine changes unless the session's submitter set them: no broadcast joins. Spark sizes a
+# stored stage by its Parquet files, which the stages' repeated texts compress 50-100 fold: at 10M bill lines a
+# relation "under 10 MB" did not fit a 2 GB driver's heap once built (`Not enough memory to build and broadcast the
+# table`); with shuffle joins the same day completed (bench/README.md, #16).
+SESSION_DEFAULTS = {
+    "spark.sql.autoBroadcastJoinThreshold": "-1",
+    "spark.sql.adaptive.autoBroadcastJoinThreshold": "-1",
+}
 
 
 def hadoop_path(url: str) -> str:
@@ -91,8 +99,9 @@ def require() -> None:
 
 def session(*, master: str | None = None, conf: Mapping[str, str] | None = None) -> SparkSession:
     """The running SparkSession, else a new one (`master`, default `local[*]` unless spark-submit said otherwise;
-    `conf` added), with SESSION_CONF. Its Python workers run this interpreter unless PYSPARK_PYTHON says otherwise
-    (the keymap's normalisers are kubebill's)."""
+    `conf` added), with SESSION_CONF, and SESSION_DEFAULTS where neither `conf` nor the submitter set them. Its
+    Python workers run this interpreter unless PYSPARK_PYTHON says otherwise (the keymap's normalisers are
+    kubebill's)."""
     require()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -105,6 +114,10 @@ def session(*, master: str | None = None, conf: Mapping[str, str] | None = None)
     spark = builder.getOrCreate()
     for key, value in SESSION_CONF.items():  # a session made before this one kept its own: these are the stages'
         spark.conf.set(key, value)
+    submitted = spark.sparkContext.getConf()
+    for key, value in SESSION_DEFAULTS.items():
+        if key not in (conf or {}) and not submitted.contains(key):
+            spark.conf.set(key, value)
     return spark
 
 
