@@ -35,3 +35,16 @@ def test_invariant_report_is_the_same_computed_in_spark(spark: Any, tmp_path: Pa
         for name in ("bill_lines", "result_rows", "allocated_rows"):
             spark.catalog.dropTempView(name)
     assert str(on_spark.value) == str(duckdb.value) and "row 7" in str(duckdb.value)
+
+
+def test_broadcast_joins_are_off_unless_the_session_was_given_a_threshold(spark: Any) -> None:
+    """The engine's default (reconcile.spark.SESSION_DEFAULTS: a 10M-line day's broadcast did not fit a 2 GB
+    driver), and a threshold the caller gives kept."""
+    static, adaptive = "spark.sql.autoBroadcastJoinThreshold", "spark.sql.adaptive.autoBroadcastJoinThreshold"
+    assert (spark.conf.get(static), spark.conf.get(adaptive)) == ("-1", "-1")
+    try:
+        again = spark_engine.session(conf={static: "1048576"})
+        assert again is spark
+        assert (spark.conf.get(static), spark.conf.get(adaptive)) == ("1048576", "-1")
+    finally:
+        spark.conf.set(static, "-1")
