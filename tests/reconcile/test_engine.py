@@ -331,7 +331,8 @@ def test_result_parquet_encodings(tmp_path: Path) -> None:
 
 def test_many_chunks_write_the_same_rows_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """The wide write joins LINES_PER_JOIN lines at a time and, from SORT_FROM_CHUNKS chunks on, stores `result_rows`
-    in line order first; a split row's target columns are taken by row number. Any chunking gives the same rows."""
+    in line order first (and `matched_rows` before it, see engine.Reconciliation); a split row's target columns are
+    taken by row number. Any chunking gives the same rows."""
     a = allocation(
         [
             alloc_row(namespace=f"ns{i}", pod=f"p{i}", start=h, cpu=0.1 * (i + 1), ram=0.05)
@@ -347,9 +348,19 @@ def test_many_chunks_write_the_same_rows_as_one(monkeypatch: pytest.MonkeyPatch)
         + [line("bucket", 0.5, start=h) for h in range(6)]
         + [line("i-0003", 3.0, hint="c1")]  # a cluster's line with no key: __shared__
     )
+    made: dict[str, str] = {}
+    run_stage = engine.run_stage
+
+    def recorded(con: object, name: str, parameters: object, **options: object) -> str:
+        made[name] = run_stage(con, name, parameters, **options)  # type: ignore[arg-type]
+        return made[name]
+
+    monkeypatch.setattr(engine, "run_stage", recorded)
     whole = reconcile(a, c, day=D)
+    assert made["matched_rows"] == "VIEW"
     monkeypatch.setattr(result_rows, "LINES_PER_JOIN", 2)
     run = Reconciliation(a, c, day=D)
+    assert made["matched_rows"] == "TABLE"
     sorted_out = run.con.execute("SELECT lid FROM result_rows").fetchall()
     chunked = run.table()
     run.close()
