@@ -45,7 +45,7 @@ SESSION_CONF = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 # Spark's settings the engine changes unless the session's submitter set them: no broadcast joins. Spark sizes a
-# stored stage by its Parquet files, which the stages' repeated texts compress 50-100 fold: at 10M bill lines a
+# stored stage by its Parquet files, which compress the stages' repeated texts many fold: at 10M bill lines a
 # relation "under 10 MB" did not fit a 2 GB driver's heap once built (`Not enough memory to build and broadcast the
 # table`); with shuffle joins the same day completed (bench/README.md, #16).
 SESSION_DEFAULTS = {
