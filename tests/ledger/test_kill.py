@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -90,11 +91,14 @@ def _inputs(root: Path) -> None:
 def _merge(root: Path, *, nth: int = 0, when: str = "after") -> tuple[int, dict[str, list[str]], list[str]]:
     """A merge in a fresh process: (exit code, its summary when it finished, the keys it wrote or deleted)."""
     log = root.parent / f"{root.name}-writes.json"
+    scratch = root.parent / "tmp"  # a killed merge leaves its temporary folder: under the test's, not /tmp
+    scratch.mkdir(exist_ok=True)
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(root), str(nth), when, str(log)],
         capture_output=True,
         timeout=300,
         check=False,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     assert child.returncode in (0, -9), child.stderr.decode()[-2000:]
     summary = json.loads(child.stdout) if child.returncode == 0 else {}
