@@ -51,7 +51,7 @@ resource "aws_lambda_function" "this" {
   tags                           = var.tags
 
   ephemeral_storage {
-    size = each.key == "metrics" ? 512 : 4096
+    size = each.key == "metrics" ? 512 : var.tmp_mb
   }
 
   environment {

@@ -181,6 +181,17 @@ variable "memory_mb" {
   }
 }
 
+variable "tmp_mb" {
+  description = "Ephemeral storage (/tmp) of the export and merge functions in MB: where the merge stages its inputs and DuckDB spills. A 10M-line day spilled 8.4 GB (README, Engines): raise it to 10240 for days near that size, or set engine = \"spark\"."
+  type        = number
+  default     = 4096
+
+  validation {
+    condition     = var.tmp_mb >= 512 && var.tmp_mb <= 10240
+    error_message = "tmp_mb must be from 512 to 10240."
+  }
+}
+
 variable "timeout_seconds" {
   description = "Timeout of the export and merge functions."
   type        = number
