@@ -38,7 +38,7 @@ def day(spark: Any) -> Iterator[tuple[pa.Table, str]]:
         targets = os.path.join(str(run.staged.local), "allocated_targets", f"day={DAY.date()}", "*.parquet")
         run.con.execute(f"CREATE VIEW allocated_targets AS SELECT * FROM read_parquet('{targets}')")
         run._mark_passed(run.con)
-        writer = rows.Rows(run.con, estimate_currency=options.estimate_currency, chunks=run._chunks())
+        writer = rows.Rows(run.con, estimate_currency=options.estimate_currency, chunks=run._chunks)
         yield writer.table(), options.estimate_currency
     finally:
         for relation in READS:

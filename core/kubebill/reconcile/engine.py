@@ -12,6 +12,7 @@ are then fetched or written by `reconcile.rows`.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -245,15 +246,17 @@ class Reconciliation:
         )
         invariants.check(self.con)
         self.unmatched = policies.unmatched(self.con, self.options)
-        self._rows = rows.Rows(self.con, estimate_currency=self.options.estimate_currency, chunks=self._chunks())
+        self._rows = rows.Rows(self.con, estimate_currency=self.options.estimate_currency, chunks=self._chunks)
 
+    @functools.cached_property
     def _chunks(self) -> list[str]:
-        """The conditions on lid that cut the day's lines into the writer's chunks of rows.LINES_PER_JOIN."""
+        """The conditions on lid that cut the day's lines into the writer's chunks of rows.LINES_PER_JOIN (asked
+        by the stages after bill_lines, and by the writer: counted once)."""
         low, high = self.con.execute("SELECT min(lid), max(lid) FROM bill_lines").fetchall()[0]
         return [] if low is None else [rows.lids(start) for start in range(low, high + 1, rows.LINES_PER_JOIN)]
 
     def _sorted(self) -> bool:
-        return len(self._chunks()) >= SORT_FROM_CHUNKS
+        return len(self._chunks) >= SORT_FROM_CHUNKS
 
     def cloud_overlap(self) -> list[str]:
         """The clusters (lower-cased) an allocation export and the cloud's own split both cover this day."""
