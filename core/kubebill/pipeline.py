@@ -327,6 +327,7 @@ class _Staged:
         import pyarrow.parquet as pq
 
         from kubebill import billing
+        from kubebill.ahead import ahead
         from kubebill.billing.common import BATCH_ROWS
         from kubebill.errors import StoreError
         from kubebill.ledger import totals
@@ -337,24 +338,33 @@ class _Staged:
         found: set[date] = set()
         read = UnitRead()
         keep = None if self.days is None else pa.array(sorted(self.days), pa.date32())
+
+        def tables() -> Iterator[pa.Table]:
+            """The unit's lines as COST tables, summed for the ledger, the merge's days kept (all of a batch
+            whose lines are all in them: no copy)."""
+            for batch in billing.read(
+                store, unit, excluded=read.excluded, memory_limit=self.memory_limit, threads=self.threads
+            ):
+                table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+                table = conform(table, COST)
+                starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
+                totals.add(read.totals, read.rows, table, charges=read.charges, days=found, starts=starts)
+                if keep is not None:
+                    kept = pc.fill_null(pc.is_in(starts, value_set=keep), False)
+                    if not pc.all(kept).as_py():
+                        table = table.filter(kept)
+                if table.num_rows:
+                    yield table
+
         try:
             # a local file read once by this merge: cheap to write (1M lines: 0.19 s, zstd with dictionaries 0.54 s),
-            # statistics only where the engine's day filter prunes row groups; every line is summed for the ledger,
-            # only the merge's days are kept
+            # statistics only where the engine's day filter prunes row groups; the next batch is read on a thread
+            # of its own while the last is written (1M lines: ~0.4 of ~1.0 s)
             with pq.ParquetWriter(
                 path, COST, compression="lz4", use_dictionary=False, write_statistics=["ChargePeriodStart"]
             ) as writer:
-                for batch in billing.read(
-                    store, unit, excluded=read.excluded, memory_limit=self.memory_limit, threads=self.threads
-                ):
-                    table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-                    table = conform(table, COST)
-                    starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
-                    totals.add(read.totals, read.rows, table, charges=read.charges, days=found, starts=starts)
-                    if keep is not None:
-                        table = table.filter(pc.fill_null(pc.is_in(starts, value_set=keep), False))
-                    if table.num_rows:
-                        writer.write_table(table, row_group_size=BATCH_ROWS)
+                for table in ahead(tables()):
+                    writer.write_table(table, row_group_size=BATCH_ROWS)
         except StoreError:
             raise
         except Exception as exc:

@@ -12,6 +12,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from kubebill.ahead import ahead
 from kubebill.errors import InputError, InvariantViolation
 from kubebill.reconcile import engine, invariants
 from kubebill.reconcile import rows as result_rows
@@ -373,7 +374,7 @@ def test_batches_made_ahead_keep_their_order_and_errors(tmp_path: Path) -> None:
     """The writer takes its batches from a thread of their own: in order, the thread's error raised in the caller,
     and the source closed before the write returns, whichever side stops first."""
     batches = [pa.record_batch({"n": [i]}) for i in range(7)]
-    assert [b.column("n")[0].as_py() for b in result_rows.ahead(iter(batches), depth=2)] == list(range(7))
+    assert [b.column("n")[0].as_py() for b in ahead(iter(batches), depth=2)] == list(range(7))
     closed: list[str] = []
 
     def failing() -> Iterator[pa.RecordBatch]:
@@ -384,7 +385,7 @@ def test_batches_made_ahead_keep_their_order_and_errors(tmp_path: Path) -> None:
             closed.append("failing")
 
     with pytest.raises(InputError, match="bad row 3"):
-        list(result_rows.ahead(failing()))
+        list(ahead(failing()))
     assert closed == ["failing"]
 
     def endless() -> Iterator[pa.RecordBatch]:
@@ -401,7 +402,7 @@ def test_batches_made_ahead_keep_their_order_and_errors(tmp_path: Path) -> None:
         result_rows.write_parquet(str(tmp_path / "result.parquet"), wrong)
     assert run.con.execute("SELECT count(*) FROM allocated_rows").fetchall() == [(2,)]  # no thread on it now
     run.close()
-    made = result_rows.ahead(endless(), depth=1)
+    made = ahead(endless(), depth=1)
     assert next(made).num_rows == 1
     made.close()
     assert closed == ["failing", "endless"]

@@ -9,15 +9,14 @@ alone. The Parquet encodings live here, not in the stages.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
-from queue import Full, Queue
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kubebill.ahead import ahead
 from kubebill.reconcile.splits import OPENCOST_LIST_COST
 from kubebill.schema import COST_COLUMNS, RESULT, conform
 
@@ -242,54 +241,3 @@ def write_parquet(path: str, batches: Iterable[pa.RecordBatch]) -> None:
     ):
         for batch in made:
             writer.write_batch(batch, row_group_size=ROW_GROUP)
-
-
-# Batches made ahead of the Parquet encoder: DuckDB widening the next rows (and Arrow taking their targets) runs
-# while Arrow encodes the last ones; both release the GIL. Each is a row group of the result: a few MB at most.
-AHEAD = 2
-
-
-def ahead(batches: Iterable[pa.RecordBatch], *, depth: int = AHEAD) -> Generator[pa.RecordBatch, None, None]:
-    """`batches` in their order, taken from their iterator on a thread of its own up to `depth` ahead. An error
-    of the iterator is raised here; when the caller stops early (an error of its own), the thread stops taking
-    and closes the iterator before this returns, so the caller may use what the iterator used again."""
-    queue: Queue[tuple[pa.RecordBatch | None, BaseException | None]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: tuple[pa.RecordBatch | None, BaseException | None]) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        source = iter(batches)
-        try:
-            for batch in source:
-                if not put((batch, None)):
-                    break
-            else:
-                put((None, None))
-        except BaseException as exc:  # handed to the caller's thread, which raises it
-            put((None, exc))
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="kubebill-result-batches", daemon=True)
-    thread.start()
-    try:
-        while True:
-            batch, error = queue.get()
-            if error is not None:
-                raise error
-            if batch is None:
-                return
-            yield batch
-    finally:
-        stop.set()
-        thread.join()

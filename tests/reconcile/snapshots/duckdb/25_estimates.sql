@@ -1,5 +1,7 @@
 -- DESIGN §4 Allocation with no bill yet: the split rows no matched line covers, at list price (the AKS agent's
--- fractions carry no price), one row per target and key, with the allocation export they came from.
+-- fractions carry no price), one row per target and key, with the allocation export they came from. The covered
+-- coverages are a LEFT JOIN, not NOT EXISTS: DuckDB plans that one as a delim join copying every split row (0.3 s
+-- of 0.45 at 1M lines).
 SELECT s.skey AS skey, s.comp AS comp, s.cluster AS cluster, s.node AS node, s.namespace AS namespace,
        s.controller_kind AS controller_kind, s.controller AS controller, s.pod AS pod, s.container AS container,
        any_value(s.labels) AS labels, s.kind AS kind, min(s.ws) AS ws, max(s.we) AS we,
@@ -7,8 +9,8 @@ SELECT s.skey AS skey, s.comp AS comp, s.cluster AS cluster, s.node AS node, s.n
 FROM (SELECT skey, comp, cluster, node, namespace, controller_kind, controller, pod, container, labels, kind, ws,
              we, list_cost, source
       FROM split_rows r
-      WHERE list_cost <> 0 AND method <> 'aks-cost-analysis-fraction'
-        AND NOT EXISTS (SELECT 1 FROM pairs p WHERE p.oid = r.oid)) s
+      LEFT JOIN (SELECT DISTINCT oid AS covered FROM pairs) p ON p.covered = r.oid
+      WHERE r.list_cost <> 0 AND r.method <> 'aks-cost-analysis-fraction' AND p.covered IS NULL) s
 LEFT JOIN allocation_keys k ON k.cluster = s.cluster AND k.source = s.source
 GROUP BY s.skey, s.comp, s.cluster, s.node, s.namespace, s.controller_kind, s.controller, s.pod, s.container,
          s.kind

@@ -1,5 +1,7 @@
 /* DESIGN §4 Allocation with no bill yet: the split rows no matched line covers, at list price (the AKS agent's */
-/* fractions carry no price), one row per target and key, with the allocation export they came from. */
+/* fractions carry no price), one row per target and key, with the allocation export they came from. The covered */
+/* coverages are a LEFT JOIN, not NOT EXISTS: DuckDB plans that one as a delim join copying every split row (0.3 s */
+/* of 0.45 at 1M lines). */
 SELECT
   s.skey AS skey,
   s.comp AS comp,
@@ -34,16 +36,16 @@ FROM (
     list_cost,
     source
   FROM split_rows AS r
+  LEFT JOIN (
+    SELECT DISTINCT
+      oid AS covered
+    FROM pairs
+  ) AS p
+    ON p.covered = r.oid
   WHERE
-    list_cost <> 0
-    AND method <> 'aks-cost-analysis-fraction'
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM pairs AS p
-      WHERE
-        p.oid = r.oid
-    )
+    r.list_cost <> 0
+    AND r.method <> 'aks-cost-analysis-fraction'
+    AND p.covered IS NULL
 ) AS s
 LEFT JOIN allocation_keys AS k
   ON k.cluster = s.cluster AND k.source = s.source
