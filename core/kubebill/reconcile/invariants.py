@@ -36,18 +36,25 @@ def check(con: duckdb.DuckDBPyConnection) -> None:
 def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
     sums = ", ".join(f"sum(o.{c}) AS s_{c}" for c in COST_COLUMNS)
     broken = " OR ".join(f"NOT ({_close(f's.s_{c}', f'l.{c}', f'abs(coalesce(l.{c}, 0))')})" for c in COST_COLUMNS)
-    broken_lines = con.execute(
-        f"""
-        WITH s AS (SELECT o.lid, count(*) AS n, sum(o.ratio) AS ratio, {sums} FROM allocated_rows o GROUP BY o.lid)
-        SELECT l.x_SourceKey, l.x_SourceRowId, l.ResourceId, l.lid, s.n, s.ratio,
-               {", ".join(f"l.{c}, s.s_{c}" for c in COST_COLUMNS)}
-        FROM bill_lines l LEFT JOIN s ON s.lid = l.lid
+    per_line = f"SELECT o.lid, count(*) AS n, sum(o.ratio) AS ratio, {sums} FROM allocated_rows o GROUP BY o.lid"
+    # the broken line found by its id and costs alone, its names read only when there is one (1M lines: the
+    # names' strings read for every line were ~0.1 of the check's 0.5 s)
+    first = con.execute(
+        f"""WITH s AS ({per_line})
+        SELECT l.lid FROM bill_lines l LEFT JOIN s ON s.lid = l.lid
         WHERE s.n IS NULL OR abs(s.ratio - 1) > {RELATIVE} OR {broken}
         LIMIT 1"""
     ).fetchall()
-    if not broken_lines:
+    if not first:
         return
-    row = broken_lines[0]
+    row = con.execute(
+        f"""WITH s AS ({per_line} HAVING o.lid = $lid)
+        SELECT l.x_SourceKey, l.x_SourceRowId, l.ResourceId, l.lid, s.n, s.ratio,
+               {", ".join(f"l.{c}, s.s_{c}" for c in COST_COLUMNS)}
+        FROM bill_lines l LEFT JOIN s ON s.lid = l.lid
+        WHERE l.lid = $lid""",
+        {"lid": first[0][0]},
+    ).fetchall()[0]
     where = _line_name(row)
     if row[4] is None:
         raise InvariantViolation(f"{where}: the merge produced no row for this bill line")
