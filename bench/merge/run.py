@@ -3,6 +3,7 @@ reference DuckDB query of the same split (no checks, no lineage), on the same ge
 
     .venv/bin/python bench/merge/run.py [--rows 1000000,10000000] [--engines kubebill,duckdb,duckdb-result,sqlite,spark]
                                         [--sqlite-max-rows 1000000] [--memory-limit 1GB] [--threads 2] [--csv off]
+                                        [--repeat 3]
 
 For each size: one UTC day, hourly bill lines (FOCUS Parquet under billing/) and as many hourly allocation rows
 (allocations/…/opencost.parquet): per node-hour 3 pods + the node's `__idle__` row, and per node-hour one compute
@@ -13,6 +14,8 @@ a fresh child process (peak RSS = the child's VmHWM). kubebill runs `pipeline.me
 `duckdb` writes the split in 16 columns, `duckdb-result` the same split in kubebill's RESULT columns (lineage left
 empty) with kubebill's Parquet and CSV options, and reports its writes' own seconds. `spark` is kubebill's merge
 with KUBEBILL_ENGINE=spark on `local[2]` (its JVM's peak RSS and the day's Σ BilledCost printed beside it).
+`--repeat N` runs N rounds of every engine, the order turned by one each round, and prints each engine's
+min / median / max seconds and each target's ratio range over the rounds.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -405,6 +409,7 @@ def main() -> int:
         choices=("off", "day", "month"),
         help="KUBEBILL_RESULT_CSV; the references write CSV too",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every engine, the order turned each round")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -416,46 +421,91 @@ def main() -> int:
     if args.threads:
         env["KUBEBILL_THREADS"] = args.threads
     print(f"{'bill rows':>10} {'engine':<13} {'seconds':>8} {'rows/s':>12} {'rows out':>11} {'peak RSS':>9}  ratio")
+    engines = args.engines.split(",")
     for size in (int(x) for x in args.rows.split(",")):
         with tempfile.TemporaryDirectory(prefix="kubebill-bench-store-") as folder:
             root = Path(folder)
             shape = generate(root, size)
-            figures: dict[str, dict[str, float]] = {}
-            for engine in args.engines.split(","):
-                if engine == "sqlite" and shape["bill_rows"] > args.sqlite_max_rows:
-                    print(f"{shape['bill_rows']:>10} {engine:<13} skipped (> --sqlite-max-rows)")
-                    continue
-                # each engine merges its own copy of the generated store: a merge that found the day already
-                # merged by the engine before it would only read its state (the engine is not in the fingerprint)
-                with tempfile.TemporaryDirectory(prefix=f"kubebill-bench-{engine}-") as copy:
-                    shutil.copytree(root, copy, dirs_exist_ok=True)
-                    done = subprocess.run(
-                        [sys.executable, __file__, "--child", engine, copy],
-                        env=env, capture_output=True, text=True, check=False,
-                    )  # fmt: skip
-                if done.returncode != 0:
-                    print(f"{shape['bill_rows']:>10} {engine:<13} failed: {done.stderr.strip()[-400:]}")
-                    continue
-                result = json.loads(done.stdout.strip().splitlines()[-1])
-                figures[engine] = result
-                rate = shape["bill_rows"] / result["seconds"]
-                ratio = ""
-                if engine != "kubebill" and "kubebill" in figures:
-                    ratio = f"kubebill = {figures[engine]['seconds'] / figures['kubebill']['seconds']:.2f}× {engine}"
-                if "jvm_peak_rss_mb" in result:
-                    ratio += f" (JVM peak {result['jvm_peak_rss_mb']:.0f}MB)"
-                if "billed_total" in result:
-                    ratio += f" (Σ BilledCost {result['billed_total']:.9f})"
-                if "writes_seconds" in result:
-                    ratio += f" (its writes alone: {result['writes_seconds']:.1f} s)"
-                print(
-                    f"{shape['bill_rows']:>10} {engine:<13} {result['seconds']:>8.1f} {rate:>12,.0f}"
-                    f" {result['rows_out']:>11,} {result['peak_rss_mb']:>7.0f}MB  {ratio}",
-                    flush=True,
-                )
-            for line in targets(figures, args.memory_limit, csv=args.csv != "off"):
-                print(f"{'':>10} {line}", flush=True)
+            rounds: list[dict[str, dict[str, float]]] = []
+            for number in range(args.repeat):
+                # each round runs every engine once, the order turned by one a round: no engine always runs first
+                # (a cold page cache) or right after the heaviest one
+                order = engines[number % len(engines) :] + engines[: number % len(engines)]
+                figures = {}
+                for engine in order:
+                    result = _run_child(engine, root, shape, env, sqlite_max_rows=args.sqlite_max_rows)
+                    if result is not None:
+                        figures[engine] = result
+                        _print_line(shape, engine, result, figures)
+                rounds.append(figures)
+                for line in targets(figures, args.memory_limit, csv=args.csv != "off"):
+                    print(f"{'':>10} {line}", flush=True)
+            if args.repeat > 1:
+                for line in ranges(rounds):
+                    print(f"{'':>10} {line}", flush=True)
     return 0
+
+
+def _run_child(
+    engine: str, root: Path, shape: dict[str, int], env: dict[str, str], *, sqlite_max_rows: int
+) -> dict[str, float] | None:
+    """One engine's figures on its own fresh copy of the generated store (None when skipped or failed)."""
+    if engine == "sqlite" and shape["bill_rows"] > sqlite_max_rows:
+        print(f"{shape['bill_rows']:>10} {engine:<13} skipped (> --sqlite-max-rows)")
+        return None
+    # each engine merges its own copy of the generated store: a merge that found the day already merged by the
+    # engine before it would only read its state (the engine is not in the fingerprint)
+    with tempfile.TemporaryDirectory(prefix=f"kubebill-bench-{engine}-") as copy:
+        shutil.copytree(root, copy, dirs_exist_ok=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", engine, copy], env=env, capture_output=True, text=True, check=False
+        )
+    if done.returncode != 0:
+        print(f"{shape['bill_rows']:>10} {engine:<13} failed: {done.stderr.strip()[-400:]}")
+        return None
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _print_line(
+    shape: dict[str, int], engine: str, result: dict[str, float], figures: dict[str, dict[str, float]]
+) -> None:
+    rate = shape["bill_rows"] / result["seconds"]
+    ratio = ""
+    if engine != "kubebill" and "kubebill" in figures:
+        ratio = f"kubebill = {figures[engine]['seconds'] / figures['kubebill']['seconds']:.2f}× {engine}"
+    if "jvm_peak_rss_mb" in result:
+        ratio += f" (JVM peak {result['jvm_peak_rss_mb']:.0f}MB)"
+    if "billed_total" in result:
+        ratio += f" (Σ BilledCost {result['billed_total']:.9f})"
+    if "writes_seconds" in result:
+        ratio += f" (its writes alone: {result['writes_seconds']:.1f} s)"
+    print(
+        f"{shape['bill_rows']:>10} {engine:<13} {result['seconds']:>8.1f} {rate:>12,.0f}"
+        f" {result['rows_out']:>11,} {result['peak_rss_mb']:>7.0f}MB  {ratio}",
+        flush=True,
+    )
+
+
+def ranges(rounds: list[dict[str, dict[str, float]]]) -> list[str]:
+    """Each engine's seconds over the rounds (min / median / max), and each target's ratio over the rounds that ran
+    both engines: the range a claim should quote, not one run's figure."""
+    lines = []
+    for engine in dict.fromkeys(e for figures in rounds for e in figures):
+        seconds = sorted(f[engine]["seconds"] for f in rounds if engine in f)
+        lines.append(
+            f"range: {engine} {seconds[0]:.1f} / {statistics.median(seconds):.1f} / {seconds[-1]:.1f} s"
+            f" (min / median / max of {len(seconds)})"
+        )
+    for engine, target in (("sqlite", 10.0), ("duckdb-result", 0.9)):
+        ratios = sorted(
+            f[engine]["seconds"] / f["kubebill"]["seconds"] for f in rounds if {engine, "kubebill"} <= f.keys()
+        )
+        if ratios:
+            lines.append(
+                f"range: kubebill ≥ {target:g}× {engine}: {ratios[0]:.2f}-{ratios[-1]:.2f}× over {len(ratios)} rounds"
+                f" (median {statistics.median(ratios):.2f}×)"
+            )
+    return lines
 
 
 def targets(figures: dict[str, dict[str, float]], memory_limit: str, *, csv: bool = False) -> list[str]:
