@@ -10,8 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 # Items made ahead of their consumer. The result's writer: DuckDB widening the next rows (and Arrow taking their
-# targets) runs while Arrow encodes the last ones; the bill's staging: the next item read and normalised while the
-# last is encoded. Both sides release the GIL. Each item is a row group: a few MB at most.
+# targets) runs while Arrow encodes the last ones; the bill's staging: the next batch read and normalised while the
+# last is encoded. Both sides release the GIL. Each item is a row group: a result's is a few MB, a staged bill's
+# batch tens of MB.
 AHEAD = 2
 
 
