@@ -47,13 +47,13 @@ def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     if not first:
         return
+    lid = int(first[0][0])  # written in: the Spark runner's queries bind no parameter
     row = con.execute(
-        f"""WITH s AS ({per_line} HAVING o.lid = $lid)
+        f"""WITH s AS ({per_line} HAVING o.lid = {lid})
         SELECT l.x_SourceKey, l.x_SourceRowId, l.ResourceId, l.lid, s.n, s.ratio,
                {", ".join(f"l.{c}, s.s_{c}" for c in COST_COLUMNS)}
         FROM bill_lines l LEFT JOIN s ON s.lid = l.lid
-        WHERE l.lid = $lid""",
-        {"lid": first[0][0]},
+        WHERE l.lid = {lid}"""
     ).fetchall()[0]
     where = _line_name(row)
     if row[4] is None:
