@@ -374,6 +374,7 @@ def test_invariants_treat_nan_as_a_violation() -> None:
     con.execute("CREATE TABLE allocated_rows AS SELECT 1 AS lid, 1.0::DOUBLE AS ratio, 'USD' AS BillingCurrency, "
                 "'nan'::DOUBLE AS BilledCost, 1.0::DOUBLE AS EffectiveCost, 1.0::DOUBLE AS ListCost, "
                 "1.0::DOUBLE AS ContractedCost")  # fmt: skip
+    con.execute("CREATE TABLE passed_lines AS SELECT * FROM allocated_rows WHERE false")
     with pytest.raises(InvariantViolation, match="row 0"):
         invariants.check(con)
 

@@ -230,6 +230,25 @@ def test_invariant_violation_names_the_line() -> None:
     run.close()
 
 
+def test_a_line_passed_through_whole_is_written_once() -> None:
+    """A line outside every cluster is passed through before the split (`passed_lines`): it must have no split
+    row besides (it would be written twice), and a line neither split nor passed is a line lost."""
+    run = Reconciliation(allocation([alloc_row()]), cost([line("bucket", 2.0, row=3)]), day=D)
+    found = run.stats()
+    assert found["not_kubernetes"] == 1 and run.rows == 1 + found.get("estimated", 0)
+    invariants.check(run.con)
+    run.con.execute("INSERT INTO result_rows SELECT lid, 0, 'other', 'not_kubernetes', NULL, false, 1.0, NULL,"
+                    " NULL, NULL, NULL, NULL, BillingCurrency, BilledCost, EffectiveCost, ListCost, ContractedCost,"
+                    " ConsumedQuantity FROM passed_lines")  # fmt: skip
+    with pytest.raises(InvariantViolation, match=r"bill\.csv row 3 .*passed through whole .* split into 1 rows"):
+        invariants.check(run.con)
+    run.con.execute("DELETE FROM result_rows")
+    run.con.execute("DELETE FROM passed_lines")
+    with pytest.raises(InvariantViolation, match=r"bill\.csv row 3 .*produced no row"):
+        invariants.check(run.con)
+    run.close()
+
+
 def test_every_cost_column_is_conserved() -> None:
     a = allocation([alloc_row(namespace=f"ns{i}", cpu=0.1 * (i + 1), ram=0.07) for i in range(7)] + [idle_row()])
     c = cost([line("i-0001", 1.2345, effective=0.98, list_cost=2.0, row=0), line("other", 3.0, row=1)])

@@ -212,22 +212,29 @@ UNMATCHED = f"lid, cps, cpe, hint, cluster, {COSTS}"
 
 def test_shared_unallocated_and_not_kubernetes_rules(con: duckdb.DuckDBPyConnection) -> None:
     """An unmatched line of an exported cluster is its `__shared__`, of a hinted cluster with no export its
-    `__unallocated__`, of no cluster `not_kubernetes`."""
+    `__unallocated__`, of no cluster `not_kubernetes`: passed through whole before the split (`passed_lines`, with
+    its costs), unless a tag policy may still move it (then split as any line, to the `not_kubernetes` target)."""
     given(con, "unmatched_lines", UNMATCHED,
           f"(1, {H0}, {H1}, 'c1', 'c1', 'USD', 1.0, 1.0, 1.0, 1.0, 1.0)",
           f"(2, {H0}, {H1}, 'gone', NULL, 'USD', 2.0, 2.0, 2.0, 2.0, 1.0)",
-          f"(3, {H0}, {H1}, NULL, NULL, 'USD', 3.0, 3.0, 3.0, 3.0, 1.0)")  # fmt: skip
+          f"(3, {H0}, {H1}, NULL, NULL, 'EUR', 3.0, 4.0, 5.0, 6.0, 7.0)")  # fmt: skip
     con.execute("CREATE TEMP TABLE shared_weights AS SELECT 1 AS lid WHERE false")  # spread `none`: no weights
-    run_stage(con, "unmatched_splits", PARAMETERS)
-    found = rows(con, "SELECT lid, comp, cluster, namespace, pod, kind, method FROM unmatched_splits ORDER BY lid")
-    assert found == [
+    split = "SELECT lid, comp, cluster, namespace, pod, kind, method FROM unmatched_splits ORDER BY lid"
+    shared = [
         {"lid": 1, "comp": "shared", "cluster": "c1", "namespace": "__shared__", "pod": "__shared__",
          "kind": "shared", "method": "kubebill-shared"},
         {"lid": 2, "comp": "shared", "cluster": "gone", "namespace": "__unallocated__", "pod": "__unallocated__",
          "kind": "unallocated", "method": "kubebill-shared"},
-        {"lid": 3, "comp": "other", "cluster": None, "namespace": None, "pod": None, "kind": "not_kubernetes",
-         "method": None},
     ]  # fmt: skip
+    for tags, passed, not_kubernetes in (
+        ("", [(3, "EUR", 3.0, 4.0, 5.0, 6.0, 7.0)], []),
+        ("team", [], [{"lid": 3, "comp": "other", "cluster": None, "namespace": None, "pod": None,
+                       "kind": "not_kubernetes", "method": None}]),
+    ):  # fmt: skip
+        run_stage(con, "passed_lines", PARAMETERS | {"namespace_tags": tags})
+        assert con.execute(f"SELECT lid, {COSTS} FROM passed_lines").fetchall() == passed
+        run_stage(con, "unmatched_splits", PARAMETERS)
+        assert rows(con, split) == shared + not_kubernetes
 
 
 def test_shared_rule_weighted_spreads_over_namespaces(con: duckdb.DuckDBPyConnection) -> None:

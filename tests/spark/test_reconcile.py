@@ -24,7 +24,7 @@ def test_invariant_report_is_the_same_computed_in_spark(spark: Any, tmp_path: Pa
     run.con.execute("UPDATE result_rows SET BilledCost = BilledCost * 0.5")
     with pytest.raises(InvariantViolation) as duckdb:
         invariants.check(run.con)
-    for name in ("bill_lines", "result_rows", "allocated_rows"):
+    for name in ("bill_lines", "result_rows", "allocated_rows", "passed_lines"):
         pq.write_table(run.con.sql(f"SELECT * FROM {name}").to_arrow_table(), tmp_path / f"{name}.parquet")
         spark.read.parquet(str(tmp_path / f"{name}.parquet")).createOrReplaceTempView(name)
     run.close()
@@ -32,7 +32,7 @@ def test_invariant_report_is_the_same_computed_in_spark(spark: Any, tmp_path: Pa
         with pytest.raises(InvariantViolation) as on_spark:
             invariants.check(spark_engine.SparkQueries(spark))  # type: ignore[arg-type]
     finally:
-        for name in ("bill_lines", "result_rows", "allocated_rows"):
+        for name in ("bill_lines", "result_rows", "allocated_rows", "passed_lines"):
             spark.catalog.dropTempView(name)
     assert str(on_spark.value) == str(duckdb.value) and "row 7" in str(duckdb.value)
 

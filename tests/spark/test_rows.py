@@ -35,9 +35,9 @@ def day(spark: Any) -> Iterator[tuple[pa.Table, str]]:
         for relation in READS:  # Spark's staged relations (one day's partition: its `day` column is not read)
             path = os.path.join(str(run.staged.local), relation)
             spark.read.parquet(path).createOrReplaceTempView(f"d17_{relation}")
-        targets = os.path.join(str(run.staged.local), "allocated_targets", f"day={DAY.date()}", "*.parquet")
-        run.con.execute(f"CREATE VIEW allocated_targets AS SELECT * FROM read_parquet('{targets}')")
-        run._mark_passed(run.con)
+        for name in ("allocated_targets", "passed"):  # the writer's relations no figure reads
+            files = os.path.join(str(run.staged.local), name, f"day={DAY.date()}", "*.parquet")
+            run.con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{files}')")
         writer = rows.Rows(run.con, estimate_currency=options.estimate_currency, chunks=run._chunks)
         yield writer.table(), options.estimate_currency
     finally:

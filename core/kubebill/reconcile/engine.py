@@ -235,7 +235,6 @@ class Reconciliation:
                 "split_rows": _check_clusters,
                 "bill_lines": self._check_cloud_splits,
                 "result_rows": lambda con: policies.build(con, self.options),
-                "allocated_rows": self._mark_passed,
             },
             order_by=lambda name: "lid" if name == "result_rows" and self._sorted() else None,
             # a sorted day stores matched_rows first: sorting over the view ran its three joins and GROUP BY under
@@ -326,23 +325,24 @@ class Reconciliation:
         ).fetchall()[0]
         return tuple(orphans), tuple(mismatched)
 
-    @staticmethod
-    def _mark_passed(con: duckdb.DuckDBPyConnection) -> None:
-        """The lines passed through whole (not_kubernetes): the writer takes their rows from the line alone."""
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE passed AS SELECT lid FROM allocated_rows WHERE kind = 'not_kubernetes'"
-        )
-
     # --- results ---
     @property
     def rows(self) -> int:
-        return int(self._scalar("SELECT (SELECT count(*) FROM allocated_rows) + (SELECT count(*) FROM estimates)"))
+        return int(
+            self._scalar(
+                "SELECT (SELECT count(*) FROM allocated_rows) + (SELECT count(*) FROM passed_lines)"
+                " + (SELECT count(*) FROM estimates)"
+            )
+        )
 
     def stats(self) -> dict[str, int]:
         """Counts by x_K8sAllocation, plus `flagged_slices` (allocated list cost above the node's)."""
         found = {
             str(k): int(v)
-            for k, v in self.con.execute("SELECT kind, count(*) FROM allocated_rows GROUP BY kind").fetchall()
+            for k, v in self.con.execute(
+                "SELECT kind, count(*) FROM (SELECT kind FROM allocated_rows"
+                " UNION ALL SELECT 'not_kubernetes' AS kind FROM passed_lines) GROUP BY kind"
+            ).fetchall()
         }
         estimated = int(self._scalar("SELECT count(*) FROM estimates"))
         if estimated:

@@ -4,9 +4,10 @@
   Σ AllocatedRatio = 1;
 - per day, currency and cost column: Σ output (estimates left out) = Σ input lines.
 
-Works on the engine's relations `bill_lines` (the day's lines, `lid`) and `allocated_rows` (one row per split of a
+Works on the engine's relations `bill_lines` (the day's lines, `lid`), `allocated_rows` (one row per split of a
 line: `lid`, `ratio`, `BillingCurrency` and the scaled cost columns, the very values the writers put out;
-estimates are not bill lines and are kept apart).
+estimates are not bill lines and are kept apart) and `passed_lines` (the lines passed through whole before the
+split, with their costs: each is its own one row, and must have no row in `allocated_rows`).
 A violation raises InvariantViolation naming the line (x_SourceKey + row) and the column.
 """
 
@@ -41,8 +42,9 @@ def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
     # names' strings read for every line were ~0.1 of the check's 0.5 s)
     first = con.execute(
         f"""WITH s AS ({per_line})
-        SELECT l.lid FROM bill_lines l LEFT JOIN s ON s.lid = l.lid
-        WHERE s.n IS NULL OR abs(s.ratio - 1) > {RELATIVE} OR {broken}
+        SELECT l.lid FROM bill_lines l LEFT JOIN s ON s.lid = l.lid LEFT JOIN passed_lines p ON p.lid = l.lid
+        WHERE CASE WHEN p.lid IS NOT NULL THEN s.n IS NOT NULL
+                   ELSE s.n IS NULL OR abs(s.ratio - 1) > {RELATIVE} OR {broken} END
         LIMIT 1"""
     ).fetchall()
     if not first:
@@ -51,11 +53,14 @@ def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute(
         f"""WITH s AS ({per_line} HAVING o.lid = {lid})
         SELECT l.x_SourceKey, l.x_SourceRowId, l.ResourceId, l.lid, s.n, s.ratio,
-               {", ".join(f"l.{c}, s.s_{c}" for c in COST_COLUMNS)}
+               {", ".join(f"l.{c}, s.s_{c}" for c in COST_COLUMNS)},
+               EXISTS (SELECT 1 FROM passed_lines p WHERE p.lid = {lid}) AS passed
         FROM bill_lines l LEFT JOIN s ON s.lid = l.lid
         WHERE l.lid = {lid}"""
     ).fetchall()[0]
     where = _line_name(row)
+    if row[-1]:
+        raise InvariantViolation(f"{where}: passed through whole as not_kubernetes, and split into {row[4]} rows too")
     if row[4] is None:
         raise InvariantViolation(f"{where}: the merge produced no row for this bill line")
     if abs(row[5] - 1) > RELATIVE:
@@ -86,7 +91,11 @@ def _check_day(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
         f"""
         WITH i AS (SELECT coalesce(BillingCurrency, '') AS cur, {inputs} FROM bill_lines GROUP BY cur),
-             o AS (SELECT coalesce(BillingCurrency, '') AS cur, {outputs} FROM allocated_rows GROUP BY cur)
+             o AS (SELECT coalesce(BillingCurrency, '') AS cur, {outputs}
+                   FROM (SELECT BillingCurrency, {", ".join(COST_COLUMNS)} FROM allocated_rows
+                         UNION ALL
+                         SELECT BillingCurrency, {", ".join(COST_COLUMNS)} FROM passed_lines)
+                   GROUP BY cur)
         SELECT coalesce(i.cur, o.cur), {", ".join(f"i.{c}, o.{c}, i.a_{c}" for c in COST_COLUMNS)}
         FROM i FULL JOIN o ON i.cur = o.cur"""
     ).fetchall()

@@ -6,8 +6,7 @@ UNION ALL, in RESULT column order and types:
 
 - the split rows: `allocated_rows r` JOIN `bill_lines l` on `lid`, the target's columns JOINed from
   `allocated_targets t` by `tno` (rows.Rows takes them by number in Arrow instead);
-- the lines passed through whole, each its bill line as it came: the lines whose `allocated_rows` kind is
-  `not_kubernetes`, derived here (the DuckDB runner stores them as `passed`, engine.Reconciliation._mark_passed);
+- the lines passed through whole, each its bill line as it came: the lines of `passed`;
 - the `estimates e`, widened alone.
 
 `relation(name)` names each relation read (e.g. a day-qualified view); it is put into the text as it is.
@@ -21,7 +20,7 @@ from kubebill.reconcile import rows
 from kubebill.schema import RESULT
 
 # The relations the SELECT reads.
-READS = ("allocated_rows", "bill_lines", "allocated_targets", "estimates")
+READS = ("allocated_rows", "bill_lines", "allocated_targets", "passed", "estimates")
 
 
 def result_select(*, estimate_currency: str, relation: Callable[[str], str] = lambda n: n) -> str:
@@ -33,18 +32,16 @@ def result_select(*, estimate_currency: str, relation: Callable[[str], str] = la
     split, passed, estimated = rows.result_columns(estimate_currency=estimate_currency)
     split |= rows._from({c: split[c] for c in rows._OF_TARGET}, lambda c: f"t.{c}")
     names = {name: relation(name) for name in READS}
-    # the lines passed through whole; a split row of such a line is never written (as rows.Rows._split_rows)
-    passed_lines = f"SELECT DISTINCT lid FROM {names['allocated_rows']} WHERE kind = 'not_kubernetes'"
+    # a line written whole has no other row (as rows.Rows._split_rows)
     return (
         f"SELECT {select_list(split)}"
         f"\nFROM {names['allocated_rows']} r"
         f"\nJOIN {names['bill_lines']} l ON l.lid = r.lid"
         f"\nJOIN {names['allocated_targets']} t ON t.tno = r.tno"
-        f"\nLEFT JOIN ({passed_lines}) p ON p.lid = r.lid"
-        "\nWHERE r.kind <> 'not_kubernetes' AND p.lid IS NULL"
+        "\nWHERE r.kind <> 'not_kubernetes'"
         f"\nUNION ALL\nSELECT {select_list(passed)}"
         f"\nFROM {names['bill_lines']} l"
-        f"\nJOIN ({passed_lines}) p ON p.lid = l.lid"
+        f"\nWHERE l.lid IN (SELECT lid FROM {names['passed']})"
         f"\nUNION ALL\nSELECT {select_list(estimated)}"
         f"\nFROM {names['estimates']} e\n"
     )

@@ -165,12 +165,13 @@ class Rows:
 
     def _split_rows(self, lids: str) -> str:
         """The rows of the lines (`lids`, a condition on lid) split to targets, with their origin line's columns
-        and their target's number `tno`, without the target's own columns (`_OF_TARGET`)."""
+        and their target's number `tno`, without the target's own columns (`_OF_TARGET`). A line written whole
+        (`passed`) has no other row: its one `not_kubernetes` row has ratio 1, and the invariants hold every
+        line's ratios to a sum of 1 and every passed_lines line to no row."""
         return (
             f"SELECT {self._split_columns}"
             f" FROM (SELECT * FROM allocated_rows WHERE {lids} AND kind <> 'not_kubernetes') r"
-            f" JOIN (SELECT * FROM bill_lines WHERE {lids} AND lid NOT IN (SELECT lid FROM passed WHERE {lids})) l"
-            " USING (lid)"
+            f" JOIN (SELECT * FROM bill_lines WHERE {lids}) l USING (lid)"
         )
 
     def _passed_rows(self, lids: str) -> str:

@@ -53,6 +53,10 @@ class DayInputs:
     allocation_keys: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
+# The relations reconcile.invariants reads.
+_CHECKED = ("bill_lines", "allocated_rows", "passed_lines")
+
+
 def prefix(day: date) -> str:
     """The prefix of a day's relations in a batch's Spark catalog."""
     return f"d{day:%Y%m%d}__"
@@ -189,13 +193,13 @@ class SparkBatch:
         ok = [str(d) for d in self.inputs if d not in self.failed]
         if not ok:
             return
-        for name in ("bill_lines", "allocated_rows"):
+        for name in _CHECKED:
             frame = self.spark.table("all__" + name).where(F.col("day").isin(ok))
             shift = F.unix_date(F.to_date("day")).cast("bigint") * F.lit(1 << DAY_SHIFT)
             frame = frame.withColumn("lid", F.col("lid") + shift)
             frame = frame.withColumn("BillingCurrency", F.concat_ws(" on ", "BillingCurrency", "day"))
             self._view("batch__" + name, frame)
-        every_day = spark.SparkQueries(self.spark, {n: "batch__" + n for n in ("bill_lines", "allocated_rows")})
+        every_day = spark.SparkQueries(self.spark, {n: "batch__" + n for n in _CHECKED})
         try:
             invariants.check(every_day)  # type: ignore[arg-type]
             return
@@ -204,7 +208,7 @@ class SparkBatch:
         for day in self.inputs:
             if day in self.failed:
                 continue
-            names = {n: prefix(day) + n for n in ("bill_lines", "allocated_rows")}
+            names = {n: prefix(day) + n for n in _CHECKED}
             try:
                 invariants.check(spark.SparkQueries(self.spark, names))  # type: ignore[arg-type]
             except InvariantViolation as exc:
@@ -272,7 +276,7 @@ class StagedDay(engine.Reconciliation):
     and overlap) counted by the driver's DuckDB over the day's partitions of the relations they read (FIGURES)."""
 
     # the staged relations the figures read (engine.Reconciliation's rows, stats, _check_cloud_splits; policies')
-    FIGURES = ("bill_lines", "estimates", "allocated_rows", "shared_targets")
+    FIGURES = ("bill_lines", "estimates", "allocated_rows", "passed_lines", "shared_targets")
 
     def __init__(self, batch: SparkBatch, day: date, allocation: Any, cost: Any) -> None:
         self.day = day

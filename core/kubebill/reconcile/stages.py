@@ -28,10 +28,12 @@ from kubebill import keys
 
 INPUTS = ("allocation_in", "cost_in", "allocation_keys", "keymap", "policy_values")
 # The relations the writer and the invariants read once every stage has run (`allocated_rows`,
-# `allocated_targets`), and those they are views of; `shared_targets` names what the shared selectors matched.
+# `allocated_targets`, `passed_lines`, `passed`), and those they are views of; `shared_targets` names what the
+# shared selectors matched.
 OUTPUTS = (
     "bill_lines", "result_rows", "targets", "estimates", "shared_targets", "idle_shares", "shared_shares",
     "external_rows", "policy_targets", "policy_values", "allocated_targets", "moved_rows", "allocated_rows",
+    "passed_lines", "passed",
 )  # fmt: skip
 
 
@@ -70,8 +72,9 @@ STAGES = (
     Stage("rest_targets", ("split_keys",)),
     Stage("line_weights", ("pairs", "line_matches", "rest_targets")),
     Stage("unmatched_lines", ("bill_lines", "line_keys", "service_line_keys", "clusters")),
+    Stage("passed_lines", ("unmatched_lines",)),
     Stage("shared_weights", ("unmatched_lines", "namespace_costs")),
-    Stage("unmatched_splits", ("unmatched_lines", "shared_weights")),
+    Stage("unmatched_splits", ("unmatched_lines", "passed_lines", "shared_weights")),
     Stage("targets", ("split_targets", "rest_targets", "shared_weights", "unmatched_splits")),
     Stage("matched_rows", ("line_weights", "targets", "bill_lines")),
     Stage("shared_rows", ("shared_weights", "targets", "unmatched_lines")),
@@ -87,6 +90,7 @@ STAGES = (
     Stage("allocated_targets", ("targets", "policy_targets")),
     Stage("moved_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "policy_targets")),
     Stage("allocated_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "moved_rows")),
+    Stage("passed", ("passed_lines", "allocated_rows")),
 )
 BY_NAME = {stage.name: stage for stage in STAGES}
 

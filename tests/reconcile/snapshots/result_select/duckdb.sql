@@ -52,8 +52,7 @@ SELECT CAST(l.ChargePeriodStart AS TIMESTAMPTZ) AS ChargePeriodStart,
 FROM allocated_rows r
 JOIN bill_lines l ON l.lid = r.lid
 JOIN allocated_targets t ON t.tno = r.tno
-LEFT JOIN (SELECT DISTINCT lid FROM allocated_rows WHERE kind = 'not_kubernetes') p ON p.lid = r.lid
-WHERE r.kind <> 'not_kubernetes' AND p.lid IS NULL
+WHERE r.kind <> 'not_kubernetes'
 UNION ALL
 SELECT CAST(l.ChargePeriodStart AS TIMESTAMPTZ) AS ChargePeriodStart,
        CAST(l.ChargePeriodEnd AS TIMESTAMPTZ) AS ChargePeriodEnd,
@@ -107,7 +106,7 @@ SELECT CAST(l.ChargePeriodStart AS TIMESTAMPTZ) AS ChargePeriodStart,
        CAST(l.x_SourceKey AS VARCHAR) AS x_SourceKey,
        CAST(l.x_SourceRowId AS BIGINT) AS x_SourceRowId
 FROM bill_lines l
-JOIN (SELECT DISTINCT lid FROM allocated_rows WHERE kind = 'not_kubernetes') p ON p.lid = l.lid
+WHERE l.lid IN (SELECT lid FROM passed)
 UNION ALL
 SELECT CAST(e.ws AS TIMESTAMPTZ) AS ChargePeriodStart,
        CAST(e.we AS TIMESTAMPTZ) AS ChargePeriodEnd,

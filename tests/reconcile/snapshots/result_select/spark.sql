@@ -65,16 +65,8 @@ JOIN bill_lines AS l
   ON l.lid = r.lid
 JOIN allocated_targets AS t
   ON t.tno = r.tno
-LEFT JOIN (
-  SELECT DISTINCT
-    lid
-  FROM allocated_rows
-  WHERE
-    kind = 'not_kubernetes'
-) AS p
-  ON p.lid = r.lid
 WHERE
-  r.kind <> 'not_kubernetes' AND p.lid IS NULL
+  r.kind <> 'not_kubernetes'
 UNION ALL
 SELECT
   CAST(l.ChargePeriodStart AS TIMESTAMP) AS ChargePeriodStart,
@@ -139,14 +131,12 @@ SELECT
   CAST(l.x_SourceKey AS STRING) AS x_SourceKey,
   CAST(l.x_SourceRowId AS BIGINT) AS x_SourceRowId
 FROM bill_lines AS l
-JOIN (
-  SELECT DISTINCT
-    lid
-  FROM allocated_rows
-  WHERE
-    kind = 'not_kubernetes'
-) AS p
-  ON p.lid = l.lid
+WHERE
+  l.lid IN (
+    SELECT
+      lid
+    FROM passed
+  )
 UNION ALL
 SELECT
   CAST(e.ws AS TIMESTAMP) AS ChargePeriodStart,

@@ -1,6 +1,6 @@
 /* DESIGN §4 Cluster-scoped lines and lines outside every cluster: an unmatched line not spread by namespace goes */
 /* whole to `__shared__` of its exported cluster, to `__unallocated__` of a hinted cluster with no export, else */
-/* passes through as `not_kubernetes`. */
+/* is `not_kubernetes` (a line passed through before the split, `passed_lines`, has no row here). */
 SELECT
   x.lid AS lid,
   XXHASH64(
@@ -64,5 +64,12 @@ FROM (
       FROM shared_weights AS w
       WHERE
         w.lid = u.lid
+    )
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM passed_lines AS p
+      WHERE
+        p.lid = u.lid
     )
 ) AS x

@@ -1,6 +1,6 @@
 -- DESIGN §4 Cluster-scoped lines and lines outside every cluster: an unmatched line not spread by namespace goes
 -- whole to `__shared__` of its exported cluster, to `__unallocated__` of a hinted cluster with no export, else
--- passes through as `not_kubernetes`.
+-- is `not_kubernetes` (a line passed through before the split, `passed_lines`, has no row here).
 SELECT x.lid AS lid,
        xxhash64(x.comp, x.cluster, x.node, x.namespace, x.controller_kind, x.controller, x.pod, x.container,
                 x.kind, x.method) AS tid,
@@ -22,4 +22,5 @@ FROM (SELECT lid,
                AS method,
              CAST(NULL AS VARCHAR) AS labels
       FROM unmatched_lines u
-      WHERE NOT EXISTS (SELECT 1 FROM shared_weights w WHERE w.lid = u.lid)) x
+      WHERE NOT EXISTS (SELECT 1 FROM shared_weights w WHERE w.lid = u.lid)
+        AND NOT EXISTS (SELECT 1 FROM passed_lines p WHERE p.lid = u.lid)) x
