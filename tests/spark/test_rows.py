@@ -35,7 +35,7 @@ def day(spark: Any) -> Iterator[tuple[pa.Table, str]]:
         for relation in READS:  # Spark's staged relations (one day's partition: its `day` column is not read)
             path = os.path.join(str(run.staged.local), relation)
             spark.read.parquet(path).createOrReplaceTempView(f"d17_{relation}")
-        for name in ("allocated_targets", "passed"):  # the writer's relations no figure reads
+        for name in ("allocated_targets",):  # the writer's relation no figure reads
             files = os.path.join(str(run.staged.local), name, f"day={DAY.date()}", "*.parquet")
             run.con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{files}')")
         writer = rows.Rows(run.con, estimate_currency=options.estimate_currency, chunks=run._chunks)

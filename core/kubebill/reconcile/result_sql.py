@@ -1,12 +1,12 @@
 """The day's RESULT rows as one portable SELECT (DuckDB dialect) over the stages' relations, for an engine that widens
 them where they are (Spark: reconcile.spark_rows) instead of a chunk of lines at a time on one machine.
 
-The column expressions are reconcile.rows' own (`rows.result_columns`): both writers give the same rows. Three parts,
+The column expressions are reconcile.rows' own (`rows.result_columns`): both writers give the same rows. Two parts,
 UNION ALL, in RESULT column order and types:
 
-- the split rows: `allocated_rows r` JOIN `bill_lines l` on `lid`, the target's columns JOINed from
-  `allocated_targets t` by `tno` (rows.Rows takes them by number in Arrow instead);
-- the lines passed through whole, each its bill line as it came: the lines of `passed`;
+- every bill line: `bill_lines l` LEFT JOIN its split rows `allocated_rows r` on `lid`, the target's columns
+  LEFT JOINed from `allocated_targets t` by `tno` (rows.Rows takes them by number in Arrow instead); a line with
+  no split row is passed through whole, as it came (`rows.either`);
 - the `estimates e`, widened alone.
 
 `relation(name)` names each relation read (e.g. a day-qualified view); it is put into the text as it is.
@@ -20,7 +20,7 @@ from kubebill.reconcile import rows
 from kubebill.schema import RESULT
 
 # The relations the SELECT reads.
-READS = ("allocated_rows", "bill_lines", "allocated_targets", "passed", "estimates")
+READS = ("allocated_rows", "bill_lines", "allocated_targets", "estimates")
 
 
 def result_select(*, estimate_currency: str, relation: Callable[[str], str] = lambda n: n) -> str:
@@ -32,16 +32,11 @@ def result_select(*, estimate_currency: str, relation: Callable[[str], str] = la
     split, passed, estimated = rows.result_columns(estimate_currency=estimate_currency)
     split |= rows._from({c: split[c] for c in rows._OF_TARGET}, lambda c: f"t.{c}")
     names = {name: relation(name) for name in READS}
-    # a line written whole has no other row (as rows.Rows._split_rows)
     return (
-        f"SELECT {select_list(split)}"
-        f"\nFROM {names['allocated_rows']} r"
-        f"\nJOIN {names['bill_lines']} l ON l.lid = r.lid"
-        f"\nJOIN {names['allocated_targets']} t ON t.tno = r.tno"
-        "\nWHERE r.kind <> 'not_kubernetes'"
-        f"\nUNION ALL\nSELECT {select_list(passed)}"
+        f"SELECT {select_list(rows.either(split, passed))}"
         f"\nFROM {names['bill_lines']} l"
-        f"\nWHERE l.lid IN (SELECT lid FROM {names['passed']})"
+        f"\nLEFT JOIN (SELECT * FROM {names['allocated_rows']} WHERE kind <> 'not_kubernetes') r ON r.lid = l.lid"
+        f"\nLEFT JOIN {names['allocated_targets']} t ON t.tno = r.tno"
         f"\nUNION ALL\nSELECT {select_list(estimated)}"
         f"\nFROM {names['estimates']} e\n"
     )

@@ -149,6 +149,17 @@ def result_columns(*, estimate_currency: str) -> tuple[dict[str, str], dict[str,
     return split, passed, estimated
 
 
+def either(split: Mapping[str, str], passed: Mapping[str, str]) -> dict[str, str]:
+    """Each RESULT column's expression over `bill_lines l LEFT JOIN <its split rows> r`: a line with no split row
+    (`r.lid` NULL) is passed through whole (`passed`), any other gives one row per split row (`split`). A line
+    written whole has no split row besides: the invariants hold every line's ratios to a sum of 1 and every
+    passed_lines line to no row (a line still `not_kubernetes` after the policies: its one row, left out here)."""
+    return {
+        name: expr if expr == passed[name] else f"CASE WHEN r.lid IS NULL THEN {passed[name]} ELSE {expr} END"
+        for name, expr in split.items()
+    }
+
+
 class Rows:
     """The queries that widen the stages' relations into RESULT rows, `chunks` (conditions on lid) at a time."""
 
@@ -158,36 +169,33 @@ class Rows:
         self._targets: pa.Table | None = None
         split, passed, estimated = result_columns(estimate_currency=estimate_currency)
         rows = [n for n in RESULT.names if n not in _OF_TARGET]
-        self._split_columns = _columns(split, rows) + ", r.tno"  # over `result_rows r JOIN bill_lines l`
+        # over `bill_lines l LEFT JOIN allocated_rows r`; `tno` numbers the row's target in targets(), 0 the
+        # target of a line passed through whole
+        self._row_columns = _columns(either(split, passed), rows) + ", coalesce(r.tno + 1, 0) AS tno"
         self._target_columns = _columns({c: re.sub(r"\br\.", "", e) for c, e in _K8S.items()}, _OF_TARGET)
-        self._passed_columns = _columns(passed)  # over `bill_lines l` alone
+        self._passed_target = _columns(passed, _OF_TARGET)  # constants: a passed line's row has no target
         self._estimated_rows = f"SELECT {_columns(estimated)} FROM estimates e"
 
-    def _split_rows(self, lids: str) -> str:
-        """The rows of the lines (`lids`, a condition on lid) split to targets, with their origin line's columns
-        and their target's number `tno`, without the target's own columns (`_OF_TARGET`). A line written whole
-        (`passed`) has no other row: its one `not_kubernetes` row has ratio 1, and the invariants hold every
-        line's ratios to a sum of 1 and every passed_lines line to no row."""
+    def _rows(self, lids: str) -> str:
+        """The RESULT rows of the lines `lids` (a condition on lid), without the target's own columns
+        (`_OF_TARGET`): a split row with its origin line's columns, a line passed through whole as it came
+        (see `either`); each with the number `tno` of its row in targets()."""
         return (
-            f"SELECT {self._split_columns}"
-            f" FROM (SELECT * FROM allocated_rows WHERE {lids} AND kind <> 'not_kubernetes') r"
-            f" JOIN (SELECT * FROM bill_lines WHERE {lids}) l USING (lid)"
-        )
-
-    def _passed_rows(self, lids: str) -> str:
-        """The RESULT rows of the not_kubernetes lines (`lids`, a condition on lid), each its line as it came."""
-        return (
-            f"SELECT {self._passed_columns} FROM bill_lines l"
-            f" WHERE {lids} AND lid IN (SELECT lid FROM passed WHERE {lids})"
+            f"SELECT {self._row_columns}"
+            f" FROM (SELECT * FROM bill_lines WHERE {lids}) l"
+            f" LEFT JOIN (SELECT * FROM allocated_rows WHERE {lids} AND kind <> 'not_kubernetes') r"
+            " ON r.lid = l.lid"
         )
 
     def targets(self) -> pa.Table:
-        """The target columns of the RESULT rows, row `tno` for target number `tno`."""
+        """The target columns of the RESULT rows: row 0 a passed line's (no target), row `tno` + 1 the target
+        numbered `tno`."""
         if self._targets is None:
             found = self.con.sql(
-                f"SELECT {self._target_columns}, tno FROM allocated_targets ORDER BY tno"
+                f"SELECT {self._passed_target}, -1 AS tno"
+                f" UNION ALL SELECT {self._target_columns}, tno FROM allocated_targets ORDER BY tno"
             ).to_arrow_table()
-            if found.num_rows and found["tno"][-1].as_py() != found.num_rows - 1:
+            if found["tno"][-1].as_py() != found.num_rows - 2:
                 raise RuntimeError(f"target numbers are not dense: {found.num_rows} rows, last {found['tno'][-1]}")
             self._targets = found.drop_columns("tno").combine_chunks()
         return self._targets
@@ -197,17 +205,17 @@ class Rows:
         lines at a time, so the join of the lines' FOCUS columns fits DuckDB's memory at any day size (one
         join of 10M lines spilled its hash table and took 4 of the merge's 9 minutes). A split row's target
         columns are taken from one table of the day's targets by number: gathering their strings out of a
-        hash join cost more than all the rest of the write (0.43 s per 500k rows)."""
+        hash join cost more than all the rest of the write (0.43 s per 500k rows). Each chunk's lines are read
+        once, split or passed through whole (a query for each read them twice: 0.4 s of 1M lines' 2 s)."""
         targets = self.targets()
         for chunk in self.chunks:
-            for batch in self._reader(self._split_rows(chunk)):
+            for batch in self._reader(self._rows(chunk)):
                 taken = targets.take(batch.column("tno"))
                 columns = {name: batch.column(name) for name in batch.schema.names}
                 columns |= {name: taken.column(name).combine_chunks() for name in _OF_TARGET}
                 yield pa.RecordBatch.from_arrays([columns[f.name].cast(f.type) for f in RESULT], schema=RESULT)
-        for query in [*(self._passed_rows(c) for c in self.chunks), self._estimated_rows]:
-            for batch in self._reader(query):
-                yield batch.cast(RESULT) if batch.schema != RESULT else batch
+        for batch in self._reader(self._estimated_rows):
+            yield batch.cast(RESULT) if batch.schema != RESULT else batch
 
     def _reader(self, query: str) -> pa.RecordBatchReader:
         relation = self.con.sql(query)

@@ -28,12 +28,12 @@ from kubebill import keys
 
 INPUTS = ("allocation_in", "cost_in", "allocation_keys", "keymap", "policy_values")
 # The relations the writer and the invariants read once every stage has run (`allocated_rows`,
-# `allocated_targets`, `passed_lines`, `passed`), and those they are views of; `shared_targets` names what the
+# `allocated_targets`, `passed_lines`), and those they are views of; `shared_targets` names what the
 # shared selectors matched.
 OUTPUTS = (
     "bill_lines", "result_rows", "targets", "estimates", "shared_targets", "idle_shares", "shared_shares",
     "external_rows", "policy_targets", "policy_values", "allocated_targets", "moved_rows", "allocated_rows",
-    "passed_lines", "passed",
+    "passed_lines",
 )  # fmt: skip
 
 
@@ -90,7 +90,6 @@ STAGES = (
     Stage("allocated_targets", ("targets", "policy_targets")),
     Stage("moved_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "policy_targets")),
     Stage("allocated_rows", ("result_rows", "idle_shares", "shared_shares", "external_rows", "moved_rows")),
-    Stage("passed", ("passed_lines", "allocated_rows")),
 )
 BY_NAME = {stage.name: stage for stage in STAGES}
 

@@ -17,96 +17,46 @@ SELECT CAST(l.ChargePeriodStart AS TIMESTAMPTZ) AS ChargePeriodStart,
        CAST(l.CommitmentDiscountId AS VARCHAR) AS CommitmentDiscountId,
        CAST(l.CommitmentDiscountType AS VARCHAR) AS CommitmentDiscountType,
        CAST(l.BillingCurrency AS VARCHAR) AS BillingCurrency,
-       CAST(r.BilledCost AS DOUBLE) AS BilledCost,
-       CAST(r.EffectiveCost AS DOUBLE) AS EffectiveCost,
-       CAST(r.ListCost AS DOUBLE) AS ListCost,
-       CAST(r.ContractedCost AS DOUBLE) AS ContractedCost,
-       CAST(r.ConsumedQuantity AS DOUBLE) AS ConsumedQuantity,
+       CAST(CASE WHEN r.lid IS NULL THEN l.BilledCost ELSE r.BilledCost END AS DOUBLE) AS BilledCost,
+       CAST(CASE WHEN r.lid IS NULL THEN l.EffectiveCost ELSE r.EffectiveCost END AS DOUBLE) AS EffectiveCost,
+       CAST(CASE WHEN r.lid IS NULL THEN l.ListCost ELSE r.ListCost END AS DOUBLE) AS ListCost,
+       CAST(CASE WHEN r.lid IS NULL THEN l.ContractedCost ELSE r.ContractedCost END AS DOUBLE) AS ContractedCost,
+       CAST(CASE WHEN r.lid IS NULL THEN l.ConsumedQuantity ELSE r.ConsumedQuantity END AS DOUBLE) AS ConsumedQuantity,
        CAST(l.ConsumedUnit AS VARCHAR) AS ConsumedUnit,
        CAST(l.Tags AS VARCHAR) AS Tags,
-       CAST(t.method AS VARCHAR) AS AllocatedMethodId,
-       CAST(CASE WHEN r.method IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || r.ratio::VARCHAR
-            || coalesce(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || r.qty::VARCHAR, '')
-            || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END
-            || coalesce(',' || r.moved, '') || '}' END AS VARCHAR) AS AllocatedMethodDetails,
-       CAST(CASE WHEN t.kind <> 'not_kubernetes' THEN concat_ws('/', t.cluster, t.namespace, t.pod, t.container) END AS VARCHAR) AS AllocatedResourceId,
-       CAST(coalesce(t.container, t.pod, t.namespace, t.cluster) AS VARCHAR) AS AllocatedResourceName,
-       CAST(t.labels AS VARCHAR) AS AllocatedTags,
-       CAST(t.cluster AS VARCHAR) AS x_K8sCluster,
-       CAST(t.node AS VARCHAR) AS x_K8sNode,
-       CAST(t.namespace AS VARCHAR) AS x_K8sNamespace,
-       CAST(t.controller_kind AS VARCHAR) AS x_K8sControllerKind,
-       CAST(t.controller AS VARCHAR) AS x_K8sController,
-       CAST(t.pod AS VARCHAR) AS x_K8sPod,
-       CAST(t.container AS VARCHAR) AS x_K8sContainer,
-       CAST(t.labels AS VARCHAR) AS x_K8sLabels,
-       CAST(t.kind AS VARCHAR) AS x_K8sAllocation,
-       CAST(CASE WHEN r.comp = 'compute' AND (l.ServiceCategory = 'Networking'
-            OR lower(l.ChargeDescription) LIKE '%data transfer%' OR lower(l.ServiceName) LIKE '%bandwidth%')
-            THEN 'network' ELSE r.comp END AS VARCHAR) AS x_K8sCostComponent,
-       CAST(r.cpu_ratio AS DOUBLE) AS x_K8sCpuRatio,
-       CAST(r.ram_ratio AS DOUBLE) AS x_K8sRamRatio,
-       CAST(r.gpu_ratio AS DOUBLE) AS x_K8sGpuRatio,
-       CAST(l.x_SourceKey AS VARCHAR) AS x_SourceKey,
-       CAST(l.x_SourceRowId AS BIGINT) AS x_SourceRowId
-FROM allocated_rows r
-JOIN bill_lines l ON l.lid = r.lid
-JOIN allocated_targets t ON t.tno = r.tno
-WHERE r.kind <> 'not_kubernetes'
-UNION ALL
-SELECT CAST(l.ChargePeriodStart AS TIMESTAMPTZ) AS ChargePeriodStart,
-       CAST(l.ChargePeriodEnd AS TIMESTAMPTZ) AS ChargePeriodEnd,
-       CAST(l.BillingPeriodStart AS TIMESTAMPTZ) AS BillingPeriodStart,
-       CAST(l.BillingAccountId AS VARCHAR) AS BillingAccountId,
-       CAST(l.SubAccountId AS VARCHAR) AS SubAccountId,
-       CAST(l.ProviderName AS VARCHAR) AS ProviderName,
-       CAST(l.ServiceName AS VARCHAR) AS ServiceName,
-       CAST(l.ServiceCategory AS VARCHAR) AS ServiceCategory,
-       CAST(l.ResourceId AS VARCHAR) AS ResourceId,
-       CAST(l.ResourceName AS VARCHAR) AS ResourceName,
-       CAST(l.ResourceType AS VARCHAR) AS ResourceType,
-       CAST(l.RegionId AS VARCHAR) AS RegionId,
-       CAST(l.SkuId AS VARCHAR) AS SkuId,
-       CAST(l.ChargeCategory AS VARCHAR) AS ChargeCategory,
-       CAST(l.ChargeDescription AS VARCHAR) AS ChargeDescription,
-       CAST(l.PricingCategory AS VARCHAR) AS PricingCategory,
-       CAST(l.CommitmentDiscountId AS VARCHAR) AS CommitmentDiscountId,
-       CAST(l.CommitmentDiscountType AS VARCHAR) AS CommitmentDiscountType,
-       CAST(l.BillingCurrency AS VARCHAR) AS BillingCurrency,
-       CAST(l.BilledCost AS DOUBLE) AS BilledCost,
-       CAST(l.EffectiveCost AS DOUBLE) AS EffectiveCost,
-       CAST(l.ListCost AS DOUBLE) AS ListCost,
-       CAST(l.ContractedCost AS DOUBLE) AS ContractedCost,
-       CAST(l.ConsumedQuantity AS DOUBLE) AS ConsumedQuantity,
-       CAST(l.ConsumedUnit AS VARCHAR) AS ConsumedUnit,
-       CAST(l.Tags AS VARCHAR) AS Tags,
-       CAST(NULL AS VARCHAR) AS AllocatedMethodId,
-       CAST(CASE WHEN NULL IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || 1.0::VARCHAR
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.method END AS VARCHAR) AS AllocatedMethodId,
+       CAST(CASE WHEN r.lid IS NULL THEN CASE WHEN NULL IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || 1.0::VARCHAR
             || coalesce(',"UsageUnit":"' || NULL || '","UsageQuantity":' || NULL::VARCHAR, '')
             || '}]' || CASE WHEN false THEN ',"x_AllocatedExceedsNode":true' ELSE '' END
-            || coalesce(',' || NULL, '') || '}' END AS VARCHAR) AS AllocatedMethodDetails,
-       CAST(CASE WHEN 'not_kubernetes' <> 'not_kubernetes' THEN concat_ws('/', NULL, NULL, NULL, NULL) END AS VARCHAR) AS AllocatedResourceId,
-       CAST(coalesce(NULL, NULL, NULL, NULL) AS VARCHAR) AS AllocatedResourceName,
-       CAST(NULL AS VARCHAR) AS AllocatedTags,
-       CAST(NULL AS VARCHAR) AS x_K8sCluster,
-       CAST(NULL AS VARCHAR) AS x_K8sNode,
-       CAST(NULL AS VARCHAR) AS x_K8sNamespace,
-       CAST(NULL AS VARCHAR) AS x_K8sControllerKind,
-       CAST(NULL AS VARCHAR) AS x_K8sController,
-       CAST(NULL AS VARCHAR) AS x_K8sPod,
-       CAST(NULL AS VARCHAR) AS x_K8sContainer,
-       CAST(NULL AS VARCHAR) AS x_K8sLabels,
-       CAST('not_kubernetes' AS VARCHAR) AS x_K8sAllocation,
-       CAST(CASE WHEN 'other' = 'compute' AND (l.ServiceCategory = 'Networking'
+            || coalesce(',' || NULL, '') || '}' END ELSE CASE WHEN r.method IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || r.ratio::VARCHAR
+            || coalesce(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || r.qty::VARCHAR, '')
+            || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END
+            || coalesce(',' || r.moved, '') || '}' END END AS VARCHAR) AS AllocatedMethodDetails,
+       CAST(CASE WHEN r.lid IS NULL THEN CASE WHEN 'not_kubernetes' <> 'not_kubernetes' THEN concat_ws('/', NULL, NULL, NULL, NULL) END ELSE CASE WHEN t.kind <> 'not_kubernetes' THEN concat_ws('/', t.cluster, t.namespace, t.pod, t.container) END END AS VARCHAR) AS AllocatedResourceId,
+       CAST(CASE WHEN r.lid IS NULL THEN coalesce(NULL, NULL, NULL, NULL) ELSE coalesce(t.container, t.pod, t.namespace, t.cluster) END AS VARCHAR) AS AllocatedResourceName,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.labels END AS VARCHAR) AS AllocatedTags,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.cluster END AS VARCHAR) AS x_K8sCluster,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.node END AS VARCHAR) AS x_K8sNode,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.namespace END AS VARCHAR) AS x_K8sNamespace,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.controller_kind END AS VARCHAR) AS x_K8sControllerKind,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.controller END AS VARCHAR) AS x_K8sController,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.pod END AS VARCHAR) AS x_K8sPod,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.container END AS VARCHAR) AS x_K8sContainer,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.labels END AS VARCHAR) AS x_K8sLabels,
+       CAST(CASE WHEN r.lid IS NULL THEN 'not_kubernetes' ELSE t.kind END AS VARCHAR) AS x_K8sAllocation,
+       CAST(CASE WHEN r.lid IS NULL THEN CASE WHEN 'other' = 'compute' AND (l.ServiceCategory = 'Networking'
             OR lower(l.ChargeDescription) LIKE '%data transfer%' OR lower(l.ServiceName) LIKE '%bandwidth%')
-            THEN 'network' ELSE 'other' END AS VARCHAR) AS x_K8sCostComponent,
-       CAST(NULL AS DOUBLE) AS x_K8sCpuRatio,
-       CAST(NULL AS DOUBLE) AS x_K8sRamRatio,
-       CAST(NULL AS DOUBLE) AS x_K8sGpuRatio,
+            THEN 'network' ELSE 'other' END ELSE CASE WHEN r.comp = 'compute' AND (l.ServiceCategory = 'Networking'
+            OR lower(l.ChargeDescription) LIKE '%data transfer%' OR lower(l.ServiceName) LIKE '%bandwidth%')
+            THEN 'network' ELSE r.comp END END AS VARCHAR) AS x_K8sCostComponent,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE r.cpu_ratio END AS DOUBLE) AS x_K8sCpuRatio,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE r.ram_ratio END AS DOUBLE) AS x_K8sRamRatio,
+       CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE r.gpu_ratio END AS DOUBLE) AS x_K8sGpuRatio,
        CAST(l.x_SourceKey AS VARCHAR) AS x_SourceKey,
        CAST(l.x_SourceRowId AS BIGINT) AS x_SourceRowId
 FROM bill_lines l
-WHERE l.lid IN (SELECT lid FROM passed)
+LEFT JOIN (SELECT * FROM allocated_rows WHERE kind <> 'not_kubernetes') r ON r.lid = l.lid
+LEFT JOIN allocated_targets t ON t.tno = r.tno
 UNION ALL
 SELECT CAST(e.ws AS TIMESTAMPTZ) AS ChargePeriodStart,
        CAST(e.we AS TIMESTAMPTZ) AS ChargePeriodEnd,

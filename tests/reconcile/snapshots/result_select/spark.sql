@@ -18,125 +18,90 @@ SELECT
   CAST(l.CommitmentDiscountId AS STRING) AS CommitmentDiscountId,
   CAST(l.CommitmentDiscountType AS STRING) AS CommitmentDiscountType,
   CAST(l.BillingCurrency AS STRING) AS BillingCurrency,
-  CAST(r.BilledCost AS DOUBLE) AS BilledCost,
-  CAST(r.EffectiveCost AS DOUBLE) AS EffectiveCost,
-  CAST(r.ListCost AS DOUBLE) AS ListCost,
-  CAST(r.ContractedCost AS DOUBLE) AS ContractedCost,
-  CAST(r.ConsumedQuantity AS DOUBLE) AS ConsumedQuantity,
+  CAST(CASE WHEN r.lid IS NULL THEN l.BilledCost ELSE r.BilledCost END AS DOUBLE) AS BilledCost,
+  CAST(CASE WHEN r.lid IS NULL THEN l.EffectiveCost ELSE r.EffectiveCost END AS DOUBLE) AS EffectiveCost,
+  CAST(CASE WHEN r.lid IS NULL THEN l.ListCost ELSE r.ListCost END AS DOUBLE) AS ListCost,
+  CAST(CASE WHEN r.lid IS NULL THEN l.ContractedCost ELSE r.ContractedCost END AS DOUBLE) AS ContractedCost,
+  CAST(CASE WHEN r.lid IS NULL THEN l.ConsumedQuantity ELSE r.ConsumedQuantity END AS DOUBLE) AS ConsumedQuantity,
   CAST(l.ConsumedUnit AS STRING) AS ConsumedUnit,
   CAST(l.Tags AS STRING) AS Tags,
-  CAST(t.method AS STRING) AS AllocatedMethodId,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.method END AS STRING) AS AllocatedMethodId,
   CAST(CASE
-    WHEN NOT r.method IS NULL
-    THEN '{"Elements":[{"AllocatedRatio":' || CAST(r.ratio AS STRING) || COALESCE(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || CAST(r.qty AS STRING), '') || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || COALESCE(',' || r.moved, '') || '}'
+    WHEN r.lid IS NULL
+    THEN CASE
+      WHEN NOT NULL IS NULL
+      THEN '{"Elements":[{"AllocatedRatio":' || CAST(1.0 AS STRING) || COALESCE(',"UsageUnit":"' || NULL || '","UsageQuantity":' || CAST(NULL AS STRING), '') || '}]' || CASE WHEN FALSE THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || COALESCE(',' || NULL, '') || '}'
+    END
+    ELSE CASE
+      WHEN NOT r.method IS NULL
+      THEN '{"Elements":[{"AllocatedRatio":' || CAST(r.ratio AS STRING) || COALESCE(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || CAST(r.qty AS STRING), '') || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || COALESCE(',' || r.moved, '') || '}'
+    END
   END AS STRING) AS AllocatedMethodDetails,
   CAST(CASE
-    WHEN t.kind <> 'not_kubernetes'
-    THEN CONCAT_WS('/', t.cluster, t.namespace, t.pod, t.container)
+    WHEN r.lid IS NULL
+    THEN CASE
+      WHEN 'not_kubernetes' <> 'not_kubernetes'
+      THEN CONCAT_WS('/', NULL, NULL, NULL, NULL)
+    END
+    ELSE CASE
+      WHEN t.kind <> 'not_kubernetes'
+      THEN CONCAT_WS('/', t.cluster, t.namespace, t.pod, t.container)
+    END
   END AS STRING) AS AllocatedResourceId,
-  CAST(COALESCE(t.container, t.pod, t.namespace, t.cluster) AS STRING) AS AllocatedResourceName,
-  CAST(t.labels AS STRING) AS AllocatedTags,
-  CAST(t.cluster AS STRING) AS x_K8sCluster,
-  CAST(t.node AS STRING) AS x_K8sNode,
-  CAST(t.namespace AS STRING) AS x_K8sNamespace,
-  CAST(t.controller_kind AS STRING) AS x_K8sControllerKind,
-  CAST(t.controller AS STRING) AS x_K8sController,
-  CAST(t.pod AS STRING) AS x_K8sPod,
-  CAST(t.container AS STRING) AS x_K8sContainer,
-  CAST(t.labels AS STRING) AS x_K8sLabels,
-  CAST(t.kind AS STRING) AS x_K8sAllocation,
   CAST(CASE
-    WHEN r.comp = 'compute'
-    AND (
-      l.ServiceCategory = 'Networking'
-      OR LOWER(l.ChargeDescription) LIKE '%data transfer%'
-      OR LOWER(l.ServiceName) LIKE '%bandwidth%'
-    )
-    THEN 'network'
-    ELSE r.comp
+    WHEN r.lid IS NULL
+    THEN COALESCE(NULL, NULL, NULL, NULL)
+    ELSE COALESCE(t.container, t.pod, t.namespace, t.cluster)
+  END AS STRING) AS AllocatedResourceName,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.labels END AS STRING) AS AllocatedTags,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.cluster END AS STRING) AS x_K8sCluster,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.node END AS STRING) AS x_K8sNode,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.namespace END AS STRING) AS x_K8sNamespace,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.controller_kind END AS STRING) AS x_K8sControllerKind,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.controller END AS STRING) AS x_K8sController,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.pod END AS STRING) AS x_K8sPod,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.container END AS STRING) AS x_K8sContainer,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.labels END AS STRING) AS x_K8sLabels,
+  CAST(CASE WHEN r.lid IS NULL THEN 'not_kubernetes' ELSE t.kind END AS STRING) AS x_K8sAllocation,
+  CAST(CASE
+    WHEN r.lid IS NULL
+    THEN CASE
+      WHEN 'other' = 'compute'
+      AND (
+        l.ServiceCategory = 'Networking'
+        OR LOWER(l.ChargeDescription) LIKE '%data transfer%'
+        OR LOWER(l.ServiceName) LIKE '%bandwidth%'
+      )
+      THEN 'network'
+      ELSE 'other'
+    END
+    ELSE CASE
+      WHEN r.comp = 'compute'
+      AND (
+        l.ServiceCategory = 'Networking'
+        OR LOWER(l.ChargeDescription) LIKE '%data transfer%'
+        OR LOWER(l.ServiceName) LIKE '%bandwidth%'
+      )
+      THEN 'network'
+      ELSE r.comp
+    END
   END AS STRING) AS x_K8sCostComponent,
-  CAST(r.cpu_ratio AS DOUBLE) AS x_K8sCpuRatio,
-  CAST(r.ram_ratio AS DOUBLE) AS x_K8sRamRatio,
-  CAST(r.gpu_ratio AS DOUBLE) AS x_K8sGpuRatio,
-  CAST(l.x_SourceKey AS STRING) AS x_SourceKey,
-  CAST(l.x_SourceRowId AS BIGINT) AS x_SourceRowId
-FROM allocated_rows AS r
-JOIN bill_lines AS l
-  ON l.lid = r.lid
-JOIN allocated_targets AS t
-  ON t.tno = r.tno
-WHERE
-  r.kind <> 'not_kubernetes'
-UNION ALL
-SELECT
-  CAST(l.ChargePeriodStart AS TIMESTAMP) AS ChargePeriodStart,
-  CAST(l.ChargePeriodEnd AS TIMESTAMP) AS ChargePeriodEnd,
-  CAST(l.BillingPeriodStart AS TIMESTAMP) AS BillingPeriodStart,
-  CAST(l.BillingAccountId AS STRING) AS BillingAccountId,
-  CAST(l.SubAccountId AS STRING) AS SubAccountId,
-  CAST(l.ProviderName AS STRING) AS ProviderName,
-  CAST(l.ServiceName AS STRING) AS ServiceName,
-  CAST(l.ServiceCategory AS STRING) AS ServiceCategory,
-  CAST(l.ResourceId AS STRING) AS ResourceId,
-  CAST(l.ResourceName AS STRING) AS ResourceName,
-  CAST(l.ResourceType AS STRING) AS ResourceType,
-  CAST(l.RegionId AS STRING) AS RegionId,
-  CAST(l.SkuId AS STRING) AS SkuId,
-  CAST(l.ChargeCategory AS STRING) AS ChargeCategory,
-  CAST(l.ChargeDescription AS STRING) AS ChargeDescription,
-  CAST(l.PricingCategory AS STRING) AS PricingCategory,
-  CAST(l.CommitmentDiscountId AS STRING) AS CommitmentDiscountId,
-  CAST(l.CommitmentDiscountType AS STRING) AS CommitmentDiscountType,
-  CAST(l.BillingCurrency AS STRING) AS BillingCurrency,
-  CAST(l.BilledCost AS DOUBLE) AS BilledCost,
-  CAST(l.EffectiveCost AS DOUBLE) AS EffectiveCost,
-  CAST(l.ListCost AS DOUBLE) AS ListCost,
-  CAST(l.ContractedCost AS DOUBLE) AS ContractedCost,
-  CAST(l.ConsumedQuantity AS DOUBLE) AS ConsumedQuantity,
-  CAST(l.ConsumedUnit AS STRING) AS ConsumedUnit,
-  CAST(l.Tags AS STRING) AS Tags,
-  CAST(NULL AS STRING) AS AllocatedMethodId,
-  CAST(CASE
-    WHEN NOT NULL IS NULL
-    THEN '{"Elements":[{"AllocatedRatio":' || CAST(1.0 AS STRING) || COALESCE(',"UsageUnit":"' || NULL || '","UsageQuantity":' || CAST(NULL AS STRING), '') || '}]' || CASE WHEN FALSE THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || COALESCE(',' || NULL, '') || '}'
-  END AS STRING) AS AllocatedMethodDetails,
-  CAST(CASE
-    WHEN 'not_kubernetes' <> 'not_kubernetes'
-    THEN CONCAT_WS('/', NULL, NULL, NULL, NULL)
-  END AS STRING) AS AllocatedResourceId,
-  CAST(COALESCE(NULL, NULL, NULL, NULL) AS STRING) AS AllocatedResourceName,
-  CAST(NULL AS STRING) AS AllocatedTags,
-  CAST(NULL AS STRING) AS x_K8sCluster,
-  CAST(NULL AS STRING) AS x_K8sNode,
-  CAST(NULL AS STRING) AS x_K8sNamespace,
-  CAST(NULL AS STRING) AS x_K8sControllerKind,
-  CAST(NULL AS STRING) AS x_K8sController,
-  CAST(NULL AS STRING) AS x_K8sPod,
-  CAST(NULL AS STRING) AS x_K8sContainer,
-  CAST(NULL AS STRING) AS x_K8sLabels,
-  CAST('not_kubernetes' AS STRING) AS x_K8sAllocation,
-  CAST(CASE
-    WHEN 'other' = 'compute'
-    AND (
-      l.ServiceCategory = 'Networking'
-      OR LOWER(l.ChargeDescription) LIKE '%data transfer%'
-      OR LOWER(l.ServiceName) LIKE '%bandwidth%'
-    )
-    THEN 'network'
-    ELSE 'other'
-  END AS STRING) AS x_K8sCostComponent,
-  CAST(NULL AS DOUBLE) AS x_K8sCpuRatio,
-  CAST(NULL AS DOUBLE) AS x_K8sRamRatio,
-  CAST(NULL AS DOUBLE) AS x_K8sGpuRatio,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE r.cpu_ratio END AS DOUBLE) AS x_K8sCpuRatio,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE r.ram_ratio END AS DOUBLE) AS x_K8sRamRatio,
+  CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE r.gpu_ratio END AS DOUBLE) AS x_K8sGpuRatio,
   CAST(l.x_SourceKey AS STRING) AS x_SourceKey,
   CAST(l.x_SourceRowId AS BIGINT) AS x_SourceRowId
 FROM bill_lines AS l
-WHERE
-  l.lid IN (
-    SELECT
-      lid
-    FROM passed
-  )
+LEFT JOIN (
+  SELECT
+    *
+  FROM allocated_rows
+  WHERE
+    kind <> 'not_kubernetes'
+) AS r
+  ON r.lid = l.lid
+LEFT JOIN allocated_targets AS t
+  ON t.tno = r.tno
 UNION ALL
 SELECT
   CAST(e.ws AS TIMESTAMP) AS ChargePeriodStart,
