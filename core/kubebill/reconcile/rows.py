@@ -47,11 +47,13 @@ _TARGET = (
 # The RESULT columns a split row (`r`, a row of `result_rows`) adds to its origin line (`l`).
 _K8S = {
     "AllocatedMethodId": "r.method",
+    # one concat_ws (skipping NULL parts) instead of a chain of ||, and a number as JSON writes it (Spark: as its
+    # text, reconcile.spark): 1M split rows, ~0.2 of the 1.3 CPU s the chain and the casts to VARCHAR took
     "AllocatedMethodDetails": (
-        """CASE WHEN r.method IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || r.ratio::VARCHAR
-            || coalesce(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || r.qty::VARCHAR, '')
-            || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END
-            || coalesce(',' || r.moved, '') || '}' END"""
+        """CASE WHEN r.method IS NOT NULL THEN concat_ws('', '{"Elements":[{"AllocatedRatio":',
+            to_json(r.ratio)::VARCHAR, CASE WHEN r.unit IS NOT NULL AND r.qty IS NOT NULL THEN
+            concat_ws('', ',"UsageUnit":"', r.unit, '","UsageQuantity":', to_json(r.qty)::VARCHAR) END, '}]',
+            CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' END, ',' || r.moved, '}') END"""
     ),
     "AllocatedResourceId": "CASE WHEN r.kind <> 'not_kubernetes' THEN concat_ws('/', r.cluster, r.namespace,"
     " r.pod, r.container) END",

@@ -123,8 +123,8 @@ def session(*, master: str | None = None, conf: Mapping[str, str] | None = None)
 
 def spark_sql(text: str) -> str:
     """A SELECT in kubebill's DuckDB dialect as Spark SQL: sqlglot's transpilation, and the fixes where the engines'
-    functions differ beyond what sqlglot knows (epoch's fraction, xxhash64's NULLs). The stages and the RESULT
-    widening (reconcile.spark_rows) both go through it."""
+    functions differ beyond what sqlglot knows (epoch's fraction, xxhash64's NULLs, to_json of a number). The
+    stages and the RESULT widening (reconcile.spark_rows) both go through it."""
     import sqlglot
 
     return str(_spark_tree(text).sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE))
@@ -146,6 +146,8 @@ def _spark_tree(text: str) -> Any:
     for call in list(tree.find_all(exp.Anonymous)):
         if call.name.lower() == "xxhash64":
             call.replace(_null_safe_hash(call))
+        elif call.name.lower() == "to_json" and len(call.expressions) == 1:  # a number's JSON: Spark's takes none
+            call.replace(exp.Cast(this=call.expressions[0], to=exp.DataType.build("text")))
     return tree
 
 

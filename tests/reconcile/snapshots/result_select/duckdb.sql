@@ -25,13 +25,13 @@ SELECT CAST(l.ChargePeriodStart AS TIMESTAMPTZ) AS ChargePeriodStart,
        CAST(l.ConsumedUnit AS VARCHAR) AS ConsumedUnit,
        CAST(l.Tags AS VARCHAR) AS Tags,
        CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.method END AS VARCHAR) AS AllocatedMethodId,
-       CAST(CASE WHEN r.lid IS NULL THEN CASE WHEN NULL IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || 1.0::VARCHAR
-            || coalesce(',"UsageUnit":"' || NULL || '","UsageQuantity":' || NULL::VARCHAR, '')
-            || '}]' || CASE WHEN false THEN ',"x_AllocatedExceedsNode":true' ELSE '' END
-            || coalesce(',' || NULL, '') || '}' END ELSE CASE WHEN r.method IS NOT NULL THEN '{"Elements":[{"AllocatedRatio":' || r.ratio::VARCHAR
-            || coalesce(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || r.qty::VARCHAR, '')
-            || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END
-            || coalesce(',' || r.moved, '') || '}' END END AS VARCHAR) AS AllocatedMethodDetails,
+       CAST(CASE WHEN r.lid IS NULL THEN CASE WHEN NULL IS NOT NULL THEN concat_ws('', '{"Elements":[{"AllocatedRatio":',
+            to_json(1.0)::VARCHAR, CASE WHEN NULL IS NOT NULL AND NULL IS NOT NULL THEN
+            concat_ws('', ',"UsageUnit":"', NULL, '","UsageQuantity":', to_json(NULL)::VARCHAR) END, '}]',
+            CASE WHEN false THEN ',"x_AllocatedExceedsNode":true' END, ',' || NULL, '}') END ELSE CASE WHEN r.method IS NOT NULL THEN concat_ws('', '{"Elements":[{"AllocatedRatio":',
+            to_json(r.ratio)::VARCHAR, CASE WHEN r.unit IS NOT NULL AND r.qty IS NOT NULL THEN
+            concat_ws('', ',"UsageUnit":"', r.unit, '","UsageQuantity":', to_json(r.qty)::VARCHAR) END, '}]',
+            CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' END, ',' || r.moved, '}') END END AS VARCHAR) AS AllocatedMethodDetails,
        CAST(CASE WHEN r.lid IS NULL THEN CASE WHEN 'not_kubernetes' <> 'not_kubernetes' THEN concat_ws('/', NULL, NULL, NULL, NULL) END ELSE CASE WHEN t.kind <> 'not_kubernetes' THEN concat_ws('/', t.cluster, t.namespace, t.pod, t.container) END END AS VARCHAR) AS AllocatedResourceId,
        CAST(CASE WHEN r.lid IS NULL THEN coalesce(NULL, NULL, NULL, NULL) ELSE coalesce(t.container, t.pod, t.namespace, t.cluster) END AS VARCHAR) AS AllocatedResourceName,
        CAST(CASE WHEN r.lid IS NULL THEN NULL ELSE t.labels END AS VARCHAR) AS AllocatedTags,

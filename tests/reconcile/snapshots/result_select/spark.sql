@@ -30,11 +30,41 @@ SELECT
     WHEN r.lid IS NULL
     THEN CASE
       WHEN NOT NULL IS NULL
-      THEN '{"Elements":[{"AllocatedRatio":' || CAST(1.0 AS STRING) || COALESCE(',"UsageUnit":"' || NULL || '","UsageQuantity":' || CAST(NULL AS STRING), '') || '}]' || CASE WHEN FALSE THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || COALESCE(',' || NULL, '') || '}'
+      THEN CONCAT_WS(
+        '',
+        '{"Elements":[{"AllocatedRatio":',
+        CAST(CAST(1.0 AS STRING) AS STRING),
+        CASE
+          WHEN NOT NULL IS NULL AND NOT NULL IS NULL
+          THEN CONCAT_WS('', ',"UsageUnit":"', NULL, '","UsageQuantity":', CAST(CAST(NULL AS STRING) AS STRING))
+        END,
+        '}]',
+        CASE WHEN FALSE THEN ',"x_AllocatedExceedsNode":true' END,
+        ',' || NULL,
+        '}'
+      )
     END
     ELSE CASE
       WHEN NOT r.method IS NULL
-      THEN '{"Elements":[{"AllocatedRatio":' || CAST(r.ratio AS STRING) || COALESCE(',"UsageUnit":"' || r.unit || '","UsageQuantity":' || CAST(r.qty AS STRING), '') || '}]' || CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' ELSE '' END || COALESCE(',' || r.moved, '') || '}'
+      THEN CONCAT_WS(
+        '',
+        '{"Elements":[{"AllocatedRatio":',
+        CAST(CAST(r.ratio AS STRING) AS STRING),
+        CASE
+          WHEN NOT r.unit IS NULL AND NOT r.qty IS NULL
+          THEN CONCAT_WS(
+            '',
+            ',"UsageUnit":"',
+            r.unit,
+            '","UsageQuantity":',
+            CAST(CAST(r.qty AS STRING) AS STRING)
+          )
+        END,
+        '}]',
+        CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' END,
+        ',' || r.moved,
+        '}'
+      )
     END
   END AS STRING) AS AllocatedMethodDetails,
   CAST(CASE
