@@ -48,7 +48,7 @@ _TARGET = (
 _K8S = {
     "AllocatedMethodId": "r.method",
     # one concat_ws (skipping NULL parts) instead of a chain of ||, and a number as JSON writes it (Spark: as its
-    # text, reconcile.spark): 1M split rows, ~0.2 of the 1.3 CPU s the chain and the casts to VARCHAR took
+    # text, reconcile.spark): the JSON took ~0.3 of a 875k-row chunk's ~0.7 s, most of it the chain (bench/README)
     "AllocatedMethodDetails": (
         """CASE WHEN r.method IS NOT NULL THEN concat_ws('', '{"Elements":[{"AllocatedRatio":',
             to_json(r.ratio)::VARCHAR, CASE WHEN r.unit IS NOT NULL AND r.qty IS NOT NULL THEN
