@@ -109,6 +109,21 @@ def test_node_rule_aws_split_cost_weighs_cpu_and_memory_9_to_1(con: duckdb.DuckD
     ]
 
 
+def test_a_view_stage_has_its_text_parameters_written_in_quoted(con: duckdb.DuckDBPyConnection) -> None:
+    """node_splits is a view (read once): DuckDB's views bind no parameter, so $method is written in as a quoted
+    literal, a quote in it doubled."""
+    given(con, "allocation_rows", ALLOCATION_ROW, alloc("web", cpu_cost="0.6"))
+    given(con, "node_keys", "cluster, node, key", "('c1', 'n1', 'i-1')")
+    odd = PARAMETERS | {"method": "it's; DROP TABLE node_keys"}
+    assert [run_stage(con, stage, odd) for stage in ("node_rows", "node_capacity", "node_splits")] == [
+        "VIEW", "TABLE", "VIEW",
+    ]  # fmt: skip
+    assert rows(con, "SELECT namespace, method FROM node_splits") == [
+        {"namespace": "web", "method": "it's; DROP TABLE node_keys"}
+    ]
+    assert rows(con, "SELECT count(*) AS n FROM node_keys") == [{"n": 1}]
+
+
 def test_node_rule_idle_takes_the_rest_and_a_negative_rest_is_flagged(con: duckdb.DuckDBPyConnection) -> None:
     """matched_rows: ratio = weight / Σ weights of the line, every cost column scaled; an idle weight below zero
     (pods' list cost above the node's) counts as zero and flags the row."""

@@ -145,8 +145,9 @@ def test_stages_run_from_their_transpiled_back_text(spread: str, monkeypatch: py
 def test_runner_frees_each_relation_after_its_last_stored_reader() -> None:
     names = [stage.name for stage in stages.STAGES]
     uses = engine.last_uses(names)
-    # node_keys is read only by the view node_rows, which the stored node_capacity and node_splits read
-    assert uses["node_keys"] == uses["node_rows"] == names.index("node_splits")
+    # node_keys is read only by the view node_rows, which the stored node_capacity and the view node_splits read,
+    # and node_splits only by the stored split_rows
+    assert uses["node_keys"] == uses["node_rows"] == uses["node_splits"] == names.index("split_rows")
     assert uses["pairs"] == names.index("line_weights") and uses["keymap"] == names.index("lb_keys")
     a, c = _day()
     run = engine.Reconciliation(a, c, day=DAY.date())
