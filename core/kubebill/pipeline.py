@@ -521,6 +521,7 @@ def _merge_day(
 
     import pyarrow as pa
 
+    from kubebill.billing.runs import is_manifest_name
     from kubebill.errors import PreconditionFailed
     from kubebill.reconcile import rows as result_rows
     from kubebill.sinks import results
@@ -540,12 +541,18 @@ def _merge_day(
         if _is_current(state, fingerprint, current):
             return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}, None
         merged_before = {k for k, _ in state.get("inputs", [])} if current is not None else set()
-        replaced = sorted(k for k in inputs.rejected if k in merged_before)
-        if replaced:  # a bad export replacing a merged one: the day keeps its last good result
+        # a bad object where a merged one was (an allocation export or a bill file overwritten or re-delivered
+        # broken): the day keeps its last good result, with that object's money, until it is good again or deleted.
+        # A manifest holds no line: its run's files each have their own state (or its previous run keeps counting).
+        replaced = sorted(
+            k
+            for k in {*inputs.rejected, *ledger.in_state("rejected")}
+            if k in merged_before and not is_manifest_name(k)
+        )
+        if replaced:
             reasons = "; ".join(ledger.entries[k].reason if k in ledger.entries else k for k in replaced)
-            raise InputError(
-                f"a rejected allocation export replaces one already merged, the day keeps its result: {reasons}"
-            )
+            what = "allocation export" if all(k in inputs.rejected for k in replaced) else "input"
+            raise InputError(f"a rejected {what} replaces one already merged, the day keeps its result: {reasons}")
         daydir = os.path.join(staged.workdir, f"{day.isoformat()}-{attempt}")
         os.makedirs(daydir)
         ready = staged.spark.days.pop(day, None) if staged.spark and not attempt else None  # (allocations, run)

@@ -140,6 +140,38 @@ def test_a_rejected_export_replacing_a_merged_one_keeps_the_day_and_not_the_othe
     assert health.read(store, LAYOUT)["last_merge_success"] is False
 
 
+def test_a_rejected_bill_replacing_a_merged_one_keeps_the_day_and_its_money(tmp_path: Path) -> None:
+    """A bill file merged into a day, then re-delivered broken: merging without it would drop its money from the
+    day. The day keeps its last result until the file is good again, or deleted (the user's act)."""
+    store = make_store(tmp_path)
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    kept = store.head(LAYOUT.result_parquet_key(DAY)).etag
+    billed = pc.sum(results.read_day(store, LAYOUT, DAY)["BilledCost"]).as_py()
+    assert billed == pytest.approx(15.0)
+    good = store.read_bytes("billing/focus/2025-06.csv")
+    store.write("billing/focus/2025-06.csv", good.replace(b",0.5,", b",0.5x,", 1))
+    with pytest.raises(
+        InputError,
+        match=r"^2025-06-17: a rejected input replaces one already merged, the day keeps its result: "
+        r"billing/focus/2025-06.csv: row 0 column '\w+': expected a number, found '0.5x'",
+    ):
+        pipeline.merge(store, SETTINGS, days=[DAY])
+    assert store.head(LAYOUT.result_parquet_key(DAY)).etag == kept
+    assert pc.sum(results.read_day(store, LAYOUT, DAY)["BilledCost"]).as_py() == billed
+    assert health.read(store, LAYOUT)["last_merge_success"] is False
+    store.write("billing/focus/2025-06.csv", good)  # good again
+    again = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert not again.bad_inputs
+    assert pc.sum(results.read_day(store, LAYOUT, DAY)["BilledCost"]).as_py() == pytest.approx(billed, rel=1e-12)
+    store.write("billing/focus/2025-06.csv", b"BilledCost,ChargePeriodStart\nx,2025-06-17\n")
+    with pytest.raises(InputError, match="the day keeps its result"):
+        pipeline.merge(store, SETTINGS, days=[DAY])
+    store.delete("billing/focus/2025-06.csv")  # deleted: the day merges without it
+    gone = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert gone.merged == [DAY] and not gone.bad_inputs
+    assert pc.sum(results.read_day(store, LAYOUT, DAY)["BilledCost"]).as_py() == 0.0
+
+
 def test_a_bad_input_is_counted_once_while_it_stays_bad(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     store.write("billing/focus/broken.csv", b"BilledCost,ChargePeriodStart,EffectiveCost\nnot-a-number,2025-06-17,1\n")

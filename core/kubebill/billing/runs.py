@@ -143,7 +143,8 @@ def _time(value: object) -> datetime | None:
         return None
 
 
-def _is_manifest_name(key: str) -> bool:
+def is_manifest_name(key: str) -> bool:
+    """A CUR, Data Exports or Azure export manifest by its name: it lists a run's files and holds no bill line."""
     name = key.rsplit("/", 1)[-1].lower()
     return name == "manifest.json" or name.endswith("-manifest.json")
 
@@ -317,7 +318,7 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     )
     copies = _same_content(
         store,
-        [i for k, i in objects.items() if not _is_manifest_name(k) and not _in_runs(k)],
+        [i for k, i in objects.items() if not is_manifest_name(k) and not _in_runs(k)],
         known,
         result.hashes,
     )
@@ -327,7 +328,7 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     manifest_keys: set[str] = set()
     broken: list[str] = []
     for key, info in objects.items():
-        if not _is_manifest_name(key):
+        if not is_manifest_name(key):
             continue
         run = parse_manifest(info, store.read_bytes(key))
         manifest_keys.add(key)
@@ -339,7 +340,7 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
             group[run.run_id].manifests.append(info)
         else:
             group[run.run_id] = run
-    index = _suffix_index(k for k in objects if not _is_manifest_name(k) and k not in copies)
+    index = _suffix_index(k for k in objects if not is_manifest_name(k) and k not in copies)
     claimed: dict[str, str] = {}
     superseded: dict[str, tuple[str, str]] = {}
     azure_units: list[tuple[Unit, _Run | None]] = []
