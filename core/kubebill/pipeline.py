@@ -240,15 +240,17 @@ def _merge_inputs(
     previous = previous if previous is not None else Ledger()
     days: dict[date, _DayInputs] = {}
     checks: dict[str, AllocationCheck] = {}
+    overlapping: dict[str, str] = {}  # a good allocation export -> the one of its cluster and day that counts
     for day, objects in stored.by_day(store, layout).items():
         inputs = days.setdefault(day, _DayInputs())
         keep = staged.days is not None and day in staged.days
         for info in objects:
             checks[info.key] = staged.check_allocation(store, info, previous, keep=keep)
-            if checks[info.key].error is None:
-                inputs.allocations.append(info)
-            else:
+            if checks[info.key].error is not None:
                 inputs.rejected[info.key] = info.etag
+        good = [info for info in objects if checks[info.key].error is None]
+        overlapping |= stored.overlapping(layout, good)
+        inputs.allocations.extend(info for info in good if info.key not in overlapping)
     history = History(
         hashes=previous.hashes(),
         runs={k: Previous(e.run or k, e.parts) for k, e in previous.runs().items() if e.state == "accepted"},
@@ -269,7 +271,7 @@ def _merge_inputs(
             inputs = days.setdefault(day, _DayInputs())
             inputs.units.append(unit)
             inputs.billing.extend(_unit_objects(unit))
-    ledger = build(found, staged.reads, checks)
+    ledger = build(found, staged.reads, checks, overlapping)
     for key in ledger.in_state("rejected"):
         LOG_MERGE.warning("input rejected", extra={"key": key, "reason": ledger.entries[key].reason})
     return dict(sorted(days.items())), ledger
@@ -420,7 +422,8 @@ class _Staged:
 
         known = previous.get(info.key)
         if known is not None and known.etag == info.etag and known.kind == "allocation":
-            return AllocationCheck(info.etag, None if known.state == "accepted" else known.reason)
+            # an overlapping export passed its check: another export of its cluster-day counted instead
+            return AllocationCheck(info.etag, known.reason if known.state == "rejected" else None)
         handle, path = tempfile.mkstemp(dir=self.workdir, suffix=".parquet")
         os.close(handle)
         try:

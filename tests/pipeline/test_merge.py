@@ -172,6 +172,31 @@ def test_a_rejected_bill_replacing_a_merged_one_keeps_the_day_and_its_money(tmp_
     assert pc.sum(results.read_day(store, LAYOUT, DAY)["BilledCost"]).as_py() == 0.0
 
 
+def test_two_exports_of_one_cluster_day_the_newest_counts_and_the_other_overlaps(tmp_path: Path) -> None:
+    """A second source for a cluster's day (Kubecost beside OpenCost during a migration) does not split the day's
+    lines again: with no bill, every allocation row is an estimate at list price, and both exports would count it."""
+    import os
+
+    store = make_store(tmp_path, bill=False)
+    opencost = LAYOUT.allocation_key("c1", DAY, "opencost")
+    pipeline.merge(store, SETTINGS, days=[DAY])
+    listed = pc.sum(results.read_day(store, LAYOUT, DAY)["ListCost"]).as_py()
+    assert listed > 0
+    kubecost = LAYOUT.allocation_key("c1", DAY, "kubecost")
+    store.write(kubecost, store.read_bytes(opencost))
+    os.utime(tmp_path / opencost, (1.7e9, 1.7e9))  # the OpenCost export is the older one
+    summary = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert summary.overlapping == [opencost] and not summary.bad_inputs
+    assert summary.reasons[opencost] == f"another export of the same cluster and day counts: {kubecost}"
+    entry = LedgerStore(store, LAYOUT).load()[0].entries[opencost]
+    assert (entry.kind, entry.state, entry.other) == ("allocation", "overlapping", kubecost)
+    assert pc.sum(results.read_day(store, LAYOUT, DAY)["ListCost"]).as_py() == pytest.approx(listed, rel=1e-12)
+    store.delete(kubecost)  # the other export alone counts again
+    again = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert again.merged == [DAY] and not again.overlapping
+    assert pc.sum(results.read_day(store, LAYOUT, DAY)["ListCost"]).as_py() == pytest.approx(listed, rel=1e-12)
+
+
 def test_a_bad_input_is_counted_once_while_it_stays_bad(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     store.write("billing/focus/broken.csv", b"BilledCost,ChargePeriodStart,EffectiveCost\nnot-a-number,2025-06-17,1\n")

@@ -26,7 +26,15 @@ class AllocationCheck:
     error: str | None = None
 
 
-def build(scan: Scan, reads: Mapping[Unit, UnitRead], allocations: Mapping[str, AllocationCheck]) -> Ledger:
+def build(
+    scan: Scan,
+    reads: Mapping[Unit, UnitRead],
+    allocations: Mapping[str, AllocationCheck],
+    overlapping: Mapping[str, str] | None = None,
+) -> Ledger:
+    """The ledger of a scan: each billing object's state from the scan and its read, each allocation export's from
+    its check; `overlapping` maps a good allocation export to the export of the same cluster and day that counts
+    instead."""
     ledger = Ledger()
     hashes = {key: sha for (key, etag), sha in scan.hashes.items() if scan.etags.get(key) == etag}
 
@@ -67,7 +75,13 @@ def build(scan: Scan, reads: Mapping[Unit, UnitRead], allocations: Mapping[str, 
     for key in scan.etags:
         if key not in ledger.entries:  # a rule that forgot an object would hide money: name it instead
             put(key, "rejected", "no billing rule claimed this object (a kubebill bug: please report it)")
+    others = overlapping or {}
     for key, check in allocations.items():
-        state = "accepted" if check.error is None else "rejected"
-        ledger.put(Entry(key, check.etag, "allocation", state, check.error or "allocation export"))
+        if check.error is not None:
+            ledger.put(Entry(key, check.etag, "allocation", "rejected", check.error))
+        elif key in others:
+            reason = f"another export of the same cluster and day counts: {others[key]}"
+            ledger.put(Entry(key, check.etag, "allocation", "overlapping", reason, other=others[key]))
+        else:
+            ledger.put(Entry(key, check.etag, "allocation", "accepted", "allocation export"))
     return ledger

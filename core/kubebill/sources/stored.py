@@ -46,6 +46,22 @@ def by_day(store: Store, layout: Layout) -> dict[date, list[ObjectInfo]]:
     return dict(sorted(found.items()))
 
 
+def overlapping(layout: Layout, objects: Iterable[ObjectInfo]) -> dict[str, str]:
+    """One allocation export counts per cluster and day: the newest (by modified time, then key), as for billing
+    exports. Two sources of one cluster-day (OpenCost and Kubecost during a migration, the AKS agent beside
+    OpenCost) would otherwise each split its lines: weights of two kinds added up, every estimate counted twice.
+    Returns each other export's key -> the key that counts."""
+    by_cluster: dict[tuple[str | None, date | None], list[ObjectInfo]] = {}
+    for info in objects:
+        parsed = layout.parse(info.key)
+        by_cluster.setdefault((parsed.cluster, parsed.day), []).append(info)
+    out: dict[str, str] = {}
+    for found in by_cluster.values():
+        newest = max(found, key=lambda i: (i.modified, i.key))
+        out |= {info.key: newest.key for info in found if info.key != newest.key}
+    return out
+
+
 _COSTS: tuple[str, ...] = ("cpu_cost", "ram_cost", "gpu_cost", "pv_cost", "network_cost", "load_balancer_cost")
 _COSTS += ("shared_cost", "external_cost", "total_cost")
 # columns the split and the invariants read: a file without one of them (renamed, dropped) would merge its
