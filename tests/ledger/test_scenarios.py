@@ -349,6 +349,32 @@ def test_bad_input_blank_currency_rejects_the_file(tmp_path: Path) -> None:
     assert_sums(store, expected(JUNE))
 
 
+@pytest.mark.parametrize("cost", ["5.0", "-5.0"])
+def test_bad_input_money_with_no_charge_period_start_rejects_the_file(tmp_path: Path, cost: str) -> None:
+    """A line with money and no ChargePeriodStart belongs to no day: it was counted in the file's rows and in no
+    day's total, its money dropped without a word. A line without money and without a start drops nothing."""
+    store = LocalStore(tmp_path)
+    whole = focus_csv([(date(2025, 6, 4), 1.0, "USD"), (date(2025, 6, 4), 9.0, "USD")]).decode()
+    undated = whole.replace("2025-06-04T05:00:00Z,2025-06-04T06:00:00Z,AWS,EC2,i-0001,Usage,USD,9.0",
+                            f",2025-06-04T06:00:00Z,AWS,EC2,i-0001,Usage,USD,{cost}")  # fmt: skip
+    assert undated.count(",,2025-06-04T06:00:00Z") == 1
+    store.write("billing/undated.csv", undated.encode())
+    store.write("billing/good.csv", focus_csv(JUNE))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/undated.csv"]
+    assert (
+        f"row 1 column 'ChargePeriodStart': expected the start of the line's charge period, found a blank "
+        f"(its BilledCost is {float(cost)!r})"
+    ) in summary.reasons["billing/undated.csv"]
+    assert_sums(store, expected(JUNE))
+    free = undated.replace(f"USD,{cost},9.0,9.0,9.0", "USD,0.0,,,")
+    assert free != undated
+    store.write("billing/undated.csv", free.encode())
+    again = pipeline.merge(store, SETTINGS)
+    assert not again.bad_inputs
+    assert_sums(store, expected([*JUNE, (date(2025, 6, 4), 1.0, "USD")]))
+
+
 @pytest.mark.parametrize("value", [math.nan, math.inf])
 def test_bad_input_allocation_with_non_finite_cost_is_rejected(tmp_path: Path, value: float) -> None:
     store = make_store(tmp_path)

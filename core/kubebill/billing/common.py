@@ -769,8 +769,9 @@ MAX_ABS_COST = 1e15
 
 
 def check_values(batch: pa.RecordBatch, key: str, *, currency: bool = True) -> None:
-    """Raise BillingFormatError naming file, row and column for non-finite or implausible money, or money with a
-    blank currency (when the file has a currency column): such a line must never reach a total."""
+    """Raise BillingFormatError naming file, row and column for non-finite or implausible money, money with no
+    charge period start (no day would ever count it), or money with a blank currency (when the file has a currency
+    column): such a line must never reach a total, nor be left out of one unseen."""
     priced = None
     for name in COST_COLUMNS:
         column = batch.column(name)
@@ -785,6 +786,7 @@ def check_values(batch: pa.RecordBatch, key: str, *, currency: bool = True) -> N
             )
         present = pc.is_valid(column)
         priced = present if priced is None else pc.or_(priced, present)
+        _check_dated(batch, key, name)
     if priced is None or not currency:
         return
     codes = batch.column("BillingCurrency")
@@ -795,6 +797,21 @@ def check_values(batch: pa.RecordBatch, key: str, *, currency: bool = True) -> N
         raise BillingFormatError(
             f"{key}: row {batch.column('x_SourceRowId')[index].as_py()} column 'BillingCurrency': expected a "
             "currency code for the line's cost, found a blank"
+        )
+
+
+def _check_dated(batch: pa.RecordBatch, key: str, name: str) -> None:
+    """A line with money in `name` and no ChargePeriodStart belongs to no day: it would be counted in the file's
+    rows and in no day's total, its money dropped without a word."""
+    starts = batch.column("ChargePeriodStart")
+    if starts.null_count == 0:
+        return
+    undated = pc.and_(pc.is_null(starts), pc.not_equal(pc.fill_null(batch.column(name), 0.0), 0.0))
+    if pc.any(undated).as_py():
+        index = pc.index(undated, True).as_py()
+        raise BillingFormatError(
+            f"{key}: row {batch.column('x_SourceRowId')[index].as_py()} column 'ChargePeriodStart': expected the "
+            f"start of the line's charge period, found a blank (its {name} is {batch.column(name)[index].as_py()!r})"
         )
 
 
