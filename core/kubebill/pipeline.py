@@ -253,7 +253,9 @@ def _merge_inputs(
         inputs.allocations.extend(info for info in good if info.key not in overlapping)
     history = History(
         hashes=previous.hashes(),
-        runs={k: Previous(e.run or k, e.parts) for k, e in previous.runs().items() if e.state == "accepted"},
+        # accepted manifests, and those whose previous run kept counting (rejected, or waiting for a newer run)
+        runs={k: Previous(e.run or k, e.parts) for k, e in previous.runs().items()},
+        counted={k: e.etag for k, e in previous.entries.items() if e.state == "accepted"},
     )
     found = billing.scan(store, layout, history=history)
     for unit in found.units:

@@ -25,7 +25,7 @@ from kubebill.settings import Settings
 from kubebill.store.base import Store
 from kubebill.store.local import LocalStore
 from tests.emulators import Backend
-from tests.ledger.bills import LAYOUT, assert_sums, cur2_run, expected, focus_csv, result_sums
+from tests.ledger.bills import LAYOUT, assert_sums, cur2_parquet, cur2_run, expected, focus_csv, result_sums
 from tests.pipeline.merge_inputs import DAY, make_store, parquet_bytes
 from tests.reconcile.tables import alloc_row, allocation
 
@@ -82,6 +82,44 @@ def test_bad_input_empty_cur2_manifest_is_rejected_and_the_previous_run_keeps_co
     assert _ledger(store)[data] == "accepted"
     assert_sums(store, expected(JUNE))
     _every_object_has_one_state(store)
+
+
+def test_a_broken_manifest_keeps_its_previous_run_counting_in_every_later_merge(tmp_path: Path) -> None:
+    """The ledger carries the previous run on the rejected manifest: the merge after the next one still knows it
+    (it used to forget it there, and the run's data went waiting, its money out of the days)."""
+    store = LocalStore(tmp_path)
+    data, manifest = cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    pipeline.merge(store, SETTINGS)
+    store.write(manifest, b"")
+    for _ in range(3):
+        summary = pipeline.merge(store, SETTINGS, days=sorted({d for d, _, _ in JUNE}))
+        assert summary.bad_inputs == [manifest] and "keeps counting" in summary.reasons[manifest]
+        assert _ledger(store)[data] == "accepted"
+        assert_sums(store, expected(JUNE))
+
+
+def test_a_newer_run_missing_a_file_leaves_the_previous_run_counting_until_it_is_whole(tmp_path: Path) -> None:
+    """Data Exports rewrite the period's manifest in place. A newer run whose manifest names a file not there (not
+    arrived yet, lost in a copy between buckets) is no complete run: the last accepted run keeps counting while its
+    files are there as they were, over every merge, until the newer run is whole."""
+    store = LocalStore(tmp_path)
+    data, manifest = cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    pipeline.merge(store, SETTINGS)
+    doc = json.loads(store.read_bytes(manifest))
+    second = data.replace("-00001.", "-00002.")
+    doc |= {"executionId": "e2", "dataFiles": [*doc["dataFiles"], f"s3://bucket/{second}"]}
+    store.write(manifest, json.dumps(doc).encode())
+    for _ in range(3):
+        summary = pipeline.merge(store, SETTINGS, days=sorted({d for d, _, _ in JUNE}))
+        assert not summary.bad_inputs
+        entry = LedgerStore(store, LAYOUT).load()[0].entries[manifest]
+        assert entry.state == "waiting" and entry.reason.startswith("incomplete run: 1 data file(s) missing; its")
+        assert _ledger(store)[data] == "accepted"
+        assert_sums(store, expected(JUNE))
+    store.write(second, cur2_parquet(EUR))  # the missing file lands: the newer run counts, whole
+    pipeline.merge(store, SETTINGS)
+    assert _ledger(store)[second] == _ledger(store)[data] == "accepted"
+    assert_sums(store, expected(JUNE, EUR))
 
 
 def test_bad_input_empty_manifest_without_history_is_rejected_and_its_data_waits(tmp_path: Path) -> None:

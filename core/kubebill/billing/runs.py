@@ -77,6 +77,10 @@ class Skipped:
     reason: str
     state: str = "rejected"
     other: str | None = None
+    # a manifest whose previous run keeps counting: that run and its data files, carried in the ledger so the
+    # next scans still know them
+    run: str | None = None
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class History:
 
     hashes: dict[tuple[str, str], str] = field(default_factory=dict)
     runs: dict[str, Previous] = field(default_factory=dict)
+    counted: dict[str, str] = field(default_factory=dict)  # key -> etag of each object the last ledger accepted
 
 
 @dataclass
@@ -345,6 +350,7 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     superseded: dict[str, tuple[str, str]] = {}
     azure_units: list[tuple[Unit, _Run | None]] = []
     chosen_runs: list[tuple[_Run, list[str]]] = []
+    incomplete: list[tuple[_Run, str, str | None]] = []  # the newest run of an export, not all of its files there
     for (_kind, export, period), group in sorted(runs.items()):
         chosen: _Run | None = None
         for run in sorted(group.values(), key=lambda r: (r.modified, r.run_id), reverse=True):
@@ -362,8 +368,7 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
                     reason = f"incomplete run: {len(missing)} data file(s) missing"
                     if not run.refs:
                         reason = "manifest lists no data file"
-                    for m in run.manifests:
-                        result.skipped.append(Skipped(m.key, reason, "waiting", missing[0] if missing else None))
+                    incomplete.append((run, reason, missing[0] if missing else None))
                 elif chosen is not run:
                     for m in run.manifests:
                         result.skipped.append(
@@ -388,6 +393,24 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
                 azure_units.append((unit, run))
             else:
                 result.units.append(unit)
+    for run, reason, first_missing in incomplete:
+        # a newer run still arriving (or a file of it lost): the run last accepted keeps counting while every file
+        # of it is there as it was then (an export overwriting its files in place has no such run left)
+        for m in run.manifests:
+            previous = history.runs.get(m.key)
+            if previous and all(
+                p in objects and p not in claimed and history.counted.get(p) == objects[p].etag for p in previous.parts
+            ):
+                unit = _previous_unit(store, m.key, previous, [objects[p] for p in previous.parts], result)
+                if unit is not None:
+                    result.units.append(unit)
+                    claimed.update(dict.fromkeys(previous.parts, previous.run))
+                    reason = f"{reason}; its previous run {previous.run} keeps counting"
+                    result.skipped.append(
+                        Skipped(m.key, reason, "waiting", first_missing, previous.run, tuple(previous.parts))
+                    )
+                    continue
+            result.skipped.append(Skipped(m.key, reason, "waiting", first_missing))
     for key in broken:
         previous = history.runs.get(key)
         if previous and all(p in objects and p not in claimed for p in previous.parts):
@@ -396,7 +419,12 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
                 result.units.append(unit)
                 claimed.update(dict.fromkeys(previous.parts, previous.run))
                 result.rejected.append(
-                    Skipped(key, f"{key}: empty or unreadable manifest; its previous run {previous.run} keeps counting")
+                    Skipped(
+                        key,
+                        f"{key}: empty or unreadable manifest; its previous run {previous.run} keeps counting",
+                        run=previous.run,
+                        parts=tuple(previous.parts),
+                    )
                 )
                 continue
         result.rejected.append(Skipped(key, f"{key}: empty or unreadable manifest (not a manifest kubebill knows)"))

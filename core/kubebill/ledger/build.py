@@ -71,7 +71,7 @@ def build(
     for key, manifest in scan.companions.items():
         put(key, "accepted", f"another copy of the run's manifest {manifest}", run=scan.runs.get(manifest))
     for skipped in [*scan.rejected, *scan.skipped]:
-        put(skipped.key, skipped.state, skipped.reason, other=skipped.other)
+        put(skipped.key, skipped.state, skipped.reason, other=skipped.other, run=skipped.run, parts=skipped.parts)
     for key in scan.etags:
         if key not in ledger.entries:  # a rule that forgot an object would hide money: name it instead
             put(key, "rejected", "no billing rule claimed this object (a kubebill bug: please report it)")
