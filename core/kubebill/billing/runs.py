@@ -311,7 +311,9 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     `companions`. Byte-identical self-contained files are read once (the others are duplicates, by SHA-256);
     a folder copied under another prefix is a duplicate of the files its manifest claims; of two exports of the
     same billing account and period only the newest is read (the other is overlapping); an empty or unreadable
-    manifest is rejected and the run it last named (`history`) keeps counting while its files are there.
+    manifest is rejected and the run it last named (`history`) keeps counting while its files are there, and so
+    does that run when the manifest names a newer run not all of whose files are there (while its own files are
+    as accepted).
     """
     history = history or History()
     known = dict(history.hashes)
