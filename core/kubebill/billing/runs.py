@@ -21,7 +21,7 @@ import re
 import zipfile
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -311,9 +311,8 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     `companions`. Byte-identical self-contained files are read once (the others are duplicates, by SHA-256);
     a folder copied under another prefix is a duplicate of the files its manifest claims; of two exports of the
     same billing account and period only the newest is read (the other is overlapping); an empty or unreadable
-    manifest is rejected and the run it last named (`history`) keeps counting while its files are there, and so
-    does that run when the manifest names a newer run not all of whose files are there (while its own files are
-    as accepted).
+    manifest is rejected and the run it last named (`history`) keeps counting while its files are there as
+    accepted, and so does that run when the manifest names a newer run not all of whose files are there.
     """
     history = history or History()
     known = dict(history.hashes)
@@ -399,36 +398,26 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
         # a newer run still arriving (or a file of it lost): the run last accepted keeps counting while every file
         # of it is there as it was then (an export overwriting its files in place has no such run left)
         for m in run.manifests:
-            previous = history.runs.get(m.key)
-            if previous and all(
-                p in objects and p not in claimed and history.counted.get(p) == objects[p].etag for p in previous.parts
-            ):
-                unit = _previous_unit(store, m.key, previous, [objects[p] for p in previous.parts], result)
-                if unit is not None:
-                    result.units.append(unit)
-                    claimed.update(dict.fromkeys(previous.parts, previous.run))
-                    reason = f"{reason}; its previous run {previous.run} keeps counting"
-                    result.skipped.append(
-                        Skipped(m.key, reason, "waiting", first_missing, previous.run, tuple(previous.parts))
-                    )
-                    continue
-            result.skipped.append(Skipped(m.key, reason, "waiting", first_missing))
-    for key in broken:
-        previous = history.runs.get(key)
-        if previous and all(p in objects and p not in claimed for p in previous.parts):
-            unit = _previous_unit(store, key, previous, [objects[p] for p in previous.parts], result)
-            if unit is not None:
-                result.units.append(unit)
-                claimed.update(dict.fromkeys(previous.parts, previous.run))
-                result.rejected.append(
-                    Skipped(
-                        key,
-                        f"{key}: empty or unreadable manifest; its previous run {previous.run} keeps counting",
-                        run=previous.run,
-                        parts=tuple(previous.parts),
-                    )
+            previous = _keep_previous(store, m.key, history, objects, claimed, result)
+            if previous is not None:
+                reason = f"{reason}; its previous run {previous.run} keeps counting"
+                result.skipped.append(
+                    Skipped(m.key, reason, "waiting", first_missing, previous.run, tuple(previous.parts))
                 )
                 continue
+            result.skipped.append(Skipped(m.key, reason, "waiting", first_missing))
+    for key in broken:
+        previous = _keep_previous(store, key, history, objects, claimed, result)
+        if previous is not None:
+            result.rejected.append(
+                Skipped(
+                    key,
+                    f"{key}: empty or unreadable manifest; its previous run {previous.run} keeps counting",
+                    run=previous.run,
+                    parts=tuple(previous.parts),
+                )
+            )
+            continue
         result.rejected.append(Skipped(key, f"{key}: empty or unreadable manifest (not a manifest kubebill knows)"))
     waiting = [i for k, i in objects.items() if k not in claimed and k not in manifest_keys and k not in copies]
     copied = _same_content(store, waiting + [objects[k] for k in claimed if k in objects], known, result.hashes)
@@ -496,6 +485,30 @@ def _newest_per_account(chosen: list[tuple[_Run, list[str]]], result: Scan) -> l
             for key in keys + [m.key for m in run.manifests]:
                 result.skipped.append(Skipped(key, reason, "overlapping", counted))
     return kept
+
+
+def _keep_previous(
+    store: Store,
+    manifest: str,
+    history: History,
+    objects: Mapping[str, ObjectInfo],
+    claimed: dict[str, str],
+    result: Scan,
+) -> Previous | None:
+    """The run `manifest` last counted, counting on while every file of it is there as the ledger accepted it (a
+    file overwritten in place belongs to another run): its unit added to `result`, its files claimed. None when
+    it cannot count (no such run, a file gone or changed, or claimed by a run that does count)."""
+    previous = history.runs.get(manifest)
+    if previous is None or not previous.parts:
+        return None
+    if not all(p in objects and p not in claimed and history.counted.get(p) == objects[p].etag for p in previous.parts):
+        return None
+    unit = _previous_unit(store, manifest, previous, [objects[p] for p in previous.parts], result)
+    if unit is None:
+        return None
+    result.units.append(unit)
+    claimed.update(dict.fromkeys(previous.parts, previous.run))
+    return previous
 
 
 def _previous_unit(
