@@ -248,7 +248,7 @@ def test_shared_unallocated_and_not_kubernetes_rules(con: duckdb.DuckDBPyConnect
     ):  # fmt: skip
         run_stage(con, "passed_lines", PARAMETERS | {"namespace_tags": tags})
         assert con.execute(f"SELECT lid, {COSTS} FROM passed_lines").fetchall() == passed
-        run_stage(con, "unmatched_splits", PARAMETERS)
+        run_stage(con, "unmatched_splits", PARAMETERS | {"namespace_tags": tags})
         assert rows(con, split) == shared + not_kubernetes
 
 

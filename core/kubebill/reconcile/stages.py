@@ -74,7 +74,7 @@ STAGES = (
     Stage("unmatched_lines", ("bill_lines", "line_keys", "service_line_keys", "clusters")),
     Stage("passed_lines", ("unmatched_lines",)),
     Stage("shared_weights", ("unmatched_lines", "namespace_costs")),
-    Stage("unmatched_splits", ("unmatched_lines", "passed_lines", "shared_weights")),
+    Stage("unmatched_splits", ("unmatched_lines", "shared_weights")),
     Stage("targets", ("split_targets", "rest_targets", "shared_weights", "unmatched_splits")),
     Stage("matched_rows", ("line_weights", "targets", "bill_lines")),
     Stage("shared_rows", ("shared_weights", "targets", "unmatched_lines")),
