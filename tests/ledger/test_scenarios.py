@@ -413,6 +413,33 @@ def test_bad_input_money_with_no_charge_period_start_rejects_the_file(tmp_path: 
     assert_sums(store, expected([*JUNE, (date(2025, 6, 4), 1.0, "USD")]))
 
 
+def test_bad_input_money_ending_before_its_start_rejects_the_file(tmp_path: Path) -> None:
+    """A line whose ChargePeriodEnd is before its start overlaps no allocation: its node's money went whole to the
+    node's idle, as if no pod had run there. A line ending at its start, or without money, drops nothing."""
+    store = LocalStore(tmp_path)
+    whole = focus_csv([(date(2025, 6, 4), 1.0, "USD"), (date(2025, 6, 4), 9.0, "USD")]).decode()
+    line = "2025-06-04T05:00:00Z,2025-06-04T06:00:00Z,AWS,EC2,i-0001,Usage,USD,9.0"
+    backwards = whole.replace(line, line.replace("2025-06-04T06:00:00Z", "2025-06-04T04:59:59Z"))
+    assert backwards != whole
+    store.write("billing/backwards.csv", backwards.encode())
+    store.write("billing/good.csv", focus_csv(JUNE))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/backwards.csv"]
+    assert (
+        "row 1 column 'ChargePeriodEnd': expected the end of the line's charge period at or after its start "
+        "2025-06-04T05:00:00+00:00, found 2025-06-04T04:59:59+00:00"
+    ) in summary.reasons["billing/backwards.csv"]
+    assert_sums(store, expected(JUNE))
+    free = backwards.replace("04:59:59Z,AWS,EC2,i-0001,Usage,USD,9.0,9.0,9.0,9.0", "04:59:59Z,AWS,EC2,i-0001,Usage,USD,0.0,,,")
+    at_start = whole.replace(line, line.replace("2025-06-04T06:00:00Z", "2025-06-04T05:00:00Z"))
+    assert free != backwards and at_start != whole
+    for fixed in (at_start, free):
+        store.write("billing/backwards.csv", fixed.encode())
+        again = pipeline.merge(store, SETTINGS)
+        assert not again.bad_inputs
+    assert_sums(store, expected([*JUNE, (date(2025, 6, 4), 1.0, "USD")]))
+
+
 @pytest.mark.parametrize("value", [math.nan, math.inf])
 def test_bad_input_allocation_with_non_finite_cost_is_rejected(tmp_path: Path, value: float) -> None:
     store = make_store(tmp_path)

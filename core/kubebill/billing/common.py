@@ -787,6 +787,7 @@ def check_values(batch: pa.RecordBatch, key: str, *, currency: bool = True) -> N
         present = pc.is_valid(column)
         priced = present if priced is None else pc.or_(priced, present)
         _check_dated(batch, key, name)
+    _check_period(batch, key)
     if priced is None or not currency:
         return
     codes = batch.column("BillingCurrency")
@@ -812,6 +813,26 @@ def _check_dated(batch: pa.RecordBatch, key: str, name: str) -> None:
         raise BillingFormatError(
             f"{key}: row {batch.column('x_SourceRowId')[index].as_py()} column 'ChargePeriodStart': expected the "
             f"start of the line's charge period, found a blank (its {name} is {batch.column(name)[index].as_py()!r})"
+        )
+
+
+def _check_period(batch: pa.RecordBatch, key: str) -> None:
+    """A line with money whose ChargePeriodEnd is before its ChargePeriodStart overlaps no allocation: its money
+    would go whole to its key's rest target (a node's idle) as if no pod had run there."""
+    starts, ends = batch.column("ChargePeriodStart"), batch.column("ChargePeriodEnd")
+    if ends.null_count == len(ends):
+        return
+    money = None
+    for name in COST_COLUMNS:
+        nonzero = pc.not_equal(pc.fill_null(batch.column(name), 0.0), 0.0)
+        money = nonzero if money is None else pc.or_(money, nonzero)
+    backwards = pc.fill_null(pc.and_(pc.less(ends, starts), money), False)
+    if pc.any(backwards).as_py():
+        index = pc.index(backwards, True).as_py()
+        raise BillingFormatError(
+            f"{key}: row {batch.column('x_SourceRowId')[index].as_py()} column 'ChargePeriodEnd': expected the end "
+            f"of the line's charge period at or after its start {starts[index].as_py().isoformat()}, found "
+            f"{ends[index].as_py().isoformat()}"
         )
 
 
