@@ -430,7 +430,8 @@ def test_bad_input_money_ending_before_its_start_rejects_the_file(tmp_path: Path
         "2025-06-04T05:00:00+00:00, found 2025-06-04T04:59:59+00:00"
     ) in summary.reasons["billing/backwards.csv"]
     assert_sums(store, expected(JUNE))
-    free = backwards.replace("04:59:59Z,AWS,EC2,i-0001,Usage,USD,9.0,9.0,9.0,9.0", "04:59:59Z,AWS,EC2,i-0001,Usage,USD,0.0,,,")
+    priced = "04:59:59Z,AWS,EC2,i-0001,Usage,USD,"
+    free = backwards.replace(f"{priced}9.0,9.0,9.0,9.0", f"{priced}0.0,,,")
     at_start = whole.replace(line, line.replace("2025-06-04T06:00:00Z", "2025-06-04T05:00:00Z"))
     assert free != backwards and at_start != whole
     for fixed in (at_start, free):
