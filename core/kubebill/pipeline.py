@@ -245,7 +245,7 @@ def _merge_inputs(
         inputs = days.setdefault(day, _DayInputs())
         keep = staged.days is not None and day in staged.days
         for info in objects:
-            checks[info.key] = staged.check_allocation(store, info, previous, keep=keep)
+            checks[info.key] = staged.check_allocation(store, info, previous, day=day, keep=keep)
             if checks[info.key].error is not None:
                 inputs.rejected[info.key] = info.etag
         good = [info for info in objects if checks[info.key].error is None]
@@ -410,8 +410,11 @@ class _Staged:
                         into[name] = into.get(name, 0.0) + value
         return out
 
-    def check_allocation(self, store: Store, info: ObjectInfo, previous: Any, *, keep: bool = False) -> Any:
-        """An allocation export's check at its etag: the ledger's when it has one, else copied and checked.
+    def check_allocation(
+        self, store: Store, info: ObjectInfo, previous: Any, *, day: date | None = None, keep: bool = False
+    ) -> Any:
+        """An allocation export's check at its etag: the ledger's when it has one, else copied and checked (its
+        windows against `day`, the day its key names).
 
         `keep` (a day this merge will read) keeps a good copy in `checked` for `stored.read_day`, which then
         neither copies nor checks it again."""
@@ -431,7 +434,7 @@ class _Staged:
         try:
             with store.open(info.key) as src, open(path, "wb") as dst:
                 copy_stream(src, dst)
-            stored.check_file(path, what=info.key)
+            stored.check_file(path, what=info.key, day=day)
         except InputError as exc:
             os.remove(path)
             return AllocationCheck(info.etag, str(exc))

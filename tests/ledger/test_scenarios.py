@@ -452,6 +452,36 @@ def test_bad_input_allocation_with_non_finite_cost_is_rejected(tmp_path: Path, v
     assert result_sums(store) == {(DAY, "USD"): pytest.approx(15.0)}
 
 
+@pytest.mark.parametrize(
+    ("start", "hours", "column", "expected"),
+    [
+        (5, -1, "window_end", "expected the end of the allocation window at or after its start, found "
+         "2025-06-17T05:00:00+00:00 .. 2025-06-17T04:00:00+00:00"),
+        (72, 1, "window_start", "expected a window overlapping 2025-06-17, the day of its key, found "
+         "2025-06-20T00:00:00+00:00 .. 2025-06-20T01:00:00+00:00"),
+        (-1, 1, "window_start", "expected a window overlapping 2025-06-17, the day of its key, found "
+         "2025-06-16T23:00:00+00:00 .. 2025-06-17T00:00:00+00:00"),
+    ],
+)  # fmt: skip
+def test_bad_input_allocation_window_backwards_or_off_its_day_is_rejected(
+    tmp_path: Path, start: int, hours: int, column: str, expected: str
+) -> None:
+    """A window that ends before it starts, or lies outside the day its key names (another day's export under this
+    day's key), overlaps no bill line of the day: the node's money went whole to its idle, the export accepted. A
+    window that only straddles the day's edge is good."""
+    store = make_store(tmp_path)
+    key = LAYOUT.allocation_key("c2", DAY, "opencost")
+    good = [alloc_row(cluster="c2", node="n9", provider_id="i-9", start=23, hours=2)]
+    store.write(key, parquet_bytes(allocation([*good, alloc_row(cluster="c2", node="n9", provider_id="i-9",
+                                                                start=start, hours=hours)])))  # fmt: skip
+    summary = pipeline.merge(store, SETTINGS, days=[DAY])
+    assert summary.merged == [DAY] and summary.bad_inputs == [key]
+    assert f"{key}: row 1 column {column!r}: {expected}" in summary.reasons[key]
+    assert result_sums(store) == {(DAY, "USD"): pytest.approx(15.0)}
+    store.write(key, parquet_bytes(allocation(good)))
+    assert not pipeline.merge(store, SETTINGS, days=[DAY]).bad_inputs
+
+
 def test_invariants_treat_nan_as_a_violation() -> None:
     with pytest.raises(InvariantViolation, match="nan"):
         invariants.raise_if_off("line x row 1", "BilledCost", 1.0, math.nan, "its rows")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -69,6 +69,7 @@ _COSTS += ("shared_cost", "external_cost", "total_cost")
 _IDENTITY = ("node", "provider_id", "namespace", "controller_kind", "controller", "pod", "container", "labels")
 REQUIRED = frozenset((*_IDENTITY, "cpu_core_hours", "ram_byte_hours", *_COSTS))
 _MONEY = (*_COSTS, "cpu_core_hours", "ram_byte_hours", "gpu_hours", "minutes", "fraction")  # finite or rejected
+_WINDOW = ("window_start", "window_end")
 
 
 def _compatible(found: pa.DataType, target: pa.DataType) -> bool:
@@ -109,9 +110,10 @@ def check_schema(schema: pa.Schema, *, what: str) -> None:
             )
 
 
-def check_file(path: str, *, what: str) -> None:
+def check_file(path: str, *, what: str, day: date | None = None) -> None:
     """Raise InputError naming the file, row and column when a local copy of an allocation export cannot be
-    merged: not Parquet, truncated, off the ALLOCATION schema, or a non-finite number in a cost or usage column."""
+    merged: not Parquet, truncated, off the ALLOCATION schema, a non-finite number in a cost or usage column, or a
+    window that is blank, ends before it starts, or lies outside `day` (the day its key names)."""
     import math
 
     import pyarrow.compute as pc
@@ -122,7 +124,8 @@ def check_file(path: str, *, what: str) -> None:
         check_schema(schema, what=what)
         # only a floating-point column can hold a NaN or an infinity (an integer or decimal is finite as a double)
         names = [n for n in _MONEY if n in schema.names and pa.types.is_floating(schema.field(n).type)]
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=64 * 1024, columns=names):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=64 * 1024, columns=[*_WINDOW, *names]):
+            _check_windows(batch, what=what, offset=offset, day=day)
             for name in names:
                 column = pc.cast(batch.column(name), pa.float64())
                 total = pc.sum(column).as_py()
@@ -141,6 +144,32 @@ def check_file(path: str, *, what: str) -> None:
         raise
     except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
         raise InputError(f"{what}: not a readable Parquet allocation export ({exc})") from None
+
+
+def _check_windows(batch: pa.RecordBatch, *, what: str, offset: int, day: date | None) -> None:
+    """A row's window must be there, end at or after its start, and overlap `day`: a window outside it (an export
+    of another day under this day's key) or backwards overlaps no bill line of the day, and the cluster's money went
+    to its nodes' idle as if no pod had run."""
+    import pyarrow.compute as pc
+
+    utc = pa.timestamp("us", tz="UTC")
+    starts, ends = (pc.cast(batch.column(name), utc) for name in _WINDOW)
+    checks = [
+        ("window_start", pc.is_null(starts), "expected the start of the allocation window, found a blank"),
+        ("window_end", pc.is_null(ends), "expected the end of the allocation window, found a blank"),
+        ("window_end", pc.less(ends, starts), "expected the end of the allocation window at or after its start"),
+    ]
+    if day is not None:
+        first = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        outside = pc.or_(pc.greater_equal(starts, first + timedelta(days=1)), pc.less_equal(ends, first))
+        checks.append(("window_start", outside, f"expected a window overlapping {day.isoformat()}, the day of its key"))
+    for column, bad, expected in checks:
+        bad = pc.fill_null(bad, False)
+        if pc.any(bad).as_py():
+            row = pc.index(bad, True).as_py()
+            start, end = starts[row].as_py(), ends[row].as_py()
+            found = "" if start is None or end is None else f", found {start.isoformat()} .. {end.isoformat()}"
+            raise InputError(f"{what}: row {offset + row} column {column!r}: {expected}{found}")
 
 
 def _is_number(type_: pa.DataType) -> bool:
@@ -173,7 +202,7 @@ def read_day(
                 os.remove(copy)  # checked at an older etag
             with store.open(info.key) as src, open(path, "wb") as dst:
                 copy_stream(src, dst)
-            check_file(path, what=info.key)
+            check_file(path, what=info.key, day=day)
         paths.append(path)
         result.objects.append(info)
         if parsed.cluster and parsed.source:
