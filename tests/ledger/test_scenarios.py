@@ -468,7 +468,7 @@ def test_bad_input_allocation_window_backwards_or_off_its_day_is_rejected(
 ) -> None:
     """A window that ends before it starts, or lies outside the day its key names (another day's export under this
     day's key), overlaps no bill line of the day: the node's money went whole to its idle, the export accepted. A
-    window that only straddles the day's edge is good."""
+    window that only straddles the day's edge is good, and so is an empty one at the day's first instant."""
     store = make_store(tmp_path)
     key = LAYOUT.allocation_key("c2", DAY, "opencost")
     good = [alloc_row(cluster="c2", node="n9", provider_id="i-9", start=23, hours=2)]
@@ -478,7 +478,8 @@ def test_bad_input_allocation_window_backwards_or_off_its_day_is_rejected(
     assert summary.merged == [DAY] and summary.bad_inputs == [key]
     assert f"{key}: row 1 column {column!r}: {expected}" in summary.reasons[key]
     assert result_sums(store) == {(DAY, "USD"): pytest.approx(15.0)}
-    store.write(key, parquet_bytes(allocation(good)))
+    at_first_instant = alloc_row(cluster="c2", node="n9", provider_id="i-9", start=0, hours=0)
+    store.write(key, parquet_bytes(allocation([*good, at_first_instant])))
     assert not pipeline.merge(store, SETTINGS, days=[DAY]).bad_inputs
 
 

@@ -161,7 +161,9 @@ def _check_windows(batch: pa.RecordBatch, *, what: str, offset: int, day: date |
     ]
     if day is not None:
         first = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        outside = pc.or_(pc.greater_equal(starts, first + timedelta(days=1)), pc.less_equal(ends, first))
+        # a zero-length window is at its start: one at the day's first instant is in the day
+        before = pc.or_(pc.less(ends, first), pc.and_(pc.equal(ends, first), pc.less(starts, ends)))
+        outside = pc.or_(pc.greater_equal(starts, first + timedelta(days=1)), before)
         checks.append(("window_start", outside, f"expected a window overlapping {day.isoformat()}, the day of its key"))
     for column, bad, expected in checks:
         bad = pc.fill_null(bad, False)
