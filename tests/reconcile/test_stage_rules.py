@@ -227,12 +227,16 @@ UNMATCHED = f"lid, cps, cpe, hint, cluster, {COSTS}"
 
 def test_shared_unallocated_and_not_kubernetes_rules(con: duckdb.DuckDBPyConnection) -> None:
     """An unmatched line of an exported cluster is its `__shared__`, of a hinted cluster with no export its
-    `__unallocated__`, of no cluster `not_kubernetes`: passed through whole before the split (`passed_lines`, with
-    its costs), unless a tag policy may still move it (then split as any line, to the `not_kubernetes` target)."""
-    given(con, "unmatched_lines", UNMATCHED,
-          f"(1, {H0}, {H1}, 'c1', 'c1', 'USD', 1.0, 1.0, 1.0, 1.0, 1.0)",
-          f"(2, {H0}, {H1}, 'gone', NULL, 'USD', 2.0, 2.0, 2.0, 2.0, 1.0)",
-          f"(3, {H0}, {H1}, NULL, NULL, 'EUR', 3.0, 4.0, 5.0, 6.0, 7.0)")  # fmt: skip
+    `__unallocated__`, of no cluster `not_kubernetes`: passed through whole before the split (`passes`, then
+    `passed_lines` with its costs), unless a tag policy may still move it (then split as any line, to the
+    `not_kubernetes` target)."""
+    given(con, "bill_lines", f"lid, cps, cpe, hint, {COSTS}",
+          f"(1, {H0}, {H1}, 'c1', 'USD', 1.0, 1.0, 1.0, 1.0, 1.0)",
+          f"(2, {H0}, {H1}, 'gone', 'USD', 2.0, 2.0, 2.0, 2.0, 1.0)",
+          f"(3, {H0}, {H1}, NULL, 'EUR', 3.0, 4.0, 5.0, 6.0, 7.0)")  # fmt: skip
+    given(con, "line_keys", "lid, mkey", "(1, NULL)", "(2, NULL)", "(3, NULL)")
+    given(con, "clusters", "lc, cluster", "('c1', 'c1')")
+    con.execute("CREATE TEMP TABLE service_line_keys AS SELECT 1 AS lid WHERE false")
     con.execute("CREATE TEMP TABLE shared_weights AS SELECT 1 AS lid WHERE false")  # spread `none`: no weights
     split = "SELECT lid, comp, cluster, namespace, pod, kind, method FROM unmatched_splits ORDER BY lid"
     shared = [
@@ -246,9 +250,15 @@ def test_shared_unallocated_and_not_kubernetes_rules(con: duckdb.DuckDBPyConnect
         ("team", [], [{"lid": 3, "comp": "other", "cluster": None, "namespace": None, "pod": None,
                        "kind": "not_kubernetes", "method": None}]),
     ):  # fmt: skip
-        run_stage(con, "passed_lines", PARAMETERS | {"namespace_tags": tags})
+        run_stage(con, "unmatched_lines", PARAMETERS | {"namespace_tags": tags})
+        assert rows(con, "SELECT lid, cluster, passes FROM unmatched_lines ORDER BY lid") == [
+            {"lid": 1, "cluster": "c1", "passes": False},
+            {"lid": 2, "cluster": None, "passes": False},
+            {"lid": 3, "cluster": None, "passes": not tags},
+        ]
+        run_stage(con, "passed_lines", PARAMETERS)
         assert con.execute(f"SELECT lid, {COSTS} FROM passed_lines").fetchall() == passed
-        run_stage(con, "unmatched_splits", PARAMETERS | {"namespace_tags": tags})
+        run_stage(con, "unmatched_splits", PARAMETERS)
         assert rows(con, split) == shared + not_kubernetes
 
 

@@ -820,13 +820,14 @@ def _check_period(batch: pa.RecordBatch, key: str) -> None:
     """A line with money whose ChargePeriodEnd is before its ChargePeriodStart overlaps no allocation: its money
     would go whole to its key's rest target (a node's idle) as if no pod had run there."""
     starts, ends = batch.column("ChargePeriodStart"), batch.column("ChargePeriodEnd")
-    if ends.null_count == len(ends):
-        return
-    money = None
-    for name in COST_COLUMNS:
-        nonzero = pc.not_equal(pc.fill_null(batch.column(name), 0.0), 0.0)
-        money = nonzero if money is None else pc.or_(money, nonzero)
-    backwards = pc.fill_null(pc.and_(pc.less(ends, starts), money), False)
+    backwards = pc.fill_null(pc.less(ends, starts), False)
+    if not pc.any(backwards).as_py():
+        return  # nearly always: the lines' money is looked at only when a line runs backwards
+    priced = [pc.not_equal(pc.fill_null(batch.column(name), 0.0), 0.0) for name in COST_COLUMNS]
+    money = priced[0]
+    for column in priced[1:]:
+        money = pc.or_(money, column)
+    backwards = pc.and_(backwards, money)
     if pc.any(backwards).as_py():
         index = pc.index(backwards, True).as_py()
         raise BillingFormatError(

@@ -1,8 +1,7 @@
 -- DESIGN §4 Cluster-scoped lines and lines outside every cluster: an unmatched line not spread by namespace goes
 -- whole to `__shared__` of its exported cluster, to `__unallocated__` of a hinted cluster with no export, else
--- is `not_kubernetes`. A line passed through before the split has no row here: the lines `passed_lines` takes
--- (outside every cluster, no tag policy) are left out by its own condition, not by an anti-join with it (1M lines:
--- 0.07-0.10 s in one thread, 0.003 s as a filter); the invariants fail a line both passed and split.
+-- is `not_kubernetes`. A line passed through before the split (`passes`, the lines of `passed_lines`) has no row
+-- here: left out by that flag, not by an anti-join with `passed_lines` (1M lines: 0.07-0.10 s in one thread).
 SELECT x.lid AS lid,
        xxhash64(x.comp, x.cluster, x.node, x.namespace, x.controller_kind, x.controller, x.pod, x.container,
                 x.kind, x.method) AS tid,
@@ -25,4 +24,4 @@ FROM (SELECT lid,
              CAST(NULL AS VARCHAR) AS labels
       FROM unmatched_lines u
       WHERE NOT EXISTS (SELECT 1 FROM shared_weights w WHERE w.lid = u.lid)
-        AND NOT (u.cluster IS NULL AND u.hint IS NULL AND $namespace_tags = '')) x
+        AND NOT u.passes) x

@@ -1,8 +1,7 @@
 /* DESIGN §4 Cluster-scoped lines and lines outside every cluster: an unmatched line not spread by namespace goes */
 /* whole to `__shared__` of its exported cluster, to `__unallocated__` of a hinted cluster with no export, else */
-/* is `not_kubernetes`. A line passed through before the split has no row here: the lines `passed_lines` takes */
-/* (outside every cluster, no tag policy) are left out by its own condition, not by an anti-join with it (1M lines: */
-/* 0.07-0.10 s in one thread, 0.003 s as a filter); the invariants fail a line both passed and split. */
+/* is `not_kubernetes`. A line passed through before the split (`passes`, the lines of `passed_lines`) has no row */
+/* here: left out by that flag, not by an anti-join with `passed_lines` (1M lines: 0.07-0.10 s in one thread). */
 SELECT
   x.lid AS lid,
   XXHASH64(
@@ -67,7 +66,5 @@ FROM (
       WHERE
         w.lid = u.lid
     )
-    AND NOT (
-      u.cluster IS NULL AND u.hint IS NULL AND :namespace_tags = ''
-    )
+    AND NOT u.passes
 ) AS x
