@@ -47,9 +47,26 @@ def test_connect_applies_the_limit_spill_folder_threads_and_utc(tmp_path: Path) 
         assert _setting(con, "temp_directory") == str(tmp_path / "spill")
         assert _setting(con, "TimeZone") == "UTC"
         assert _setting(con, "preserve_insertion_order").lower() == "false"
+        assert _setting(con, "parquet_metadata_cache").lower() == "true"
     finally:
         con.close()
         plain.close()
+
+
+def test_a_parquet_file_rewritten_in_a_session_is_read_anew(tmp_path: Path) -> None:
+    """The session caches Parquet footers: a file replaced at the same path must not be read by its old one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "lines.parquet"
+    con = session.connect(memory_limit="1GB", threads=1, temp_directory=str(tmp_path / "spill"))
+    try:
+        pq.write_table(pa.table({"cost": [1.0]}), path)
+        assert con.execute(f"SELECT count(*), sum(cost) FROM '{path}'").fetchall() == [(1, 1.0)]
+        pq.write_table(pa.table({"cost": [1.0, 2.0, 4.0]}, schema=pa.schema([("cost", pa.float64())])), path)
+        assert con.execute(f"SELECT count(*), sum(cost) FROM '{path}'").fetchall() == [(3, 7.0)]
+    finally:
+        con.close()
 
 
 def test_connect_without_a_limit_takes_the_platform_default(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,6 +49,9 @@ def connect(
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")  # drawn on stdout (a function's log) for queries over 2 s
+        # each stage over a view of the day's Parquet files binds it anew, re-reading the files' footers (1M lines:
+        # ~10 ms a stage, 0.4 s of the stages' 2.6 s); the cache lives as long as this in-memory database
+        con.execute("SET parquet_metadata_cache = true")
         con.execute(f"SET memory_limit = '{duckdb_share(memory_limit or default_memory_limit())}'")
         temp = temp_directory or os.path.join(tempfile.gettempdir(), "kubebill-duckdb")
         con.execute(f"SET temp_directory = '{quoted(temp)}'")
