@@ -20,6 +20,11 @@ min / median / max seconds and each target's ratio range over the rounds.
 
 from __future__ import annotations
 
+# first, as in every kubebill entry point (CLI, functions): it picks the process's Arrow memory pool before pyarrow
+# loads, so each engine's child runs in the process a deployed kubebill runs in (see kubebill/__init__.py)
+import kubebill  # noqa: F401
+
+# isort: split
 import argparse
 import json
 import os

@@ -820,12 +820,10 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     import time
 
     from kubebill import health, progress
-    from kubebill.arrow_pool import use_jemalloc
     from kubebill.errors import InvariantViolation
     from kubebill.ledger import LedgerStore, QueueStore
     from kubebill.sinks import results
 
-    use_jemalloc()
     layout = Layout.from_settings(settings)
     if settings.engine == "spark":  # before anything is read: a missing pyspark or JRE is one line naming it
         from kubebill.reconcile import spark
