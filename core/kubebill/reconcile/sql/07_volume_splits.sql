@@ -1,5 +1,6 @@
 -- DESIGN §4 Volume lines: a PV's line goes to the pods using it by their share of the PV cost (their byte-hours
 -- when the costs are zero); `__unmounted__` rows hold the unused part.
+-- `pvs IS NOT NULL` lets the Parquet scan skip row groups with no PV (the length alone is computed on every row).
 SELECT
   k.key AS skey, 'pv' AS comp, x.ws AS ws, x.we AS we, x.source AS source, x.cluster AS cluster, x.node AS node,
   x.namespace AS namespace, x.controller_kind AS controller_kind, x.controller AS controller, x.pod AS pod,
@@ -11,5 +12,5 @@ SELECT
   coalesce(x.e.cost, 0) AS list_cost, 'opencost-list-cost' AS method
 FROM (SELECT ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
              unnest(pvs) AS e
-      FROM allocation_rows WHERE source <> 'aks' AND array_length(pvs) > 0) x
+      FROM allocation_rows WHERE source <> 'aks' AND pvs IS NOT NULL AND array_length(pvs) > 0) x
 JOIN keymap k ON k.raw = x.e.provider_id

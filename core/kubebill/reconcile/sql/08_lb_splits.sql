@@ -1,5 +1,6 @@
 -- DESIGN §4 Load-balancer lines: an LB's line goes to its Service's pods by their share of the LB cost (their
 -- hours when the costs are zero).
+-- `load_balancers IS NOT NULL` lets the Parquet scan skip row groups with no LB (see 07_volume_splits).
 SELECT
   k.key AS skey, 'load_balancer' AS comp, x.ws AS ws, x.we AS we, x.source AS source, x.cluster AS cluster,
   x.node AS node, x.namespace AS namespace, x.controller_kind AS controller_kind, x.controller AS controller,
@@ -11,5 +12,5 @@ SELECT
   coalesce(x.e.cost, 0) AS list_cost, 'opencost-list-cost' AS method
 FROM (SELECT ws, we, source, cluster, node, namespace, controller_kind, controller, pod, container, labels,
              unnest(load_balancers) AS e
-      FROM allocation_rows WHERE source <> 'aks' AND array_length(load_balancers) > 0) x
+      FROM allocation_rows WHERE source <> 'aks' AND load_balancers IS NOT NULL AND array_length(load_balancers) > 0) x
 JOIN keymap k ON k.raw = x.e.provider_id

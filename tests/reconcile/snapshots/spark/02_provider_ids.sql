@@ -1,5 +1,7 @@
 /* DESIGN §4 Keys: every cluster-side provider id of the day (nodes, PVs, load balancers); the runner turns */
 /* them into `keymap(raw, key)` with the clouds' normalisers (kubebill.keys). */
+/* `IS NOT NULL` before the length: a filter the Parquet scan applies itself (a row group with no PV or LB is */
+/* skipped), where the length is computed on every row read. */
 SELECT DISTINCT
   provider_id AS raw
 FROM allocation_rows
@@ -13,7 +15,7 @@ FROM (
     EXPLODE(pvs) AS e
   FROM allocation_rows
   WHERE
-    SIZE(pvs) > 0
+    NOT pvs IS NULL AND SIZE(pvs) > 0
 ) AS p
 WHERE
   NOT p.e.provider_id IS NULL
@@ -25,7 +27,7 @@ FROM (
     EXPLODE(load_balancers) AS e
   FROM allocation_rows
   WHERE
-    SIZE(load_balancers) > 0
+    NOT load_balancers IS NULL AND SIZE(load_balancers) > 0
 ) AS b
 WHERE
   NOT b.e.provider_id IS NULL

@@ -1,5 +1,6 @@
 /* DESIGN §4 Volume lines: a PV's line goes to the pods using it by their share of the PV cost (their byte-hours */
 /* when the costs are zero); `__unmounted__` rows hold the unused part. */
+/* `pvs IS NOT NULL` lets the Parquet scan skip row groups with no PV (the length alone is computed on every row). */
 SELECT
   k.key AS skey,
   'pv' AS comp,
@@ -43,7 +44,7 @@ FROM (
     EXPLODE(pvs) AS e
   FROM allocation_rows
   WHERE
-    source <> 'aks' AND SIZE(pvs) > 0
+    source <> 'aks' AND NOT pvs IS NULL AND SIZE(pvs) > 0
 ) AS x
 JOIN keymap AS k
   ON k.raw = x.e.provider_id

@@ -1,5 +1,6 @@
 /* DESIGN §4 Load-balancer lines: an LB's line goes to its Service's pods by their share of the LB cost (their */
 /* hours when the costs are zero). */
+/* `load_balancers IS NOT NULL` lets the Parquet scan skip row groups with no LB (see 07_volume_splits). */
 SELECT
   k.key AS skey,
   'load_balancer' AS comp,
@@ -43,7 +44,7 @@ FROM (
     EXPLODE(load_balancers) AS e
   FROM allocation_rows
   WHERE
-    source <> 'aks' AND SIZE(load_balancers) > 0
+    source <> 'aks' AND NOT load_balancers IS NULL AND SIZE(load_balancers) > 0
 ) AS x
 JOIN keymap AS k
   ON k.raw = x.e.provider_id

@@ -1,5 +1,6 @@
 /* DESIGN §4 Load-balancer lines, Azure: each Service's LB key, whether its ingress IP is private (an internal */
 /* LB) and the epoch seconds its allocation spans, for lines that name the Service or the cluster's shared LB. */
+/* `load_balancers IS NOT NULL`: see 08_lb_splits. */
 SELECT
   LOWER(x.cluster) AS lc,
   LOWER(x.e.service) AS service,
@@ -15,7 +16,7 @@ FROM (
     EXPLODE(load_balancers) AS e
   FROM allocation_rows
   WHERE
-    source <> 'aks' AND SIZE(load_balancers) > 0
+    source <> 'aks' AND NOT load_balancers IS NULL AND SIZE(load_balancers) > 0
 ) AS x
 JOIN keymap AS k
   ON k.raw = x.e.provider_id
