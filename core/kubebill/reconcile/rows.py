@@ -209,7 +209,7 @@ class Rows:
         columns are taken from one table of the day's targets by number: gathering their strings out of a
         hash join cost more than all the rest of the write (0.43 s per 500k rows). Each chunk's lines are read
         once, split or passed through whole (a query for each read them twice: 0.4 s of 1M lines' 2 s)."""
-        # a column no target fills (no labels, say) is nulls, not gathered: a take of 1.75M strings is ~0.02 s
+        # a column no target fills (no labels, say) is nulls, not gathered (1M lines: ~0.02 s a column)
         targets = self.targets()  # one chunk a column: never empty (row 0), combined
         given = {name: targets.column(name).chunk(0) for name in _OF_TARGET}
         taken = {name: column for name, column in given.items() if column.null_count < len(column)}
