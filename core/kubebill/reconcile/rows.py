@@ -213,11 +213,12 @@ class Rows:
         targets = self.targets()  # one chunk a column: never empty (row 0), combined
         given = {name: targets.column(name).chunk(0) for name in _OF_TARGET}
         taken = {name: column for name, column in given.items() if column.null_count < len(column)}
+        empty = {name: column.type for name, column in given.items() if name not in taken}
         for chunk in self.chunks:
             for batch in self._reader(self._rows(chunk)):
                 numbers = batch.column("tno")
                 columns = {name: batch.column(name) for name in batch.schema.names}
-                columns |= {name: pa.nulls(len(numbers), column.type) for name, column in given.items()}
+                columns |= {name: pa.nulls(len(numbers), type_) for name, type_ in empty.items()}
                 columns |= {name: column.take(numbers) for name, column in taken.items()}
                 yield pa.RecordBatch.from_arrays([columns[f.name].cast(f.type) for f in RESULT], schema=RESULT)
         for batch in self._reader(self._estimated_rows):
