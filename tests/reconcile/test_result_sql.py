@@ -13,6 +13,7 @@ import sqlglot
 
 from kubebill.reconcile.engine import Options, Reconciliation
 from kubebill.reconcile.result_sql import READS, result_select
+from kubebill.reconcile.rows import plain
 from kubebill.reconcile.spark import spark_sql
 from kubebill.reconcile.splits import AWS_SPLIT_COST
 from kubebill.schema import RESULT
@@ -115,7 +116,7 @@ def test_result_select_gives_the_rows_of_the_writer(name: str) -> None:
     a, c, options = scenarios()[name]
     run = Reconciliation(a, c, day=DAY.date(), options=options)
     try:
-        expected = pa.Table.from_batches(list(run.batches()), RESULT)
+        expected = pa.Table.from_batches([plain(b) for b in run.batches()], RESULT)
         for relation in READS:  # the day's relations under other names, as a caller of several days has them
             run.con.execute(f'CREATE TEMP VIEW "d17_{relation}" AS SELECT * FROM "{relation}"')
         text = result_select(estimate_currency=options.estimate_currency, relation=lambda n: f'"d17_{n}"')

@@ -363,7 +363,8 @@ class Reconciliation:
         return self._rows.table()
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        """The day's RESULT rows, unsorted, a batch at a time (see rows.Rows.batches)."""
+        """The day's RESULT rows, unsorted, a batch at a time, some target columns as dictionaries (see
+        rows.Rows.batches; rows.plain decodes a batch)."""
         if self.options.memory_limit:  # the targets are held in Arrow while DuckDB writes: its share shrinks by them
             less = self._rows.targets().nbytes
             self.con.execute(f"SET memory_limit = '{duckdb_share(self.options.memory_limit, less=less)}'")
