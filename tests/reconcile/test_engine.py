@@ -349,6 +349,54 @@ def test_result_parquet_encodings(tmp_path: Path) -> None:
     assert columns["AllocatedMethodDetails"].statistics is None
 
 
+def test_target_columns_of_few_values_travel_as_dictionaries_and_are_read_as_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A target column of at most DICTIONARY_TARGETS values reaches the encoder as one Arrow dictionary for the
+    day, a column of more as plain strings; the file holds the same rows either way and reads back as RESULT, its
+    fields' docs included, with statistics of the rows of each row group only."""
+    a = allocation(
+        [
+            alloc_row(namespace=f"ns{i}", pod=f"p{i}", start=h, cpu=0.1 * (i + 1), ram=0.05)
+            for i in range(5)
+            for h in range(4)
+        ]
+        + [idle_row(start=h) for h in range(4)]
+        + [alloc_row(namespace="late", pod="late", start=20, cpu=0.1, ram=0.05)]  # no bill line: an estimate
+    )
+    lines = cost([line("i-0001", 3.0, start=h) for h in range(4)] + [line("bucket", 1.0, ResourceId="s3://b")])
+    monkeypatch.setattr(result_rows, "DICTIONARY_TARGETS", 3)  # x_K8sAllocation: 3 values; x_K8sNamespace: 7
+    monkeypatch.setattr(result_rows, "ROW_GROUP", 5)
+    run = Reconciliation(a, lines, day=D)
+    batches = list(run.batches())
+    expected = run.table()
+    path = tmp_path / "result.parquet"
+    run.write_parquet(str(path))
+    run.close()
+    types = {f.name: f.type for f in batches[0].schema}
+    assert pa.types.is_dictionary(types["x_K8sAllocation"]) and pa.types.is_dictionary(types["x_K8sCluster"])
+    assert types["x_K8sNamespace"] == pa.string() and types["BilledCost"] == pa.float64()
+    assert {b.schema for b in batches} == {batches[0].schema}  # the estimates' batch too
+    assert (
+        "estimated"
+        in pa.Table.from_batches([result_rows.plain(b) for b in batches], RESULT)["x_K8sAllocation"].to_pylist()
+    )
+    read = pq.read_table(path)
+    assert read.schema.equals(RESULT, check_metadata=True)
+    order = [
+        (n, "ascending")
+        for n in ("x_SourceRowId", "x_K8sNamespace", "x_K8sPod", "x_K8sAllocation", "ChargePeriodStart")
+    ]
+    assert read.sort_by(order).equals(expected.sort_by(order))
+    file = pq.ParquetFile(path)
+    assert file.metadata.num_row_groups > 3
+    column = RESULT.get_field_index("x_K8sAllocation")
+    for group in range(file.metadata.num_row_groups):  # of the group's rows, not of the day's dictionary
+        stats = file.metadata.row_group(group).column(column).statistics
+        values = file.read_row_group(group, columns=["x_K8sAllocation"]).column(0)
+        assert (stats.min, stats.max) == (pc.min(values).as_py(), pc.max(values).as_py())
+
+
 def test_many_chunks_write_the_same_rows_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """The wide write joins LINES_PER_JOIN lines at a time and, from SORT_FROM_CHUNKS chunks on, stores `result_rows`
     in line order first (and `matched_rows` before it, see engine.Reconciliation); a split row's target columns are
