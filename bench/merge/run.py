@@ -10,12 +10,13 @@ For each size: one UTC day, hourly bill lines (FOCUS Parquet under billing/) and
 line plus 3 lines outside the cluster. Every engine reads the same two Parquet files, splits the compute lines by
 list-cost weight (idle gets the rest), passes the other lines through, and writes Parquet (kubebill's result; CSV
 too with --csv day|month), except SQLite, which writes its CSV as the AKS tool does. Each engine runs in
-a fresh child process (peak RSS = the child's VmHWM). kubebill runs `pipeline.merge` with KUBEBILL_MEMORY_LIMIT;
-`duckdb` writes the split in 16 columns, `duckdb-result` the same split in kubebill's RESULT columns (lineage left
-empty) with kubebill's Parquet and CSV options, and reports its writes' own seconds. `spark` is kubebill's merge
-with KUBEBILL_ENGINE=spark on `local[2]` (its JVM's peak RSS and the day's Σ BilledCost printed beside it).
-`--repeat N` runs N rounds of every engine, the order turned by one each round, and prints each engine's
-min / median / max seconds and each target's ratio range over the rounds.
+a fresh child process (peak RSS = the child's VmHWM), without pandas as kubebill's base install and the functions'
+artifacts are (`--pandas`: with this venv's; `spark` always has it, its extra needs it). kubebill runs
+`pipeline.merge` with KUBEBILL_MEMORY_LIMIT; `duckdb` writes the split in 16 columns, `duckdb-result` the same
+split in kubebill's RESULT columns (lineage left empty) with kubebill's Parquet and CSV options, and reports its
+writes' own seconds. `spark` is kubebill's merge with KUBEBILL_ENGINE=spark on `local[2]` (its JVM's peak RSS and
+the day's Σ BilledCost printed beside it). `--repeat N` runs N rounds of every engine, the order turned by one each
+round, and prints each engine's min / median / max seconds and each target's ratio range over the rounds.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import kubebill  # noqa: F401
 
 # isort: split
 import argparse
+import importlib.abc
 import json
 import os
 import shutil
@@ -391,7 +393,21 @@ ENGINES = {
 }
 
 
-def child(engine: str, root: Path) -> None:
+class _NoPandas(importlib.abc.MetaPathFinder):
+    """pandas not importable, as in kubebill's base install and the functions' artifacts (packaging.LEFT_OUT):
+    this venv has it for the spark extra, and pyarrow imports it on its first `pa.array` or `pyarrow.dataset` when
+    it can (0.2 s and ~35 MB of a 1M merge's child)."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ImportError("pandas is not installed in kubebill's base install (bench/merge/run.py --pandas)")
+
+
+def child(engine: str, root: Path, *, pandas: bool = False) -> None:
+    if not pandas and engine != "spark":  # pyspark's mapInArrow needs pandas: the spark extra installs it
+        if "pandas" in sys.modules:
+            raise RuntimeError("pandas was imported before the child hid it")
+        sys.meta_path.insert(0, _NoPandas())
     with tempfile.TemporaryDirectory(prefix=f"kubebill-bench-{engine}-") as out:
         started = time.monotonic()
         rows = ENGINES[engine](root, Path(out))
@@ -415,10 +431,15 @@ def main() -> int:
         help="KUBEBILL_RESULT_CSV; the references write CSV too",
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every engine, the order turned each round")
+    parser.add_argument(
+        "--pandas",
+        action="store_true",
+        help="let the children import pandas (this venv's); by default they run without, as the base install does",
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], Path(args.child[1]))
+        child(args.child[0], Path(args.child[1]), pandas=args.pandas)
         return 0
     env = dict(
         os.environ, KUBEBILL_MEMORY_LIMIT=args.memory_limit, KUBEBILL_LOG_LEVEL="warning", KUBEBILL_RESULT_CSV=args.csv
@@ -438,7 +459,9 @@ def main() -> int:
                 order = engines[number % len(engines) :] + engines[: number % len(engines)]
                 figures = {}
                 for engine in order:
-                    result = _run_child(engine, root, shape, env, sqlite_max_rows=args.sqlite_max_rows)
+                    result = _run_child(
+                        engine, root, shape, env, sqlite_max_rows=args.sqlite_max_rows, pandas=args.pandas
+                    )
                     if result is not None:
                         figures[engine] = result
                         _print_line(shape, engine, result, figures)
@@ -452,7 +475,7 @@ def main() -> int:
 
 
 def _run_child(
-    engine: str, root: Path, shape: dict[str, int], env: dict[str, str], *, sqlite_max_rows: int
+    engine: str, root: Path, shape: dict[str, int], env: dict[str, str], *, sqlite_max_rows: int, pandas: bool
 ) -> dict[str, float] | None:
     """One engine's figures on its own fresh copy of the generated store (None when skipped or failed)."""
     if engine == "sqlite" and shape["bill_rows"] > sqlite_max_rows:
@@ -463,7 +486,11 @@ def _run_child(
     with tempfile.TemporaryDirectory(prefix=f"kubebill-bench-{engine}-") as copy:
         shutil.copytree(root, copy, dirs_exist_ok=True)
         done = subprocess.run(
-            [sys.executable, __file__, "--child", engine, copy], env=env, capture_output=True, text=True, check=False
+            [sys.executable, __file__, "--child", engine, copy, *(["--pandas"] if pandas else [])],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     if done.returncode != 0:
         print(f"{shape['bill_rows']:>10} {engine:<13} failed: {done.stderr.strip()[-400:]}")
