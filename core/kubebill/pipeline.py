@@ -230,6 +230,8 @@ def _merge_inputs(
     says); every allocation export not already checked at its etag is checked (schema by column name and type,
     finite numbers). `previous` is the last ledger: content hashes, accepted runs and checks are reused.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from kubebill import billing
     from kubebill.billing import overlap
     from kubebill.billing.runs import History, Previous
@@ -241,25 +243,41 @@ def _merge_inputs(
     days: dict[date, _DayInputs] = {}
     checks: dict[str, AllocationCheck] = {}
     overlapping: dict[str, str] = {}  # a good allocation export -> the one of its cluster and day that counts
-    for day, objects in stored.by_day(store, layout).items():
-        inputs = days.setdefault(day, _DayInputs())
-        keep = staged.days is not None and day in staged.days
-        for info in objects:
-            checks[info.key] = staged.check_allocation(store, info, previous, day=day, keep=keep)
-            if checks[info.key].error is not None:
-                inputs.rejected[info.key] = info.etag
-        good = [info for info in objects if checks[info.key].error is None]
-        overlapping |= stored.overlapping(layout, good)
-        inputs.allocations.extend(info for info in good if info.key not in overlapping)
-    history = History(
-        hashes=previous.hashes(),
-        # accepted manifests, and those whose previous run kept counting (rejected, or waiting for a newer run)
-        runs={k: Previous(e.run or k, e.parts) for k, e in previous.runs().items()},
-        counted={k: e.etag for k, e in previous.entries.items() if e.state == "accepted"},
-    )
-    found = billing.scan(store, layout, history=history)
-    for unit in found.units:
-        staged.path(store, unit)
+    by_day = stored.by_day(store, layout)
+    # the allocation exports are checked on a thread of their own while the bill is read and staged: neither
+    # reads the other, and each alone leaves part of the machine idle (1M lines: the check 0.18 s at 1.2 cores,
+    # the staging 0.56 s at 1.75)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubebill-check") as pool:
+        checking = {
+            info.key: pool.submit(
+                staged.check_allocation,
+                store,
+                info,
+                previous,
+                day=day,
+                keep=staged.days is not None and day in staged.days,
+            )
+            for day, objects in by_day.items()
+            for info in objects
+        }
+        history = History(
+            hashes=previous.hashes(),
+            # accepted manifests, and those whose previous run kept counting (rejected, or waiting for a newer run)
+            runs={k: Previous(e.run or k, e.parts) for k, e in previous.runs().items()},
+            counted={k: e.etag for k, e in previous.entries.items() if e.state == "accepted"},
+        )
+        found = billing.scan(store, layout, history=history)
+        for unit in found.units:
+            staged.path(store, unit)
+        for day, objects in by_day.items():
+            inputs = days.setdefault(day, _DayInputs())
+            for info in objects:
+                checks[info.key] = checking[info.key].result()
+                if checks[info.key].error is not None:
+                    inputs.rejected[info.key] = info.etag
+            good = [info for info in objects if checks[info.key].error is None]
+            overlapping |= stored.overlapping(layout, good)
+            inputs.allocations.extend(info for info in good if info.key not in overlapping)
     charges = {u: staged.reads[u].charges for u in found.units if staged.paths.get(u) is not None}
     replaced = overlap.overlapping(found.units, charges, found.modified)
     if replaced:
