@@ -222,9 +222,8 @@ class Rows:
         targets = self.targets()  # one chunk a column: never empty (row 0), combined
         given = {name: targets.column(name).chunk(0) for name in _OF_TARGET}
         coded = _coded(given)
-        taken = {name: column for name, column in given.items() if column.null_count < len(column)}
-        taken = {name: column for name, column in taken.items() if name not in coded}
         empty = {name: column.type for name, column in given.items() if column.null_count == len(column)}
+        taken = {name: column for name, column in given.items() if name not in empty and name not in coded}
         schema = _wire(coded)
         for chunk in self.chunks:
             for batch in self._reader(self._rows(chunk)):
