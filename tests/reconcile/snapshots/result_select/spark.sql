@@ -30,39 +30,47 @@ SELECT
     WHEN r.lid IS NULL
     THEN CASE
       WHEN NOT NULL IS NULL
-      THEN CONCAT_WS(
-        '',
+      THEN CONCAT(
         '{"Elements":[{"AllocatedRatio":',
-        CAST(CAST(1.0 AS STRING) AS STRING),
-        CASE
-          WHEN NOT NULL IS NULL AND NOT NULL IS NULL
-          THEN CONCAT_WS('', ',"UsageUnit":"', NULL, '","UsageQuantity":', CAST(CAST(NULL AS STRING) AS STRING))
-        END,
+        COALESCE(CAST(CAST(1.0 AS STRING) AS STRING), ''),
+        COALESCE(
+          CASE
+            WHEN NOT NULL IS NULL AND NOT NULL IS NULL
+            THEN CONCAT(
+              ',"UsageUnit":"',
+              COALESCE(NULL, ''),
+              '","UsageQuantity":',
+              COALESCE(CAST(CAST(NULL AS STRING) AS STRING), '')
+            )
+          END,
+          ''
+        ),
         '}]',
-        CASE WHEN FALSE THEN ',"x_AllocatedExceedsNode":true' END,
-        ',' || NULL,
+        COALESCE(CASE WHEN FALSE THEN ',"x_AllocatedExceedsNode":true' END, ''),
+        COALESCE(',' || NULL, ''),
         '}'
       )
     END
     ELSE CASE
       WHEN NOT r.method IS NULL
-      THEN CONCAT_WS(
-        '',
+      THEN CONCAT(
         '{"Elements":[{"AllocatedRatio":',
-        CAST(CAST(r.ratio AS STRING) AS STRING),
-        CASE
-          WHEN NOT r.unit IS NULL AND NOT r.qty IS NULL
-          THEN CONCAT_WS(
-            '',
-            ',"UsageUnit":"',
-            r.unit,
-            '","UsageQuantity":',
-            CAST(CAST(r.qty AS STRING) AS STRING)
-          )
-        END,
+        COALESCE(CAST(CAST(r.ratio AS STRING) AS STRING), ''),
+        COALESCE(
+          CASE
+            WHEN NOT r.unit IS NULL AND NOT r.qty IS NULL
+            THEN CONCAT(
+              ',"UsageUnit":"',
+              COALESCE(r.unit, ''),
+              '","UsageQuantity":',
+              COALESCE(CAST(CAST(r.qty AS STRING) AS STRING), '')
+            )
+          END,
+          ''
+        ),
         '}]',
-        CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' END,
-        ',' || r.moved,
+        COALESCE(CASE WHEN r.neg_idle THEN ',"x_AllocatedExceedsNode":true' END, ''),
+        COALESCE(',' || r.moved, ''),
         '}'
       )
     END
