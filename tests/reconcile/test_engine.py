@@ -249,6 +249,23 @@ def test_a_line_passed_through_whole_is_written_once() -> None:
     run.close()
 
 
+def test_a_line_passed_twice_or_rows_of_no_line_are_violations() -> None:
+    """The counts that stand for joining every line to its rows see a line passed through twice (written twice)
+    and split rows whose line is not one of the day's."""
+    run = Reconciliation(allocation([alloc_row()]), cost([line("bucket", 2.0, row=3)]), day=D)
+    run.con.execute("INSERT INTO passed_lines SELECT * FROM passed_lines")
+    with pytest.raises(InvariantViolation, match=r"bill\.csv row 3 .*passed through whole as not_kubernetes 2 times"):
+        invariants.check(run.con)
+    run.con.execute("DELETE FROM passed_lines WHERE rowid = (SELECT max(rowid) FROM passed_lines)")
+    invariants.check(run.con)
+    run.con.execute("INSERT INTO result_rows SELECT lid + 1000, 0, 'other', 'not_kubernetes', NULL, false, 1.0, NULL,"
+                    " NULL, NULL, NULL, NULL, BillingCurrency, BilledCost, EffectiveCost, ListCost, ContractedCost,"
+                    " ConsumedQuantity FROM passed_lines")  # fmt: skip
+    with pytest.raises(InvariantViolation, match=r"bill line #\d+: 1 rows were split from no bill line of the day"):
+        invariants.check(run.con)
+    run.close()
+
+
 def test_every_cost_column_is_conserved() -> None:
     a = allocation([alloc_row(namespace=f"ns{i}", cpu=0.1 * (i + 1), ram=0.07) for i in range(7)] + [idle_row()])
     c = cost([line("i-0001", 1.2345, effective=0.98, list_cost=2.0, row=0), line("other", 3.0, row=1)])
