@@ -1,5 +1,20 @@
 /* DESIGN §4 Keys, Azure: a VMSS instance's split rows also under its VMSS key (Defender lines name the instance, */
 /* the AKS agent splits the VMSS), unless the VMSS has split rows of its own. */
+/* `owned`: the VMSS keys that have split rows of their own, found from the few parent keys (a NOT EXISTS over */
+/* every split row hashed all 1M of their keys to find none: 0.03-0.06 s, this way 0.002). */
+WITH parents AS (
+  SELECT DISTINCT
+    pkey
+  FROM split_rows
+  WHERE
+    NOT pkey IS NULL
+), owned AS (
+  SELECT DISTINCT
+    p.pkey AS pkey
+  FROM parents AS p
+  JOIN split_rows AS o
+    ON o.skey = p.pkey
+)
 SELECT
   s.pkey AS skey,
   s.comp AS comp,
@@ -31,7 +46,7 @@ WHERE
   AND NOT EXISTS(
     SELECT
       1
-    FROM split_rows AS p
+    FROM owned AS w
     WHERE
-      p.skey = s.pkey
+      w.pkey = s.pkey
   )
