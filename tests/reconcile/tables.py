@@ -116,3 +116,13 @@ def cost(lines: Iterable[dict[str, Any]]) -> pa.Table:
         return COST.empty_table()
     columns = {name: [r.get(name) for r in lines] for name in COST.names}
     return conform(pa.Table.from_pydict(columns, schema=COST), COST)
+
+
+def split_passed_lines(*, lid_shift: int = 0) -> str:
+    """SQL that breaks a reconciled day on purpose: each passed line also given one split row in `result_rows`, its
+    line id shifted by `lid_shift` (0: a line written twice; else rows of no line of the day)."""
+    return (
+        f"INSERT INTO result_rows SELECT lid + {int(lid_shift)}, 0, 'other', 'not_kubernetes', NULL, false, 1.0,"
+        " NULL, NULL, NULL, NULL, NULL, BillingCurrency, BilledCost, EffectiveCost, ListCost, ContractedCost,"
+        " ConsumedQuantity FROM passed_lines"
+    )

@@ -18,7 +18,7 @@ from kubebill.reconcile import engine, invariants
 from kubebill.reconcile import rows as result_rows
 from kubebill.reconcile.engine import Options, Reconciliation, reconcile
 from kubebill.schema import COST, COST_COLUMNS, RESULT
-from tests.reconcile.tables import DAY, alloc_row, allocation, cost, idle_row, line
+from tests.reconcile.tables import DAY, alloc_row, allocation, cost, idle_row, line, split_passed_lines
 
 D = DAY.date()
 
@@ -237,9 +237,7 @@ def test_a_line_passed_through_whole_is_written_once() -> None:
     found = run.stats()
     assert found["not_kubernetes"] == 1 and run.rows == 1 + found.get("estimated", 0)
     invariants.check(run.con)
-    run.con.execute("INSERT INTO result_rows SELECT lid, 0, 'other', 'not_kubernetes', NULL, false, 1.0, NULL,"
-                    " NULL, NULL, NULL, NULL, BillingCurrency, BilledCost, EffectiveCost, ListCost, ContractedCost,"
-                    " ConsumedQuantity FROM passed_lines")  # fmt: skip
+    run.con.execute(split_passed_lines())
     with pytest.raises(InvariantViolation, match=r"bill\.csv row 3 .*passed through whole .* split into 1 rows"):
         invariants.check(run.con)
     run.con.execute("DELETE FROM result_rows")
@@ -258,10 +256,12 @@ def test_a_line_passed_twice_or_rows_of_no_line_are_violations() -> None:
         invariants.check(run.con)
     run.con.execute("DELETE FROM passed_lines WHERE rowid = (SELECT max(rowid) FROM passed_lines)")
     invariants.check(run.con)
-    run.con.execute("INSERT INTO result_rows SELECT lid + 1000, 0, 'other', 'not_kubernetes', NULL, false, 1.0, NULL,"
-                    " NULL, NULL, NULL, NULL, BillingCurrency, BilledCost, EffectiveCost, ListCost, ContractedCost,"
-                    " ConsumedQuantity FROM passed_lines")  # fmt: skip
+    run.con.execute(split_passed_lines(lid_shift=1000))
     with pytest.raises(InvariantViolation, match=r"bill line #\d+: 1 rows were split from no bill line of the day"):
+        invariants.check(run.con)
+    run.con.execute("DELETE FROM result_rows WHERE lid >= 1000")
+    run.con.execute("UPDATE passed_lines SET lid = lid + 1000")  # a passed line that is no line of the day
+    with pytest.raises(InvariantViolation, match=r"bill line #\d+: passed through whole .* but it is no bill line"):
         invariants.check(run.con)
     run.close()
 

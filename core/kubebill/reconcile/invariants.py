@@ -34,9 +34,12 @@ def check(con: duckdb.DuckDBPyConnection) -> None:
     _check_day(con)
 
 
-def _per_line() -> str:
-    sums = ", ".join(f"sum(o.{c}) AS s_{c}" for c in COST_COLUMNS)
-    return f"SELECT o.lid, count(*) AS n, sum(o.ratio) AS ratio, {sums} FROM allocated_rows o GROUP BY o.lid"
+# Each split line's row count and sums.
+_PER_LINE = (
+    "SELECT o.lid, count(*) AS n, sum(o.ratio) AS ratio, "
+    + ", ".join(f"sum(o.{c}) AS s_{c}" for c in COST_COLUMNS)
+    + " FROM allocated_rows o GROUP BY o.lid"
+)
 
 
 def _first_broken(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -44,35 +47,41 @@ def _first_broken(con: duckdb.DuckDBPyConnection) -> int | None:
 
     Found by the split lines' sums against their lines, the passed lines that have split rows too, and counts: every
     line is split or passed, never both, so the day's lines = its split lines + its passed lines. Only when the
-    counts differ is every line joined to its rows to name one left without (1M lines: 0.16-0.18 s, where joining
-    every line to its sums and to the 750k passed lines took 0.24-0.27 s). passed_lines is a selection of
-    bill_lines (no line it names is not one); its lines are counted distinct, so a line passed twice is no line
-    passed once and another lost."""
+    counts differ are the lines searched, to name the one that breaks them (1M lines: ~0.2 s, where joining every
+    line to its sums and to the 750k passed lines took 0.24-0.27 s). Only the distinct passed lines that are lines
+    of the day are counted, so neither a line passed twice nor a passed line of no bill line can stand for a line
+    lost."""
     broken = " OR ".join(f"NOT ({_close(f's.s_{c}', f'l.{c}', f'abs(coalesce(l.{c}, 0))')})" for c in COST_COLUMNS)
     split, first = con.execute(
-        f"""WITH s AS ({_per_line()})
+        f"""WITH s AS ({_PER_LINE})
         SELECT count(*), min(CASE WHEN l.lid IS NULL OR abs(s.ratio - 1) > {RELATIVE} OR {broken} THEN s.lid END)
         FROM s LEFT JOIN bill_lines l ON l.lid = s.lid"""
     ).fetchall()[0]
     if first is not None:
         return int(first)
-    both, passed, distinct, lines = con.execute(
+    both, passed, known, lines = con.execute(
         """SELECT (SELECT min(p.lid) FROM passed_lines p WHERE p.lid IN (SELECT lid FROM allocated_rows)),
-                  count(*), count(DISTINCT lid), (SELECT count(*) FROM bill_lines)
-        FROM passed_lines"""
+                  (SELECT count(*) FROM passed_lines),
+                  (SELECT count(DISTINCT p.lid) FROM passed_lines p WHERE p.lid IN (SELECT lid FROM bill_lines)),
+                  (SELECT count(*) FROM bill_lines)"""
     ).fetchall()[0]
     if both is not None:
         return int(both)
-    if passed != distinct:
-        twice = con.execute("SELECT min(lid) FROM (SELECT lid FROM passed_lines GROUP BY lid HAVING count(*) > 1)")
-        return int(twice.fetchall()[0][0])
-    if lines == split + distinct:
+    if passed != known:  # a line passed twice, or a passed line that is no line of the day
+        found = con.execute(
+            """SELECT coalesce((SELECT min(lid) FROM (SELECT lid FROM passed_lines GROUP BY lid HAVING count(*) > 1)),
+                               (SELECT min(lid) FROM passed_lines WHERE lid NOT IN (SELECT lid FROM bill_lines)))"""
+        ).fetchall()[0][0]
+    elif lines != split + known:  # a line neither split nor passed
+        found = con.execute(
+            """SELECT min(l.lid) FROM bill_lines l
+            WHERE l.lid NOT IN (SELECT lid FROM allocated_rows) AND l.lid NOT IN (SELECT lid FROM passed_lines)"""
+        ).fetchall()[0][0]
+    else:
         return None
-    found = con.execute(
-        """SELECT min(l.lid) FROM bill_lines l
-        WHERE l.lid NOT IN (SELECT lid FROM allocated_rows) AND l.lid NOT IN (SELECT lid FROM passed_lines)"""
-    ).fetchall()
-    return int(found[0][0])
+    if found is None:  # the counts differ: some line is there to name
+        raise InvariantViolation(f"the day's {lines} lines are not its {split} split and {known} passed lines")
+    return int(found)
 
 
 def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
@@ -81,13 +90,15 @@ def _check_lines(con: duckdb.DuckDBPyConnection) -> None:
         return
     lid = int(found)  # written in: the Spark runner's queries bind no parameter
     row = con.execute(
-        f"""WITH s AS ({_per_line()} HAVING o.lid = {lid})
+        f"""WITH s AS ({_PER_LINE} HAVING o.lid = {lid})
         SELECT l.x_SourceKey, l.x_SourceRowId, l.ResourceId, k.lid, s.n, s.ratio,
                {", ".join(f"l.{c}, s.s_{c}" for c in COST_COLUMNS)},
                l.lid IS NOT NULL AS known, (SELECT count(*) FROM passed_lines p WHERE p.lid = {lid}) AS passed
         FROM (SELECT {lid} AS lid) k LEFT JOIN bill_lines l ON l.lid = k.lid LEFT JOIN s ON s.lid = k.lid"""
     ).fetchall()[0]
     where, known, passed = _line_name(row), row[-2], row[-1]
+    if not known and passed:
+        raise InvariantViolation(f"{where}: passed through whole as not_kubernetes, but it is no bill line of the day")
     if not known:
         raise InvariantViolation(f"{where}: {row[4]} rows were split from no bill line of the day")
     if passed > 1:
