@@ -117,6 +117,8 @@ _FOCUS_BILL = [
 ]
 
 COST_COLUMNS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+# A cost no bill line, nor an allocation row, reaches: two lines of 1e308 would make a day total infinite.
+MAX_ABS_COST = 1e15
 
 # The cloud's own Kubernetes split a bill line carries (DESIGN 4, allocation sources): an AWS split cost allocation
 # row (one pod's share of its parent instance's line, `parent` set) or a GKE cost-allocation line (the line is

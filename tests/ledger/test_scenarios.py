@@ -441,14 +441,22 @@ def test_bad_input_money_ending_before_its_start_rejects_the_file(tmp_path: Path
     assert_sums(store, expected([*JUNE, (date(2025, 6, 4), 1.0, "USD")]))
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf])
-def test_bad_input_allocation_with_non_finite_cost_is_rejected(tmp_path: Path, value: float) -> None:
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(math.nan, "a finite number"), (math.inf, "a finite number"), (1e308, "a number of at most ±1e+15")],
+)
+def test_bad_input_allocation_with_non_finite_or_huge_cost_is_rejected(
+    tmp_path: Path, value: float, expected: str
+) -> None:
+    """A finite 1e308 too: accepted, it made the day's weights inf and its ratios NaN, and the whole day failed its
+    checks, every other export of the day with it."""
     store = make_store(tmp_path)
     key = LAYOUT.allocation_key("c2", DAY, "opencost")
-    store.write(key, parquet_bytes(allocation([alloc_row(cluster="c2", node="n9", provider_id="i-9", cpu=value)])))
+    rows = [alloc_row(cluster="c2", node="n9", provider_id="i-9", cpu=value)] * 2
+    store.write(key, parquet_bytes(allocation(rows)))
     summary = pipeline.merge(store, SETTINGS, days=[DAY])
     assert summary.merged == [DAY] and summary.bad_inputs == [key]
-    assert "column 'cpu_cost': expected a finite number" in summary.reasons[key]
+    assert f"row 0 column 'cpu_cost': expected {expected}" in summary.reasons[key]
     assert result_sums(store) == {(DAY, "USD"): pytest.approx(15.0)}
 
 

@@ -27,7 +27,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from kubebill.errors import BillingFormatError
-from kubebill.schema import COST, COST_COLUMNS, TS
+from kubebill.schema import COST, COST_COLUMNS, MAX_ABS_COST, TS
 from kubebill.store.base import Store, copy_stream
 
 BATCH_ROWS = 64 * 1024
@@ -762,10 +762,6 @@ def finish(values: dict[str, pa.Array | None], cols: Columns, fmt: str) -> pa.Re
     batch = pa.RecordBatch.from_arrays(arrays, schema=COST)
     check_values(batch, cols.key, currency=values.get("BillingCurrency") is not None)
     return batch
-
-
-# a cost no bill line reaches; two lines of 1e308 would make a day total infinite
-MAX_ABS_COST = 1e15
 
 
 def check_values(batch: pa.RecordBatch, key: str, *, currency: bool = True) -> None:

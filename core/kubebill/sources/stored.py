@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from kubebill.errors import InputError
 from kubebill.layout import Kind, Layout
-from kubebill.schema import ALLOCATION
+from kubebill.schema import ALLOCATION, MAX_ABS_COST
 from kubebill.store.base import ObjectInfo, Store, copy_stream
 
 
@@ -69,6 +69,11 @@ _COSTS += ("shared_cost", "external_cost", "total_cost")
 _IDENTITY = ("node", "provider_id", "namespace", "controller_kind", "controller", "pod", "container", "labels")
 REQUIRED = frozenset((*_IDENTITY, "cpu_core_hours", "ram_byte_hours", *_COSTS))
 _MONEY = (*_COSTS, "cpu_core_hours", "ram_byte_hours", "gpu_hours", "minutes", "fraction")  # finite or rejected
+# The largest size of each number of an export: a cost as on the bill (MAX_ABS_COST), a usage where no sum of a day's
+# rows can overflow. A finite 1e308 is no cost or usage of a real cluster, and the split adds a day's numbers up:
+# the sum overflows to inf, every ratio of its lines turns NaN, and the whole day fails its checks with every other
+# cluster's export. Rejected here, the export is named by row and column and the day merges without it.
+_LARGEST = {name: MAX_ABS_COST if name in _COSTS else 1e200 for name in _MONEY}
 _WINDOW = ("window_start", "window_end")
 
 
@@ -112,8 +117,10 @@ def check_schema(schema: pa.Schema, *, what: str) -> None:
 
 def check_file(path: str, *, what: str, day: date | None = None) -> None:
     """Raise InputError naming the file, row and column when a local copy of an allocation export cannot be
-    merged: not Parquet, truncated, off the ALLOCATION schema, a non-finite number in a cost or usage column, or a
-    window that is blank, ends before it starts, or lies outside `day` (the day its key names)."""
+    merged: not Parquet, truncated, off the ALLOCATION schema, without a row (kubebill's exports refuse to write
+    an empty day: an empty file is a failed export, and would leave the cluster's lines unallocated), a number in
+    a cost or usage column that is not finite or beyond its size (`_LARGEST`), or a window that is blank, ends
+    before it starts, or lies outside `day` (the day its key names)."""
     import math
 
     import pyarrow.compute as pc
@@ -128,18 +135,25 @@ def check_file(path: str, *, what: str, day: date | None = None) -> None:
             _check_windows(batch, what=what, offset=offset, day=day)
             for name in names:
                 column = pc.cast(batch.column(name), pa.float64())
-                total = pc.sum(column).as_py()
-                if total is None or math.isfinite(total):
-                    continue  # a sum of finite values only: one pass (a finite sum holds no NaN nor infinity)
-                bad = pc.fill_null(pc.invert(pc.is_finite(column)), False)
+                largest = _LARGEST[name]
+                total = pc.sum(pc.abs(column)).as_py()
+                if total is None or total <= largest:
+                    continue  # one pass: a sum of sizes within the bound holds no NaN, infinity or huge value
+                bad = pc.fill_null(pc.invert(pc.less_equal(pc.abs(column), largest)), False)
                 if pc.any(bad).as_py():
                     row = pc.index(bad, True).as_py()
                     value = column[row].as_py()
-                    shown = "NaN" if isinstance(value, float) and math.isnan(value) else repr(value)
-                    raise InputError(
-                        f"{what}: row {offset + row} column {name!r}: expected a finite number, found {shown}"
-                    )
+                    if math.isfinite(value):
+                        expected = f"expected a number of at most ±{largest:g}, found {value!r}"
+                    else:
+                        expected = f"expected a finite number, found {'NaN' if math.isnan(value) else repr(value)}"
+                    raise InputError(f"{what}: row {offset + row} column {name!r}: {expected}")
             offset += batch.num_rows
+        if offset == 0:
+            raise InputError(
+                f"{what}: no allocation rows; an export of a day holds its nodes' rows at least (kubebill's exports "
+                "never write an empty day) — re-export the day"
+            )
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
