@@ -12,3 +12,9 @@ __version__ = "0.1.0"
 # peak, bench/README #15). A pool the user chose is kept; the Linux wheels carry jemalloc, others may not.
 if _sys.platform == "linux" and "pyarrow" not in _sys.modules:
     _os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+
+# numpy's OpenBLAS starts a thread per core when numpy loads (pyarrow loads it), and each spins ~0.1 s before it
+# sleeps: 0.1 CPU s of a 2-core machine's start, (cores - 1) × 0.1 on larger ones, taken from the merge's first
+# step. kubebill calls no BLAS routine. A count the user chose is kept.
+if "numpy" not in _sys.modules:
+    _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
