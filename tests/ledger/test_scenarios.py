@@ -452,8 +452,7 @@ def test_bad_input_allocation_with_non_finite_or_huge_cost_is_rejected(
     checks, every other export of the day with it."""
     store = make_store(tmp_path)
     key = LAYOUT.allocation_key("c2", DAY, "opencost")
-    rows = [alloc_row(cluster="c2", node="n9", provider_id="i-9", cpu=value)] * 2
-    store.write(key, parquet_bytes(allocation(rows)))
+    store.write(key, parquet_bytes(allocation([alloc_row(cluster="c2", node="n9", provider_id="i-9", cpu=value)])))
     summary = pipeline.merge(store, SETTINGS, days=[DAY])
     assert summary.merged == [DAY] and summary.bad_inputs == [key]
     assert f"row 0 column 'cpu_cost': expected {expected}" in summary.reasons[key]
