@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kubebill import log
 from kubebill.errors import InputError
 from kubebill.layout import Layout
+from kubebill.scratch import scratch
 from kubebill.settings import Settings
 from kubebill.store.base import ObjectInfo, Store
 
@@ -51,7 +52,6 @@ def export(
     One object per cluster-day, replaced whole (identical input -> identical bytes). `on_day(day, rows,
     key)` is called after each day is written (progress). Raises SourceError (exit 2) for unusable answers.
     """
-    import tempfile
 
     import requests
 
@@ -96,7 +96,7 @@ def export(
                 workers=settings.export_workers,
             )
             key = layout.allocation_key(name, day, source)
-            with tempfile.TemporaryDirectory(prefix="kubebill-export-") as spool:
+            with scratch("export") as spool:
                 path = f"{spool}/{day}.parquet"
                 rows = _write_allocations(batches, path, what=f"{source} {redact(base_url)} {day}")
                 store.write_file(key, path)
@@ -837,7 +837,6 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     With no `days`, the days recorded for it (KUBEBILL_ENGINE=spark) are merged too; each committed day leaves
     that record.
     """
-    import tempfile
     import time
 
     from kubebill import health, progress
@@ -856,7 +855,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
     ledgers = LedgerStore(store, layout)
     queue = QueueStore(store, layout)
     try:
-        with tempfile.TemporaryDirectory(prefix="kubebill-merge-") as workdir, contextlib.ExitStack() as spark_run:
+        with scratch("merge") as workdir, contextlib.ExitStack() as spark_run:
             staged = _Staged(workdir, set(days) if days is not None else None)
             staged.memory_limit, staged.threads = settings.memory_limit, settings.threads
             previous, _ = ledgers.load()
@@ -1021,13 +1020,12 @@ def _merge_outcome(store: Store, settings: Settings, key: str, days: Sequence[da
 def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | None) -> HandleOutcome:
     """The Spark path's event: the ledger scan, then those of `days` (default: every day) whose inputs changed since
     their last merge recorded for the scheduled Spark merge; nothing is merged here."""
-    import tempfile
 
     from kubebill.ledger import LedgerStore, QueueStore
 
     layout = Layout.from_settings(settings)
     ledgers = LedgerStore(store, layout)
-    with tempfile.TemporaryDirectory(prefix="kubebill-scan-") as workdir:
+    with scratch("scan") as workdir:
         staged = _Staged(workdir, set(days) if days is not None else None)
         staged.memory_limit, staged.threads = settings.memory_limit, settings.threads
         inputs, ledger = _merge_inputs(store, layout, staged, ledgers.load()[0])

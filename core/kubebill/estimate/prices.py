@@ -20,7 +20,6 @@ Effective prices come from `EffectiveCost`, list prices from `ListCost`.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from kubebill.errors import InputError
 from kubebill.layout import Layout
 from kubebill.model import SENTINELS
 from kubebill.schema import RESULT
+from kubebill.scratch import scratch
 from kubebill.store.base import Store, copy_stream
 
 HOURS_PER_MONTH = 730.0
@@ -232,7 +232,7 @@ def learn(store: Store, layout: Layout, *, cluster: str | None = None, days: int
         raise InputError(f"no results in {store.url}: run `kubebill merge` first")
     name = pick_cluster(result_clusters(store, layout, chosen), cluster, store_url=store.url, days=chosen)
     mine = read_results(store, layout, chosen, cluster=name)
-    with tempfile.TemporaryDirectory(prefix="kubebill-prices-") as workdir:
+    with scratch("prices") as workdir:
         paths = allocation_paths(store, layout, name, chosen, workdir)
         if not paths:
             raise InputError(

@@ -24,7 +24,6 @@ import gc
 import json
 import operator
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -39,6 +38,7 @@ from kubebill import progress
 from kubebill.errors import SourceError
 from kubebill.model import IDLE, UNALLOCATED, UNMOUNTED, Window
 from kubebill.schema import ALLOCATION
+from kubebill.scratch import scratch
 from kubebill.settings import Settings, parse_duration
 from kubebill.sources import body, http, parallel
 from kubebill.sources.allocstream import AllocationStream
@@ -151,7 +151,7 @@ def fetch_day(
     """
     url = endpoint(base_url, source)
     headers = dict(session.headers)
-    with tempfile.TemporaryDirectory(prefix="kubebill-steps-") as spool:
+    with scratch("steps") as spool:
         steps = [
             _Step(url, params(query, window, source), window, cluster, source, options, headers, f"{spool}/{i}.arrows")
             for i, window in enumerate(Window.of_day(day).steps(query.step_delta))
