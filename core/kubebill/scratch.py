@@ -5,8 +5,8 @@ A Lambda timeout, an out-of-memory kill or a SIGKILL leaves its folder in the te
 keeps that directory across invocations: a 10M-line merge leaves gigabytes there, and the next merges of the same
 environment fail for want of space. Each folder is held with an exclusive `flock` on the folder itself for as long
 as it is in use; the kernel lets go of it when the process ends, however it ends. A folder whose lock can be taken
-is nobody's, and is removed when the next one is made. PIDs are no proof of life here: a restarted Lambda runtime
-has the same PID as the one killed.
+is nobody's, and is removed when the next one is made. A PID would be no proof of life: PIDs are reused, and in a
+container or a function's sandbox a restarted runtime may well get the PID of the one that was killed.
 """
 
 from __future__ import annotations
