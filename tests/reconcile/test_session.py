@@ -4,6 +4,8 @@ UTC, and the default limit comes from the platform (Lambda's memory, the cgroup 
 from __future__ import annotations
 
 import ast
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -108,3 +110,40 @@ def test_default_limit_without_a_cgroup_limit_is_a_share_of_the_machine(
     share = int(session.machine_memory() * session.MACHINE_SHARE) // 1000**2
     assert session.default_memory_limit(env={"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": ""}, cgroup=tmp_path) == f"{share}MB"
     assert 0 < share * 1000**2 < session.machine_memory()
+
+
+def test_sessions_spilling_at_once_into_the_default_folder_each_read_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every session without a folder of its own spills into <tmp>/kubebill-duckdb (a CSV conversion, the Azure
+    pairing, a report), and a function host or the server runs them side by side. DuckDB names its spill files per
+    process and instance since 2.0; 1.5 gave two sessions the same files and each read the other's blocks."""
+    monkeypatch.setattr(session.tempfile, "tempdir", str(tmp_path))
+    folder = tmp_path / "kubebill-duckdb"
+    sessions = [session.connect(memory_limit="60MB", threads=1) for _ in range(2)]
+    query = "SELECT sum(range * {k}) FROM (SELECT range, md5(range::VARCHAR) AS h FROM range(3000000) ORDER BY h)"
+    found: dict[int, int] = {}
+    spilled: set[str] = set()
+    running = threading.Event()
+
+    def run(k: int) -> None:
+        found[k] = int(sessions[k - 1].execute(query.format(k=k)).fetchone()[0])  # type: ignore[index]
+
+    def watch() -> None:  # DuckDB deletes a spill file once its blocks are read back
+        while running.is_set():
+            spilled.update(p.name for p in folder.glob("*.tmp")) if folder.is_dir() else None
+            time.sleep(0.005)
+
+    running.set()
+    threads = [threading.Thread(target=watch), *(threading.Thread(target=run, args=(k,)) for k in (1, 2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads[1:]:
+        thread.join()
+    running.clear()
+    threads[0].join()
+    for con in sessions:
+        con.close()
+    assert len(spilled) >= 2  # both spilled, or the test proves nothing
+    total = 3_000_000 * (3_000_000 - 1) // 2
+    assert found == {1: total, 2: 2 * total}

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kubebill.ahead import ahead
+from kubebill.reconcile.session import arrow_reader
 from kubebill.reconcile.splits import OPENCOST_LIST_COST
 from kubebill.schema import COST_COLUMNS, RESULT, conform
 
@@ -245,10 +246,7 @@ class Rows:
             yield pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
 
     def _reader(self, query: str) -> pa.RecordBatchReader:
-        relation = self.con.sql(query)
-        # to_arrow_reader in this DuckDB; older wheels (the functions' zips) only have fetch_arrow_reader
-        reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
-        return reader(ROW_GROUP)  # type: ignore[no-any-return]
+        return arrow_reader(self.con.sql(query), ROW_GROUP)
 
     def table(self) -> pa.Table:
         """The day's RESULT rows in a stable order."""

@@ -65,9 +65,7 @@ def connect(
 
 def arrow_reader(relation: duckdb.DuckDBPyRelation, batch_rows: int) -> pa.RecordBatchReader:
     """The relation's rows streamed as Arrow batches of up to `batch_rows`."""
-    # to_arrow_reader in this DuckDB; older wheels (the functions' zips) only have fetch_arrow_reader
-    reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
-    return reader(batch_rows)  # type: ignore[no-any-return]
+    return relation.to_arrow_reader(batch_rows)
 
 
 def default_memory_limit(*, env: dict[str, str] | None = None, cgroup: Path = _CGROUP) -> str:
