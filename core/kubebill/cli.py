@@ -11,7 +11,7 @@ from types import ModuleType
 
 from kubebill import __version__, log
 from kubebill.commands import NAMES
-from kubebill.errors import InputError, KubebillError
+from kubebill.errors import InputError, KubebillError, described
 from kubebill.settings import Settings, variables
 
 
@@ -88,12 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kubebill {args.command}: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        logger.error("%s failed: %s: %s", args.command, type(exc).__name__, exc, exc_info=args.verbose > 0)
+        logger.error("%s failed: %s", args.command, described(exc), exc_info=args.verbose > 0)
         if not args.verbose:
-            print(
-                f"kubebill {args.command}: {type(exc).__name__}: {exc} (run with -v for details)",
-                file=sys.stderr,
-            )
+            print(f"kubebill {args.command}: {described(exc)} (run with -v for details)", file=sys.stderr)
         return 1
 
 

@@ -50,3 +50,25 @@ class BillingFormatError(InputError):
 
 class InvariantViolation(KubebillError):
     """A merge would not sum to the bill; nothing is written. The message names the origin line."""
+
+
+def described(exc: BaseException) -> str:
+    """`exc` as one line for a log or a terminal, with what to do when it is an outage of the machine's own
+    resources: a full temporary folder (the merge's staged bill and DuckDB's spill live there) or DuckDB out of its
+    share of the memory."""
+    import errno
+    import tempfile
+
+    text = f"{type(exc).__name__}: {exc}"
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc):
+        return (
+            f"{text} — the temporary folder {tempfile.gettempdir()} is full: a merge stages its bill lines and"
+            " spills there; point TMPDIR at a larger disk, give the function more ephemeral storage, or merge"
+            " such days with KUBEBILL_ENGINE=spark"
+        )
+    if "Out of Memory Error" in str(exc):
+        return (
+            f"{text} — raise KUBEBILL_MEMORY_LIMIT (or the function's or container's memory it defaults to), or"
+            " lower KUBEBILL_THREADS"
+        )
+    return text

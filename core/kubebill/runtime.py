@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from kubebill import health, pipeline
-from kubebill.errors import StoreError
+from kubebill.errors import StoreError, described
 from kubebill.events import ObjectEvent
 from kubebill.layout import Layout
 from kubebill.model import parse_day, utc_today
@@ -120,7 +120,7 @@ def _timed(fields: dict[str, Any], job: Callable[[], T]) -> T:
     try:
         return job()
     except Exception as exc:
-        fields.update(decision="error", reason=f"{type(exc).__name__}: {exc}")
+        fields.update(decision="error", reason=described(exc))
         fields["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
         emit(fields, level=logging.ERROR)
         raise
