@@ -38,8 +38,9 @@ def scratch(kind: str) -> Iterator[str]:
     left are removed first (see the module)."""
     sweep()
     path = tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-")
-    held = _lock(path)
+    held = None
     try:
+        held = _lock(path)
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)

@@ -82,7 +82,7 @@ def test_only_scratch_folders_are_swept(tmp_path: Path) -> None:
     for name in ("kubebill-bench-store-x", "kubebill-duckdb", "other"):
         (tmp_path / name).mkdir()
     (tmp_path / f"{PREFIX}file").write_text("not a folder")
-    unlocked = tmp_path / f"{PREFIX}merge-old"  # an older kubebill's, or a killed one's: nobody holds it
+    unlocked = tmp_path / f"{PREFIX}merge-old"  # a killed process's: nobody holds it
     unlocked.mkdir()
     assert sweep(now=_later()) == [str(unlocked)]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
