@@ -81,8 +81,15 @@ def sweep(*, now: float | None = None) -> list[str]:
 
 
 def _lock(path: str) -> int | None:
+    """The folder's lock, held until the handle is closed; None where the file system has no flock (NFS emulates it
+    with byte-range locks a read-only handle cannot take): the folder is then used unlocked, and the sweep, unable to
+    lock it either, leaves it alone."""
     if fcntl is None:
         return None
     handle = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    except OSError:
+        os.close(handle)
+        return None
     return handle

@@ -3,6 +3,7 @@ this process or another, nor one younger than the grace period, nor anything els
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -97,3 +98,17 @@ def test_making_a_folder_sweeps_first(tmp_path: Path) -> None:
     os.utime(left, (old, old))
     with scratch("merge"):
         assert not left.exists()
+
+
+def test_without_flock_a_folder_is_used_unlocked_and_never_swept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A temp directory on a file system that refuses flock (NFS, a read-only handle): merges go on, nothing swept."""
+
+    def refused(handle: int, operation: int) -> None:
+        raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(fcntl, "flock", refused)
+    with scratch("merge") as path:
+        assert sweep(now=_later()) == [] and Path(path).is_dir()
+    assert not Path(path).exists()
