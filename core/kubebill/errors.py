@@ -52,6 +52,9 @@ class InvariantViolation(KubebillError):
     """A merge would not sum to the bill; nothing is written. The message names the origin line."""
 
 
+_DUCKDB_ADVICE = "\n\nPossible solutions:"
+
+
 def described(exc: BaseException) -> str:
     """`exc` as one line for a log or a terminal, with what to do when it is an outage of the machine's own
     resources: a full temporary folder (the merge's staged bill and DuckDB's spill live there) or DuckDB out of its
@@ -59,7 +62,8 @@ def described(exc: BaseException) -> str:
     import errno
     import tempfile
 
-    text = f"{type(exc).__name__}: {exc}"
+    # DuckDB's own advice (`SET threads=X`, …) names settings of a session kubebill opens for the user: ours follow
+    text = f"{type(exc).__name__}: {str(exc).split(_DUCKDB_ADVICE, 1)[0].strip()}"
     if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc):
         return (
             f"{text} — the temporary folder {tempfile.gettempdir()} is full: a merge stages its bill lines and"

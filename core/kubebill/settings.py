@@ -18,6 +18,11 @@ from kubebill.errors import ConfigError
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
+_SIZE_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+# The least process budget KUBEBILL_MEMORY_LIMIT takes: DuckDB gets its share of it, and below ~40 MB DuckDB cannot
+# hold one block per thread of a day's smallest stage; Lambda's own least memory is 128 MB.
+MIN_MEMORY = "64MB"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -45,10 +50,19 @@ def _duration_text(text: str) -> str:
     return text.strip()
 
 
+def size_bytes(text: str) -> int | None:
+    """Bytes of a size such as `512MB`, `1GB`, `1.5GiB` (decimal and binary units), None if it is not one."""
+    found = _SIZE.match(text.strip())
+    return int(float(found[1]) * _SIZE_UNITS[found[2].lower()]) if found else None
+
+
 def _size_text(text: str) -> str:
-    """A memory size DuckDB accepts: `512MB`, `1GB`, `1.5GiB`."""
-    if not _SIZE.match(text.strip()):
+    """A memory size DuckDB accepts, at least MIN_MEMORY: `512MB`, `1GB`, `1.5GiB`."""
+    size = size_bytes(text)
+    if size is None:
         raise ValueError("a size such as 512MB or 1GB")
+    if size < (size_bytes(MIN_MEMORY) or 0):
+        raise ValueError(f"a size of at least {MIN_MEMORY}, such as 512MB or 1GB")
     return text.strip().replace(" ", "")
 
 
@@ -378,8 +392,8 @@ class Settings:
         "KUBEBILL_MEMORY_LIMIT",
         None,
         _size_text,
-        "memory budget of each DuckDB use: it gets 60% and spills beyond it (default: Lambda's memory, the cgroup "
-        "limit, else a quarter of the machine)",
+        "memory budget of each DuckDB use, at least 64MB: DuckDB gets 60% and spills beyond it (default: Lambda's "
+        "memory, the cgroup limit, else a quarter of the machine)",
     )
     threads: int | None = var("KUBEBILL_THREADS", None, _int_between(1, 256), "DuckDB threads (default: all cores)")
     result_csv: str = var(

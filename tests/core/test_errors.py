@@ -43,3 +43,15 @@ def test_the_cli_prints_it_for_a_merge_that_ran_out_of_disk(
     printed = capsys.readouterr().err
     assert "kubebill merge: OSError: [Errno 28] No space left on device — the temporary folder" in printed
     assert "(run with -v for details)" in printed and "Traceback" not in printed
+
+
+def test_duckdb_out_of_memory_is_one_line_without_duckdbs_own_advice() -> None:
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '1MB'")
+    con.execute("SET threads = 1")
+    with pytest.raises(duckdb.OutOfMemoryException) as raised:
+        con.execute("SELECT list(i) FROM range(1000000) t(i)").fetchall()
+    assert "SET threads" in str(raised.value)  # DuckDB's advice names its own settings
+    found = described(raised.value)
+    assert "\n" not in found and "SET threads" not in found
+    assert found.startswith("OutOfMemoryException: Out of Memory Error:") and "KUBEBILL_MEMORY_LIMIT" in found

@@ -7,7 +7,7 @@ import pytest
 
 from kubebill import settings as settings_module
 from kubebill.errors import ConfigError
-from kubebill.settings import Settings
+from kubebill.settings import Settings, size_bytes
 from tests.conftest import ROOT
 
 
@@ -27,6 +27,14 @@ def test_values_are_parsed() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "size"), [("64MB", 64 * 1000**2), ("1.5 GiB", 1536 * 1024**2), ("2048mb", 2048 * 1000**2)]
+)
+def test_sizes_in_decimal_and_binary_units(text: str, size: int) -> None:
+    assert size_bytes(text) == size
+    assert Settings.from_env({"KUBEBILL_MEMORY_LIMIT": text}).memory_limit == text.replace(" ", "")
+
+
+@pytest.mark.parametrize(
     ("name", "value", "accepted"),
     [
         ("KUBEBILL_RESTATE_DAYS", "-1", "a whole number from 0 to 62"),
@@ -34,6 +42,8 @@ def test_values_are_parsed() -> None:
         ("KUBEBILL_LOG_FORMAT", "xml", "one of text, json"),
         ("KUBEBILL_STEP", "1 hour", "a positive duration"),
         ("KUBEBILL_MEMORY_LIMIT", "lots", "a size such as 512MB"),
+        ("KUBEBILL_MEMORY_LIMIT", "10KB", "a size of at least 64MB"),
+        ("KUBEBILL_MEMORY_LIMIT", "0.05GiB", "a size of at least 64MB"),
         ("KUBEBILL_SPLIT_METHOD", "magic", "one of opencost-list-cost, aws-split-cost"),
     ],
 )

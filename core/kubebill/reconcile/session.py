@@ -9,12 +9,13 @@ cgroup limit of the container (Azure Functions, Cloud Run functions, Kubernetes)
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+
+from kubebill.settings import size_bytes
 
 # DuckDB's memory_limit bounds its buffer pool only: Python, the Arrow inputs and DuckDB's own unaccounted
 # allocations add ~0.4-0.5 GB at 1M bill lines, so the process limit gives DuckDB this share (measured at 1M:
@@ -22,18 +23,16 @@ import pyarrow as pa
 DUCKDB_SHARE = 0.6
 # The budget of a process on a machine with no limit of its own: it shares the machine with others.
 MACHINE_SHARE = 0.25
-_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
-_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 _CGROUP = Path("/sys/fs/cgroup")
 
 
 def duckdb_share(limit: str, *, less: int = 0) -> str:
     """DuckDB's memory_limit for a process limit such as `1GB` (Settings' size syntax): DUCKDB_SHARE of it, `less`
     bytes held outside DuckDB taken off (never below half the share)."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*", limit)
-    if not found or found[2].lower() not in _UNITS:
+    given = size_bytes(limit)
+    if given is None:
         return limit  # not a size this code knows: let DuckDB judge it as given
-    size = float(found[1]) * _UNITS[found[2].lower()] * DUCKDB_SHARE
+    size = given * DUCKDB_SHARE
     size = max(size - less, size / 2)
     return f"{max(1, int(size // 1024**2))}MiB"
 
