@@ -157,16 +157,25 @@ def test_cur2_layout_split_rows_and_tags(external: Path, tmp_path: Path) -> None
     assert set(got["x_ClusterHint"].to_pylist()) == {"eks-1"}
 
 
-def _azure_run(root: Path, external: Path, kind: str, run: str, mtime: int) -> str:
+def _azure_run(
+    root: Path, external: Path, kind: str, run: str, mtime: int, *, delivery: dict[str, str] | None = None
+) -> str:
+    """An Azure export run of the real sample; with `delivery`, its manifest states each blob's byteCount too, as
+    Azure's exports of 2023 and later do."""
     name = f"finops-toolkit_EA_{kind}Cost_Small.csv"
     folder = f"billing/exports/{kind.lower()}-export/20230901-20230930/{run}"
-    _put(root, f"{folder}/part_0_0001.csv", (external / "azure" / name).read_bytes(), mtime)
+    data = (external / "azure" / name).read_bytes()
+    _put(root, f"{folder}/part_0_0001.csv", data, mtime)
+    blob: dict[str, object] = {"blobName": f"exports/{kind.lower()}-export/20230901-20230930/{run}/part_0_0001.csv"}
     manifest = {
         "manifestVersion": "2024-04-01",
         "exportConfig": {"exportName": f"{kind.lower()}-export", "type": f"{kind}Cost", "resourceId": "/billing/1"},
         "runInfo": {"runId": run, "startDate": "2023-09-01T00:00:00", "endDate": "2023-09-30T00:00:00"},
-        "blobs": [{"blobName": f"exports/{kind.lower()}-export/20230901-20230930/{run}/part_0_0001.csv"}],
+        "blobs": [blob],
     }
+    if delivery is not None:
+        blob |= {"byteCount": len(data), "dataRowCount": data.count(b"\n") - 1}
+        manifest["deliveryConfig"] = delivery
     _put(root, f"{folder}/manifest.json", json.dumps(manifest).encode(), mtime)
     return folder
 
@@ -194,6 +203,35 @@ def test_azure_actual_amortized_paired(external: Path, tmp_path: Path) -> None:
     purchase = [r for r in got.to_pylist() if r["ChargeCategory"] == "Purchase"]
     assert purchase and all(r["EffectiveCost"] == 0.0 and r["BilledCost"] > 0 for r in purchase)
     assert set(got["x_BillingFormat"].to_pylist()) == {"azure-actual+amortized"}
+
+
+def test_an_azure_file_of_another_size_than_its_manifest_says_is_rejected(external: Path, tmp_path: Path) -> None:
+    """A blob whose size is not the manifest's byteCount is not the file the run delivered (cut short, rewritten,
+    still uploading): the run is rejected, so a merged day keeps its result instead of losing the file's cost."""
+    actual = _azure_run(tmp_path, external, "Actual", "run-1", 1_000, delivery={"compressionMode": "None"})
+    _azure_run(tmp_path, external, "Amortized", "run-1", 1_000, delivery={"compressionMode": "None"})
+    store = LocalStore(tmp_path)
+    assert [u.format for u in scan(store, Layout()).units] == ["azure-actual+amortized"]
+
+    data = (tmp_path / actual / "part_0_0001.csv").read_bytes()
+    _put(tmp_path, f"{actual}/part_0_0001.csv", data.split(b"\n", 1)[0] + b"\n", 2_000)  # the header alone
+    found = scan(store, Layout())
+    assert not [k for u in found.units for k in u.keys if k.startswith(actual)]
+    reasons = {s.key: s.reason for s in found.rejected}
+    assert reasons[f"{actual}/part_0_0001.csv"].endswith(
+        f"bytes, expected {len(data)} as the run's manifest {actual}/manifest.json says (byteCount): not the file the"
+        " run delivered (cut short, rewritten or still uploading)"
+    )
+    assert reasons[f"{actual}/manifest.json"].endswith("the run's data files are rejected")
+
+
+def test_a_compressed_azure_export_is_not_held_to_its_byte_count(external: Path, tmp_path: Path) -> None:
+    """A compressed export's byteCount may count the bytes before compression: it is not compared."""
+    actual = _azure_run(tmp_path, external, "Actual", "run-1", 1_000, delivery={"compressionMode": "gzip"})
+    _azure_run(tmp_path, external, "Amortized", "run-1", 1_000)
+    data = (tmp_path / actual / "part_0_0001.csv").read_bytes()
+    _put(tmp_path, f"{actual}/part_0_0001.csv", data + b"\n", 1_000)
+    assert [u.format for u in scan(LocalStore(tmp_path), Layout()).units] == ["azure-actual+amortized"]
 
 
 def test_a_bad_export_of_a_pair_fails_with_its_own_error(external: Path, tmp_path: Path) -> None:

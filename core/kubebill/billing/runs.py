@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from kubebill.billing.common import container_of, parse_time, read_header
 from kubebill.billing.detect import azure_kind, detect
@@ -124,6 +125,9 @@ class _Run:
     azure_type: str | None = None
     scope: str | None = None
     account: str | None = None  # the billing account (AWS payer account, Azure billing scope) when the manifest says
+    # each ref's size in bytes where the manifest states it (Azure's blobs[].byteCount, uncompressed exports): a
+    # file of another size is not the one the run delivered
+    sizes: tuple[int | None, ...] = ()
 
     @property
     def modified(self) -> datetime:
@@ -203,7 +207,11 @@ def parse_manifest(info: ObjectInfo, body: bytes) -> _Run | None:
         start, end = _time(run.get("startDate")), _time(run.get("endDate"))
         parts = key.split("/")
         export = str(config.get("exportName") or (parts[-4] if len(parts) >= 4 else key))
-        refs = [str(b.get("blobName") or "") for b in doc.get("blobs", []) if isinstance(b, dict)]
+        blobs = [b for b in doc.get("blobs", []) if isinstance(b, dict)]
+        refs = [str(b.get("blobName") or "") for b in blobs]
+        delivery = doc.get("deliveryConfig") or {}
+        # a compressed export's byteCount may count the bytes before compression: only plain files are held to it
+        plain = str(delivery.get("compressionMode") or "none").lower() == "none"
         return _Run(
             "azure",
             export,
@@ -218,8 +226,17 @@ def parse_manifest(info: ObjectInfo, body: bytes) -> _Run | None:
                 r"/providers/microsoft\.costmanagement/exports/[^/]+$", "", str(config.get("resourceId") or "").lower()
             )
             or None,
+            sizes=tuple(
+                _byte_count(b) if plain and not ref.lower().endswith(".gz") else None
+                for b, ref in zip(blobs, refs, strict=True)
+            ),
         )
     return None
+
+
+def _byte_count(blob: dict[str, Any]) -> int | None:
+    value = blob.get("byteCount")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _arn_account(arn: object) -> str | None:
@@ -524,6 +541,22 @@ def _previous_unit(
 
 
 def _run_unit(store: Store, run: _Run, infos: list[ObjectInfo], result: Scan) -> Unit | None:
+    """The unit of a run's data files (`infos`, in the order of its refs); None, the files rejected, when they are
+    not what the manifest describes or not a billing format kubebill reads."""
+    manifest = max(run.manifests, key=lambda m: (m.modified, m.key))
+    for info, size in zip(infos, run.sizes, strict=False):
+        if size is not None and info.size != size:
+            reason = (
+                f"{info.key}: {info.size} bytes, expected {size} as the run's manifest {manifest.key} says (byteCount):"
+                " not the file the run delivered (cut short, rewritten or still uploading)"
+            )
+            result.rejected.extend(
+                Skipped(
+                    i.key, reason if i is info else f"{i.key}: a file of its run is not the one delivered: {reason}"
+                )
+                for i in infos
+            )
+            return None
     first = infos[0]
     try:
         fmt = detect(read_header(store, first.key), first.key, azure_type=run.azure_type)
@@ -535,7 +568,6 @@ def _run_unit(store: Store, run: _Run, infos: list[ObjectInfo], result: Scan) ->
         fmt = "aws-cur"  # a legacy CUR report delivered as parquet
     if run.kind == "azure" and fmt.startswith("azure-") and fmt != "azure-focus":
         fmt = azure_kind(first.key, run.azure_type or None)
-    manifest = max(run.manifests, key=lambda m: (m.modified, m.key))
     return Unit(
         fmt,
         run.export,
