@@ -122,6 +122,34 @@ def test_a_newer_run_missing_a_file_leaves_the_previous_run_counting_until_it_is
     assert_sums(store, expected(JUNE, EUR))
 
 
+def test_bad_input_a_data_file_rewritten_under_its_accepted_manifest_keeps_the_days_until_a_new_run(
+    any_store: Backend,
+) -> None:
+    """An export overwriting its files in place writes its manifest last. A data file written again while the
+    run's manifest is the one accepted (a delivery under way, or a file replaced by hand, here cut short) is not
+    the run's: merging it would drop the file's money from its days. The days keep their results, the file is
+    rejected naming why, until a manifest of the new delivery is written."""
+    store = any_store.store
+    data, manifest = cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    pipeline.merge(store, SETTINGS)
+    assert_sums(store, expected(JUNE))
+    store.write(data, cur2_parquet(JUNE[:1]))  # the run's one file, cut to its first line
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == [data, manifest]
+    assert re.search(
+        r": written again after its run e1 was accepted, .* not the file the run delivered", _reason(store, data)
+    )
+    assert _ledger(store)[data] == "rejected"
+    assert_sums(store, expected(JUNE))
+    store.write(data, cur2_parquet(JUNE + EUR))  # the new delivery's data, then its manifest
+    doc = json.loads(store.read_bytes(manifest))
+    store.write(manifest, json.dumps(doc | {"executionId": "e2"}).encode())
+    pipeline.merge(store, SETTINGS)
+    assert _ledger(store)[data] == "accepted"
+    assert_sums(store, expected(JUNE, EUR))
+    _every_object_has_one_state(store)
+
+
 def test_bad_input_empty_manifest_without_history_is_rejected_and_its_data_waits(tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
     data, manifest = cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")

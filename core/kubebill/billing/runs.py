@@ -395,7 +395,10 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     kept = _newest_per_account(chosen_runs, result)
     claimed.update((s.key, s.other or "") for s in result.skipped if s.state == "overlapping")
     for run, keys in kept:
-        unit = _run_unit(store, run, [objects[k] for k in keys], result)
+        changed = _changed_since_accepted(run, keys, objects, history)
+        if changed:
+            result.rejected.extend(Skipped(k, changed) for k in keys)
+        unit = None if changed else _run_unit(store, run, [objects[k] for k in keys], result)
         if unit is None:
             for m in run.manifests:
                 result.rejected.append(Skipped(m.key, f"{m.key}: the run's data files are rejected"))
@@ -526,6 +529,26 @@ def _keep_previous(
     result.units.append(unit)
     claimed.update(dict.fromkeys(previous.parts, previous.run))
     return previous
+
+
+def _changed_since_accepted(run: _Run, keys: list[str], objects: dict[str, ObjectInfo], history: History) -> str | None:
+    """Why the run's files are not the ones it delivered: a data file the ledger accepted with this run's manifest,
+    that manifest unchanged since (same etag), has been written again. An export overwriting its files in place
+    writes its manifest last, so until the new manifest is there the run is a mix of two deliveries, and a file
+    rewritten without one is not the export's. None when every file is as accepted, or the run never was."""
+    manifest = max(run.manifests, key=lambda m: (m.modified, m.key))
+    previous = history.runs.get(manifest.key)
+    if previous is None or history.counted.get(manifest.key) != manifest.etag:
+        return None  # never accepted, or a new delivery: its manifest was written again
+    for key in keys:
+        accepted = history.counted.get(key)
+        if key in previous.parts and accepted is not None and accepted != objects[key].etag:
+            return (
+                f"{key}: written again after its run {run.run_id} was accepted, and the run's manifest"
+                f" {manifest.key} was not: not the file the run delivered (a new delivery counts once its manifest"
+                " is written)"
+            )
+    return None
 
 
 def _previous_unit(
