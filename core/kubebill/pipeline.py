@@ -8,7 +8,7 @@ keep each function's body in its own section.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -860,16 +860,24 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             staged.memory_limit, staged.threads = settings.memory_limit, settings.threads
             previous, _ = ledgers.load()
             inputs, ledger = _merge_inputs(store, layout, staged, previous)
+            # recorded before the ledger moves on, which forgets what the inputs covered: a merge killed before
+            # such a day is done leaves it recorded for the next one
+            emptied = _emptied_days(store, layout, previous, ledger, inputs)
+            if emptied:
+                queue.add(emptied)
             ledgers.replace(ledger)
             summary.bad_inputs = ledger.in_state("rejected")
             summary.overlapping = ledger.in_state("overlapping")
             summary.reasons = {k: ledger.entries[k].reason for k in summary.bad_inputs + summary.overlapping}
             summary.inputs = ledger.counts()
             recorded = queue.load()[0].days
+            emptied |= {d for d in recorded if d not in inputs and _lost_input(store, layout, ledger, d)}
             wanted = (
                 sorted(set(days))
                 if days is not None
-                else sorted({d for d, i in inputs.items() if _changed(store, layout, settings, d, i)} | recorded)
+                else sorted(
+                    {d for d, i in inputs.items() if _changed(store, layout, settings, d, i)} | recorded | emptied
+                )
             )
             summary.days = wanted
             if settings.engine == "spark":  # every due day in one Spark run, each then committed as on DuckDB
@@ -880,7 +888,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             for day in wanted:
                 merging.tick(str(day))
                 day_inputs = inputs.get(day, _DayInputs())
-                if not day_inputs.allocations and not day_inputs.units:
+                if not day_inputs.allocations and not day_inputs.units and day not in emptied:
                     _record_empty(store, layout, settings, day, day_inputs)
                     summary.unchanged.append(day)
                     continue
@@ -960,6 +968,37 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             except Exception as exc:  # metrics are best effort: the merge itself succeeded
                 LOG_MERGE.warning("pushing metrics failed", extra={"reason": f"{type(exc).__name__}: {exc}"})
     return summary
+
+
+# The states of an input still there that may give a day less than before: restated (accepted, other days), or
+# replaced by another input (a newer run, the same bytes elsewhere, an export of the same account and period).
+_COVERS_NO_MORE = frozenset({"accepted", "superseded", "duplicate", "overlapping"})
+
+
+def _emptied_days(store: Store, layout: Layout, previous: Any, ledger: Any, inputs: Mapping[date, Any]) -> set[date]:
+    """Days left with no input whose result counts an input that is still there but covers them no more: a bill
+    restated without the day's lines, a run superseded by one that has none for it. They are merged again, to a
+    result without that money. A day whose inputs were deleted keeps its result (exports expire; results are the
+    record), and so does a day whose input turned bad or waits for the rest of its run (see `_merge_day`).
+    The candidates are the days the previous ledger's accepted inputs covered that have no input now."""
+    candidates = {
+        date.fromisoformat(text)
+        for entry in previous.entries.values()
+        if entry.state == "accepted"
+        for text in entry.days
+    }
+    return {day for day in candidates - set(inputs) if _lost_input(store, layout, ledger, day)}
+
+
+def _lost_input(store: Store, layout: Layout, ledger: Any, day: date) -> bool:
+    """Whether the day's result was merged from an input that is still there and gives the day nothing now."""
+    state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
+    for key, _etag in state.get("inputs", []):
+        now = ledger.entries.get(key)
+        # deleted, bad, ignored or waiting for the rest of its run: the day keeps what it gave
+        if now is not None and now.state in _COVERS_NO_MORE and (now.state != "accepted" or str(day) not in now.days):
+            return True
+    return False
 
 
 def _record_empty(store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs) -> None:

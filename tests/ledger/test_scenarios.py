@@ -658,6 +658,57 @@ def test_outputs_written_then_killed_before_the_commit_are_merged_again(
     assert pipeline.merge(store, SETTINGS).days == []
 
 
+@pytest.mark.parametrize("how", ["restated in place", "superseded by a new run"])
+def test_a_day_a_restated_bill_no_longer_covers_loses_that_money(any_store: Backend, how: str) -> None:
+    """A bill merged into days 3-5, then restated with lines on the 4th only. Days 3 and 5 have no input left:
+    their results would keep the old money (the month summing to more than the bill) unless merged again. An input
+    deleted leaves the results as they are: exports expire, and the results are the record."""
+    store = any_store.store
+    if how == "restated in place":
+        store.write("billing/focus/june.csv", focus_csv(JUNE))
+    else:
+        cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    pipeline.merge(store, SETTINGS)
+    assert_sums(store, expected(JUNE))
+    if how == "restated in place":
+        store.write("billing/focus/june.csv", focus_csv(EUR))
+    else:
+        cur2_run(store, "cur2", date(2025, 6, 1), EUR, execution="e2")  # a new data key, the manifest rewritten
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.merged == [date(2025, 6, d) for d in (3, 4, 5)]  # 3 and 5 merged to no line
+    assert_sums(store, expected(EUR))
+    assert pipeline.merge(store, SETTINGS).days == []
+    month = store.read_bytes(LAYOUT.result_csv_key(2025, 6)).decode().splitlines()
+    assert len(month) == 2 and ",EUR," in month[1]  # the month's CSV: the header and the one line left
+    for info in store.list("billing/"):
+        store.delete(info.key)
+    assert pipeline.merge(store, SETTINGS).days == []
+    assert_sums(store, expected(EUR))
+
+
+def test_a_day_left_without_its_restated_bill_is_emptied_after_a_killed_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger moves on before the days are merged: a merge killed then must not forget the days the restated
+    bill left (they are recorded first, and the next merge empties them)."""
+    store = LocalStore(tmp_path)
+    store.write("billing/focus/june.csv", focus_csv(JUNE))
+    pipeline.merge(store, SETTINGS)
+    store.write("billing/focus/june.csv", focus_csv(EUR))
+    real = pipeline._merge_day
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_merge_day", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.merge(store, SETTINGS)
+    monkeypatch.setattr(pipeline, "_merge_day", real)
+    assert sorted(pipeline.merge(store, SETTINGS).merged) == [date(2025, 6, d) for d in (3, 4, 5)]
+    assert_sums(store, expected(EUR))
+    assert pipeline.merge(store, SETTINGS).days == []
+
+
 def test_result_changing_settings_are_part_of_the_fingerprint(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     weighted = dataclasses.replace(SETTINGS, shared_spread="weighted")
