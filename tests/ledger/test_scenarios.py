@@ -602,6 +602,27 @@ def test_bad_input_unparseable_bill_is_rejected_naming_it_and_the_others_merge(t
     assert health.read(store, LAYOUT)["inputs"]["rejected"] == 1
 
 
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (gzip.compress(focus_csv(EUR)), "gzip-compressed bytes under a name without .gz"),
+        (focus_csv(EUR).decode().encode("utf-16"), "UTF-16 text: expected UTF-8"),
+        (cur2_parquet(EUR), "a Parquet file under a name without .parquet"),
+    ],
+    ids=["gzip", "utf-16", "parquet"],
+)
+def test_bad_input_a_bill_of_other_bytes_than_its_name_says_is_rejected_saying_what_it_is(
+    tmp_path: Path, body: bytes, found: str
+) -> None:
+    store = LocalStore(tmp_path)
+    store.write("billing/good.csv", focus_csv(JUNE))
+    store.write("billing/other.csv", body)
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.bad_inputs == ["billing/other.csv"]
+    assert summary.reasons["billing/other.csv"].startswith(f"billing/other.csv: {found}")
+    assert_sums(store, expected(JUNE))
+
+
 def test_bad_input_truncated_gzip_is_rejected(tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
     store.write("billing/good.csv", focus_csv(JUNE))

@@ -122,6 +122,23 @@ def wrap_io_error(key: str, exc: BaseException) -> BillingFormatError:
     return BillingFormatError(f"{key}: {text}")
 
 
+# What text exports are not, by their first bytes: what was found, and what to do.
+_NOT_TEXT = (
+    (b"\x1f\x8b", "gzip-compressed bytes under a name without .gz: expected plain text, or name it .gz"),
+    (b"PK\x03\x04", "a zip archive under a name without .zip: expected plain text, or name it .zip"),
+    (b"PAR1", "a Parquet file under a name without .parquet: expected plain text, or name it .parquet"),
+    (b"\xff\xfe", "UTF-16 text: expected UTF-8 (export or save it as UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text: expected UTF-8 (export or save it as UTF-8)"),
+)
+
+
+def _check_text(key: str, head: bytes) -> None:
+    """BillingFormatError naming what the object is when its first bytes are not text a CSV or JSON export has."""
+    for magic, found in _NOT_TEXT:
+        if head.startswith(magic):
+            raise BillingFormatError(f"{key}: {found}")
+
+
 def read_header(store: Store, key: str) -> list[str]:
     """The column names of a CSV (first line; BOM and quotes handled) or parquet/JSON-lines object."""
     container = container_of(key)
@@ -135,6 +152,7 @@ def read_header(store: Store, key: str) -> list[str]:
         raise
     except (OSError, EOFError, pa.ArrowException, ValueError) as exc:
         raise wrap_io_error(key, exc) from None
+    _check_text(key, head)
     text = head.decode("utf-8-sig", errors="replace")
     first = text.split("\n", 1)[0].rstrip("\r")
     if container == "json":
