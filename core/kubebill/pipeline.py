@@ -336,6 +336,13 @@ class _Staged:
     threads: int | None = None
     spark: _SparkDays | None = None  # KUBEBILL_ENGINE=spark: the days one Spark run reconciled (see _spark_days)
 
+    def connect(self) -> Any:
+        """A DuckDB session for the billing readers (the Azure Actual/Amortized pairing): the engine's, under the
+        merge's memory limit and threads."""
+        from kubebill.reconcile import session
+
+        return session.connect(memory_limit=self.memory_limit, threads=self.threads)
+
     def path(self, store: Store, unit: Any) -> str | None:
         if unit not in self.paths:
             self.paths[unit] = self._stage(store, unit)
@@ -365,9 +372,7 @@ class _Staged:
         def tables() -> Iterator[pa.Table]:
             """The unit's lines as COST tables, summed for the ledger, the merge's days kept (all of a batch
             whose lines are all in them: no copy)."""
-            for batch in billing.read(
-                store, unit, excluded=read.excluded, memory_limit=self.memory_limit, threads=self.threads
-            ):
+            for batch in billing.read(store, unit, excluded=read.excluded, connect=self.connect):
                 table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                 table = conform(table, COST)
                 starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())

@@ -22,6 +22,7 @@ from kubebill.billing import read, route, scan
 from kubebill.billing.common import split_children
 from kubebill.errors import BillingFormatError
 from kubebill.layout import Layout
+from kubebill.reconcile import session
 from kubebill.schema import COST
 from kubebill.store.local import LocalStore
 from tests.billing.conftest import raw_rows, raw_sum
@@ -192,7 +193,7 @@ def test_azure_actual_amortized_paired(external: Path, tmp_path: Path) -> None:
     assert any("run-new" in k for k in unit.keys) and not any("run-old" in k for k in unit.keys)
     assert len(unit.keys) == len(unit.etags) == 4  # two data parts, two manifests
     assert unit.days is not None and len(unit.days) == 30
-    got = pa.Table.from_batches(list(read(store, unit)), schema=COST)
+    got = pa.Table.from_batches(list(read(store, unit, connect=session.connect)), schema=COST)
     actual = raw_rows(external / "azure/finops-toolkit_EA_ActualCost_Small.csv")
     amortized = raw_rows(external / "azure/finops-toolkit_EA_AmortizedCost_Small.csv")
     assert float(raw_sum(actual, "Cost")) == pc.sum(got["BilledCost"]).as_py() or abs(
@@ -249,7 +250,7 @@ def test_a_bad_export_of_a_pair_fails_with_its_own_error(external: Path, tmp_pat
     store = LocalStore(tmp_path)
 
     with pytest.raises(BillingFormatError, match=r"part_0_0001\.csv"):
-        list(read(store, scan(store, Layout()).units[0]))
+        list(read(store, scan(store, Layout()).units[0], connect=session.connect))
 
 
 def test_self_contained_azure_files_pair_by_name(external: Path, tmp_path: Path) -> None:
@@ -283,3 +284,30 @@ def test_azure_exports_without_manifest_newest_run_per_period(external: Path, tm
     found = scan(LocalStore(tmp_path), Layout())
     assert [u.keys for u in found.units] == [(new,)]
     assert [(s.key, s.reason.startswith("superseded")) for s in found.skipped] == [(old, True)]
+
+
+def test_the_merge_pairs_azure_exports_on_its_engine_session_under_its_memory_limit(
+    external: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readers open no DuckDB session: the merge hands the pairing its own, with KUBEBILL_MEMORY_LIMIT's share
+    and KUBEBILL_THREADS."""
+    import dataclasses
+
+    from kubebill import pipeline
+    from kubebill.settings import Settings
+
+    _azure_run(tmp_path, external, "Actual", "run-1", 1_000)
+    _azure_run(tmp_path, external, "Amortized", "run-1", 1_000)
+    real = pipeline._Staged.connect
+    seen: list[tuple[str, str]] = []
+
+    def spied(self: pipeline._Staged) -> object:
+        con = real(self)
+        settings = "SELECT current_setting('memory_limit'), current_setting('threads')::VARCHAR"
+        seen.append(con.sql(settings).fetchall()[0])
+        return con
+
+    monkeypatch.setattr(pipeline._Staged, "connect", spied)
+    settings = dataclasses.replace(Settings.from_env({}), memory_limit="500MB", threads=1)
+    pipeline.merge(LocalStore(tmp_path), settings)
+    assert seen == [(session.duckdb_share("500MB").replace("MiB", ".0 MiB"), "1")]  # 286MiB, as DuckDB shows it

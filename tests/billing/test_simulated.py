@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from kubebill.billing import read, scan
 from kubebill.devtools.simulate import GROUND_TRUTH_KEY, Scenario, simulate
 from kubebill.layout import Layout
+from kubebill.reconcile import session
 from kubebill.schema import COST, COST_COLUMNS
 from kubebill.store.local import LocalStore
 
@@ -36,7 +37,7 @@ def test_simulated_exports_sum_to_ground_truth(tmp_path: Path) -> None:
     for unit in found.units:
         provider = unit.parts[0].key.split("/")[1]
         for day in days:
-            table = pa.Table.from_batches(list(read(store, unit, days={day})), schema=COST)
+            table = pa.Table.from_batches(list(read(store, unit, days={day}, connect=session.connect)), schema=COST)
             assert pc.all(pc.equal(pc.cast(table["ChargePeriodStart"], pa.date32()), day)).as_py() in (True, None)
             for column in COST_COLUMNS:
                 got[(provider, day, column)] += pc.sum(table[column]).as_py() or 0.0
@@ -49,7 +50,7 @@ def test_simulated_keys_and_hints(tmp_path: Path) -> None:
     simulate(tmp_path, Scenario(days=1, providers=("azure", "gcp")))
     store = LocalStore(tmp_path)
     for unit in scan(store, Layout()).units:
-        table = pa.Table.from_batches(list(read(store, unit)), schema=COST)
+        table = pa.Table.from_batches(list(read(store, unit, connect=session.connect)), schema=COST)
         hints = {h for h in table["x_ClusterHint"].to_pylist() if h}
         keys = {k for k in table["x_ResourceKey"].to_pylist() if k}
         if unit.format.startswith("azure"):

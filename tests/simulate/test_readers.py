@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from kubebill import billing
 from kubebill.devtools.simulate import Written
 from kubebill.layout import Layout
+from kubebill.reconcile import session
 from kubebill.store import open_store
 
 COSTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
@@ -31,7 +32,7 @@ def test_readers_accept_every_file_and_sum_to_the_truth(small: tuple[Path, list[
     assert read_keys == {w.key for w in written if w.key.startswith("billing/") and not w.key.endswith(".json")}
     by_provider: dict[str, list[pa.Table]] = {}
     for unit in scan.units:
-        table = pa.Table.from_batches(list(billing.read(store, unit)), schema=billing.COST)
+        table = pa.Table.from_batches(list(billing.read(store, unit, connect=session.connect)), schema=billing.COST)
         by_provider.setdefault(unit.format.split("-")[0], []).append(table)
     truth = pq.read_table(out / "ground_truth.parquet")
     for provider, tables in by_provider.items():

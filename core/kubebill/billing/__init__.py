@@ -27,11 +27,12 @@ import os
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,6 +58,9 @@ from kubebill.errors import BillingFormatError
 from kubebill.layout import Kind, Layout
 from kubebill.schema import COST
 from kubebill.store.base import Store
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "FORMATS",
@@ -155,17 +159,20 @@ def read(
     *,
     days: set[date] | frozenset[date] | None = None,
     excluded: dict[str, int] | None = None,
-    memory_limit: str | None = None,
-    threads: int | None = None,
+    connect: Callable[[], duckdb.DuckDBPyConnection] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The unit's lines as COST batches (see the module doc for the partial-output rule); rows left out by rule
-    are counted in `excluded`. `memory_limit` and `threads` bound the DuckDB session that pairs Azure Actual and
-    Amortized exports."""
+    are counted in `excluded`. `connect` opens the DuckDB session that pairs Azure Actual and Amortized exports
+    (the caller's engine session, kubebill.reconcile.session: the readers connect nothing themselves)."""
     data = [p for p in unit.parts if p.role != "manifest"]
     if unit.format == "azure-actual+amortized":
+        if connect is None:
+            raise ValueError(
+                f"{unit.keys[0]}: an Azure Actual+Amortized pair is read on a DuckDB session: pass connect"
+            )
         actual = _reader(store, [p for p in data if p.role == "actual"], days, excluded)
         amortized = _reader(store, [p for p in data if p.role == "amortized"], days, excluded)
-        yield from azure_exports.pair(actual, amortized, memory_limit=memory_limit, threads=threads)
+        yield from azure_exports.pair(actual, amortized, connect=connect)
         return
     for part in data:
         yield from read_file(store, part.key, part.format, days=days, excluded=excluded)

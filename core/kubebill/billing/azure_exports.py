@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,6 +22,9 @@ import pyarrow.compute as pc
 from kubebill.billing.common import Columns, coalesce, constant, finish, map_pairs, map_unique, tags_text
 from kubebill.keys import azure_resource_key, cluster_hint, parse_json_object
 from kubebill.schema import COST
+
+if TYPE_CHECKING:
+    import duckdb
 
 DATE = ("date", "usagedatetime", "usagedate")
 COST_ALIASES = ("costinbillingcurrency", "cost", "pretaxcost")
@@ -209,8 +213,7 @@ def pair(
     actual: pa.RecordBatchReader | pa.Table,
     amortized: pa.RecordBatchReader | pa.Table,
     *,
-    memory_limit: str | None = None,
-    threads: int | None = None,
+    connect: Callable[[], duckdb.DuckDBPyConnection],
     batch_rows: int = 128 * 1024,
 ) -> Iterator[pa.RecordBatch]:
     """Actual + amortized lines of one period → one set of lines (COST batches).
@@ -222,12 +225,11 @@ def pair(
     amortized usage lines. Lines only in the amortized export (unused reservation/savings plan) get BilledCost 0.
     Each cost column therefore sums to its own export's total, and no line is counted twice.
 
-    Both exports stream into one DuckDB session under the memory limit (spilling beyond it) and the pairs stream
-    out: neither export is held whole in Python. An error raised while reading an export is raised as itself.
+    Both exports stream into one DuckDB session, `connect()`'s (the caller's: the merge's memory limit, threads and
+    spill folder), and the pairs stream out: neither export is held whole in Python. An error raised while reading
+    an export is raised as itself.
     """
     import duckdb
-
-    from kubebill.reconcile.session import arrow_reader, connect
 
     failed: list[BaseException] = []
 
@@ -243,7 +245,7 @@ def pair(
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
-    con = connect(memory_limit=memory_limit, threads=threads)
+    con = connect()
     try:
         con.register("actual_lines", watched(actual))
         con.register("amortized_lines", watched(amortized))
@@ -270,7 +272,7 @@ def pair(
             ORDER BY coalesce(a.x_SourceKey, m.x_SourceKey), coalesce(a."x_SourceRowId", m."x_SourceRowId")
         """
         try:
-            for batch in arrow_reader(con.sql(sql), batch_rows):
+            for batch in con.sql(sql).to_arrow_reader(batch_rows):
                 yield batch.cast(COST)
         except duckdb.Error:
             if failed:
