@@ -260,11 +260,12 @@ def _merge_inputs(
             for day, objects in by_day.items()
             for info in objects
         }
+        counted = _counted(previous)
         history = History(
             hashes=previous.hashes(),
             # accepted manifests, and those whose previous run kept counting (rejected, or waiting for a newer run)
             runs={k: Previous(e.run or k, e.parts) for k, e in previous.runs().items()},
-            counted={k: e.etag for k, e in previous.entries.items() if e.state == "accepted"},
+            counted=counted,
         )
         found = billing.scan(store, layout, history=history)
         for unit in found.units:
@@ -292,6 +293,7 @@ def _merge_inputs(
             inputs.units.append(unit)
             inputs.billing.extend(_unit_objects(unit))
     ledger = build(found, staged.reads, checks, overlapping)
+    ledger.carry_counted(previous)
     for key in ledger.in_state("rejected"):
         LOG_MERGE.warning("input rejected", extra={"key": key, "reason": ledger.entries[key].reason})
     return dict(sorted(days.items())), ledger
@@ -985,14 +987,21 @@ def _emptied_days(store: Store, layout: Layout, previous: Any, ledger: Any, inpu
     restated without the day's lines, a run superseded by one that has none for it. They are merged again, to a
     result without that money. A day whose inputs were deleted keeps its result (exports expire; results are the
     record), and so does a day whose input turned bad or waits for the rest of its run (see `_merge_day`).
-    The candidates are the days the previous ledger's accepted inputs covered that have no input now."""
+    The candidates are the days the previous ledger's counted inputs covered that have no input now."""
+    counted = _counted(previous)
     candidates = {
-        date.fromisoformat(text)
-        for entry in previous.entries.values()
-        if entry.state == "accepted"
-        for text in entry.days
+        date.fromisoformat(text) for key, entry in previous.entries.items() if key in counted for text in entry.days
     }
     return {day for day in candidates - set(inputs) if _lost_input(store, layout, ledger, day)}
+
+
+def _counted(ledger: Any) -> dict[str, str]:
+    """Each input that counted, with the etag it counted with: accepted, or rejected since (Ledger.carry_counted)."""
+    return {
+        k: e.etag if e.state == "accepted" else e.counted
+        for k, e in ledger.entries.items()
+        if e.state == "accepted" or e.counted
+    }
 
 
 def _lost_input(store: Store, layout: Layout, ledger: Any, day: date) -> bool:

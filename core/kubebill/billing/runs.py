@@ -98,7 +98,8 @@ class History:
 
     hashes: dict[tuple[str, str], str] = field(default_factory=dict)
     runs: dict[str, Previous] = field(default_factory=dict)
-    counted: dict[str, str] = field(default_factory=dict)  # key -> etag of each object the last ledger accepted
+    # key -> the etag each object counted with: accepted in the last ledger, or rejected since (ledger `counted`)
+    counted: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -397,8 +398,10 @@ def scan(store: Store, layout: Layout, *, history: History | None = None) -> Sca
     for run, keys in kept:
         changed = _changed_since_accepted(run, keys, objects, history)
         if changed:
-            result.rejected.extend(Skipped(k, changed) for k in keys)
-        unit = None if changed else _run_unit(store, run, [objects[k] for k in keys], result)
+            _hold(run, keys, changed, history, result)
+            claimed.update(dict.fromkeys(keys, run.run_id))
+            continue
+        unit = _run_unit(store, run, [objects[k] for k in keys], result)
         if unit is None:
             for m in run.manifests:
                 result.rejected.append(Skipped(m.key, f"{m.key}: the run's data files are rejected"))
@@ -549,6 +552,23 @@ def _changed_since_accepted(run: _Run, keys: list[str], objects: dict[str, Objec
                 " is written)"
             )
     return None
+
+
+def _hold(run: _Run, keys: list[str], reason: str, history: History, result: Scan) -> None:
+    """Reject a run whose files changed under its accepted manifest; the manifest carries its run and parts, and the
+    ledger what each file counted with (Ledger.carry_counted), so the next scans still hold the run out instead of
+    taking the rewritten file for a first delivery."""
+    result.rejected.extend(Skipped(key, reason) for key in keys)
+    for m in run.manifests:
+        previous = history.runs.get(m.key)
+        result.rejected.append(
+            Skipped(
+                m.key,
+                f"{m.key}: the run's data files are rejected: {reason}",
+                run=previous.run if previous else None,
+                parts=previous.parts if previous else (),
+            )
+        )
 
 
 def _previous_unit(

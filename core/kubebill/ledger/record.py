@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -39,6 +39,8 @@ class Entry:
     totals: Totals = field(default_factory=dict)
     parts: tuple[str, ...] = ()  # a manifest's data files when its run was accepted
     sha256: str | None = None
+    # rejected after it counted: the etag it counted with (its `days` kept with it), until it counts again
+    counted: str | None = None
 
     def __post_init__(self) -> None:
         if self.state not in STATES:
@@ -48,11 +50,13 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "etag": self.etag, "kind": self.kind, "state": self.state}
-        for name in ("reason", "other", "run", "sha256"):
+        for name in ("reason", "other", "run", "sha256", "counted"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
         if self.state == "accepted":
             out.update(days=list(self.days), rows=self.rows, excluded=dict(self.excluded), totals=self.totals)
+        elif self.counted and self.days:
+            out["days"] = list(self.days)
         if self.parts:
             out["parts"] = list(self.parts)
         return out
@@ -76,6 +80,7 @@ class Entry:
             },
             parts=tuple(doc.get("parts", ())),
             sha256=doc.get("sha256"),
+            counted=doc.get("counted"),
         )
 
 
@@ -87,6 +92,18 @@ class Ledger:
 
     def put(self, entry: Entry) -> None:
         self.entries[entry.key] = entry
+
+    def carry_counted(self, previous: Ledger) -> None:
+        """A rejected object that counted in `previous` keeps what it counted with (its etag and days) until it
+        counts again: later merges still know the days it covered (to empty those a restatement leaves), and a rule
+        comparing with it (a file written again under its accepted manifest) still holds it out."""
+        for key, entry in self.entries.items():
+            before = previous.entries.get(key)
+            if entry.state != "rejected" or entry.counted or before is None:
+                continue
+            etag = before.etag if before.state == "accepted" else before.counted
+            if etag:
+                self.entries[key] = replace(entry, counted=etag, days=before.days)
 
     def get(self, key: str) -> Entry | None:
         return self.entries.get(key)
