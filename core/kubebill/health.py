@@ -14,6 +14,7 @@ from typing import Any
 
 from kubebill.errors import PreconditionFailed
 from kubebill.layout import Layout
+from kubebill.ledger import records
 from kubebill.ledger.record import STATES
 from kubebill.sinks.exposition import Family
 from kubebill.store.base import Store
@@ -31,11 +32,8 @@ COUNTERS = (
 
 
 def read(store: Store, layout: Layout) -> dict[str, Any]:
-    """The current health record; `{}` when nothing has run yet."""
-    try:
-        return dict(json.loads(store.read_bytes(layout.state_key(KEY))))
-    except FileNotFoundError:
-        return {}
+    """The current health record; `{}` when nothing has run yet (or it is damaged: ledger.records)."""
+    return records.load(store, layout.state_key(KEY), records.json_object, dict[str, Any]())[0]
 
 
 def record(
@@ -48,12 +46,7 @@ def record(
             raise ValueError(f"unknown health counter {name!r}; expected one of {', '.join(COUNTERS)}")
     key = layout.state_key(KEY)
     for _ in range(20):
-        try:
-            info = store.head(key)
-            current = json.loads(store.read_bytes(key))
-            etag: str | None = info.etag
-        except FileNotFoundError:
-            current, etag = {}, None
+        current, etag = records.load(store, key, records.json_object, dict[str, Any]())
         for name, amount in amounts.items():
             current[name] = int(current.get(name, 0)) + amount
         current.update(fields)

@@ -300,13 +300,10 @@ def _merge_inputs(
 
 
 def _read_state(store: Store, key: str) -> tuple[dict[str, Any], str | None]:
-    import json
+    """A day's merge state and its etag; a damaged one reads as none (ledger.records): the day is merged again."""
+    from kubebill.ledger import records
 
-    try:
-        info = store.head(key)
-        return dict(json.loads(store.read_bytes(key))), info.etag
-    except FileNotFoundError:
-        return {}, None
+    return records.load(store, key, records.json_object, dict[str, Any]())
 
 
 # what reading bytes no export has can raise besides InputError; a store outage (ConnectionError, TimeoutError,
@@ -879,13 +876,12 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             summary.inputs = ledger.counts()
             recorded = queue.load()[0].days
             emptied |= {d for d in recorded if d not in inputs and _lost_input(store, layout, ledger, d)}
-            wanted = (
-                sorted(set(days))
-                if days is not None
-                else sorted(
-                    {d for d, i in inputs.items() if _changed(store, layout, settings, d, i)} | recorded | emptied
-                )
-            )
+            if days is not None:
+                wanted = sorted(set(days))
+            else:
+                now = _result_etags(store, layout)
+                changed = {d for d, i in inputs.items() if _changed(store, layout, settings, d, i, now)}
+                wanted = sorted(changed | recorded | emptied)
             summary.days = wanted
             if settings.engine == "spark":  # every due day in one Spark run, each then committed as on DuckDB
                 staged.spark = spark_run.enter_context(_spark_days(store, settings, layout, wanted, inputs, staged))
@@ -1041,9 +1037,19 @@ def _record_empty(store: Store, layout: Layout, settings: Settings, day: date, i
         pass  # another merge recorded the day meanwhile
 
 
-def _changed(store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs) -> bool:
+def _result_etags(store: Store, layout: Layout) -> dict[str, str]:
+    """Each day result's etag now, by key: one listing."""
+    return {info.key: info.etag for info in store.list(layout.results_parquet_root())}
+
+
+def _changed(
+    store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs, results: Mapping[str, str]
+) -> bool:
+    """The day's inputs or settings changed since its committed merge, that merge never committed, or the day's
+    result is not the one it wrote: deleted, or replaced by anything but a merge (`results`: each result's etag now).
+    A result is derived from inputs still there, so it is written again rather than left missing or foreign."""
     state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
-    return bool(state.get("fingerprint") != inputs.fingerprint(settings) or state.get("pending"))
+    return not _is_current(state, inputs.fingerprint(settings), results.get(layout.result_parquet_key(day)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1084,7 +1090,8 @@ def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | No
         inputs, ledger = _merge_inputs(store, layout, staged, ledgers.load()[0])
     ledgers.replace(ledger)
     candidates = sorted(set(days)) if days is not None else list(inputs)
-    wanted = [d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()))]
+    now = _result_etags(store, layout)
+    wanted = [d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()), now)]
     QueueStore(store, layout).add(wanted)
     entry = ledger.get(key)
     if entry is not None and entry.state == "rejected":

@@ -44,7 +44,7 @@ def test_a_damaged_record_stops_nothing_and_the_next_write_replaces_it(
     store.write(queues.key, b'{"days": ["2025-13-01"]}')
     queue, etag = queues.load()
     assert queue == DayQueue() and etag is not None
-    (record,) = [r for r in caplog.records if r.name == "kubebill.queue"]
+    (record,) = [r for r in caplog.records if r.name == "kubebill.state"]
     assert "unreadable" in record.getMessage() and "expected ISO days" in record.reason  # type: ignore[attr-defined]
     assert queues.add([D1]).days == {D1}
     assert json.loads(store.read_bytes(queues.key)) == {"version": 1, "days": ["2025-06-01"]}

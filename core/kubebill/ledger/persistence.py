@@ -6,6 +6,7 @@ import json
 
 from kubebill.errors import PreconditionFailed
 from kubebill.layout import Layout
+from kubebill.ledger import records
 from kubebill.ledger.record import Ledger
 from kubebill.store.base import Store
 
@@ -23,11 +24,9 @@ class LedgerStore:
         self.key = layout.state_key(NAME)
 
     def load(self) -> tuple[Ledger, str | None]:
-        try:
-            info = self.store.head(self.key)
-            return Ledger.from_json(json.loads(self.store.read_bytes(self.key))), info.etag
-        except FileNotFoundError:
-            return Ledger(), None
+        """The ledger and its etag; a damaged one is logged and read as empty (see ledger.records): the merge
+        builds the ledger again from its scan."""
+        return records.load(self.store, self.key, lambda body: Ledger.from_json(records.json_object(body)), Ledger())
 
     def save(self, ledger: Ledger, etag: str | None) -> str:
         body = _body(ledger)

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from kubebill import log
 from kubebill.errors import InputError, PreconditionFailed
 from kubebill.layout import Layout
+from kubebill.ledger import records
 from kubebill.store.base import Store
 
 NAME = "queue.json"
 _ATTEMPTS = 20
-LOG = log.get("queue")
 
 
 @dataclass(frozen=True)
@@ -72,16 +71,7 @@ class QueueStore:
 
     def load(self) -> tuple[DayQueue, str | None]:
         """The record and its etag; a damaged record is logged and read as empty (see the module's docstring)."""
-        try:
-            etag = self.store.head(self.key).etag  # before the read: a newer body then fails the if_match
-            body = self.store.read_bytes(self.key)
-        except FileNotFoundError:
-            return DayQueue(), None
-        try:
-            return parse(body, where=self.key), etag
-        except InputError as exc:
-            LOG.warning("day record unreadable: read as empty, the next write replaces it", extra={"reason": str(exc)})
-            return DayQueue(), etag
+        return records.load(self.store, self.key, lambda body: parse(body, where=self.key), DayQueue())
 
     def add(self, days: Iterable[date]) -> DayQueue:
         wanted = set(days)

@@ -1,0 +1,80 @@
+"""kubebill's own records and results damaged between merges: no merge stops on them, no result stays missing or
+foreign, and the money is the bill's (DESIGN 3.4). On the four stores."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from kubebill import health, pipeline
+from kubebill.ledger import LedgerStore, QueueStore
+from kubebill.settings import Settings
+from kubebill.store.base import Store
+from tests.emulators import Backend
+from tests.ledger.bills import LAYOUT, assert_sums, cur2_run, expected
+
+SETTINGS = Settings(result_csv="month")
+JUNE = [(date(2025, 6, d), 1.25 * d, "USD") for d in (3, 4, 5)]
+DAY = date(2025, 6, 4)
+
+# (record, damaged body): cut short, not JSON, JSON of another shape, fields of the wrong type
+DAMAGE = {
+    "ledger.json": [b'{"entries": [{"key": "billing/a', b"\x00\xff", b"[]", b'{"entries": 5}', b'{"entries": [7]}'],
+    f"merge/{DAY.isoformat()}.json": [b"", b'"a text"', b"{not json"],
+    "health.json": [b"nope", b"[1, 2]"],
+    "queue.json": [b'{"days": ["2025-13-01"]}', b"{"],
+}
+
+
+def _merged(store: Store) -> None:
+    cur2_run(store, "cur2", date(2025, 6, 1), JUNE, execution="e1")
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.merged == [d for d, _, _ in JUNE]
+
+
+def test_a_damaged_state_record_is_read_as_empty_and_written_again(
+    any_store: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each damage used to stop every later merge (a JSON or type error, exit 1) until the record was deleted by hand,
+    every result going stale meanwhile."""
+    store = any_store.store
+    _merged(store)
+    for name, bodies in DAMAGE.items():
+        key = LAYOUT.state_key(name)
+        for body in bodies:
+            caplog.clear()
+            store.write(key, body)
+            summary = pipeline.merge(store, SETTINGS)
+            assert_sums(store, expected(JUNE))
+            warned = [r for r in caplog.records if r.getMessage().startswith("state record unreadable")]
+            assert warned and {r.key for r in warned} == {key}, (name, body)  # type: ignore[attr-defined]
+            # the day whose state was damaged is merged again, to the same money; no other day is
+            assert summary.merged == ([DAY] if name.startswith("merge/") else []), (name, body)
+            if name != "queue.json":  # the day record is written only when a day is recorded or leaves it
+                json.loads(store.read_bytes(key))  # written again whole
+    assert LedgerStore(store, LAYOUT).load()[0].entries
+    assert health.read(store, LAYOUT)["merges_total"] >= 1
+    assert QueueStore(store, LAYOUT).load()[0].days == frozenset()
+    assert pipeline.merge(store, SETTINGS).merged == []
+
+
+@pytest.mark.parametrize("damage", ["deleted", "replaced"])
+def test_a_result_deleted_or_replaced_is_merged_again(any_store: Backend, damage: str) -> None:
+    """A day's result is derived from inputs still there: one deleted, or overwritten by anything but a merge (a copy
+    tool, a truncated upload), is written again by the next merge, and its month's CSV composed again. It used to
+    stay missing or foreign while the day's state said it was current."""
+    store = any_store.store
+    _merged(store)
+    key = LAYOUT.result_parquet_key(DAY)
+    if damage == "deleted":
+        store.delete(key)
+    else:
+        store.write(key, store.read_bytes(key)[:100])
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.merged == [DAY]
+    assert_sums(store, expected(JUNE))
+    month = store.read_bytes(LAYOUT.result_csv_key(2025, 6)).decode()
+    assert "2025-06-04" in month
+    assert pipeline.merge(store, SETTINGS).merged == []
