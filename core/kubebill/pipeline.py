@@ -624,7 +624,7 @@ def _merge_day(
             written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None
             if written is None and current is not None:
                 store.delete(layout.result_parquet_key(day), if_match=current)
-            if csv or written is None:
+            if csv or written is None or settings.result_csv == "off":  # off: a CSV of another mode would go stale
                 results.put_day_csv(store, layout, day, csv)
             body = {
                 "day": day.isoformat(),
@@ -923,6 +923,8 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
                     store, layout, months, workdir=workdir, file=file, memory_limit=limit, threads=settings.threads
                 ):
                     summary.keys.append(written.key)
+            else:  # the month CSVs of the merged days, written in month mode, would go stale
+                results.remove_month_csvs(store, layout, months)
             _commit(store, layout, staged)
             # a day recorded again while this merge ran leaves the record too: its newer input changed the day's
             # fingerprint, so the next merge takes it as changed anyway

@@ -114,3 +114,22 @@ def test_header_is_the_result_schema_as_duckdb_writes_it(tmp_path: Path) -> None
     pipeline.merge(store, Settings(result_csv="day"), days=[DAY])
     with store.open(LAYOUT.result_day_csv_key(DAY)) as stream:
         assert stream.readline() == results.HEADER
+
+
+@pytest.mark.parametrize("then", ["off", "day"])
+def test_a_csv_the_new_mode_does_not_write_is_removed_instead_of_going_stale(tmp_path: Path, then: str) -> None:
+    """Month mode, then `off` or `day`: the CSVs the new mode writes no more went stale as the days merged again
+    (a restated bill's money in the Parquet, the old money in the CSVs)."""
+    store = make_store(tmp_path, bill=False)
+    _bills(store)
+    pipeline.merge(store, Settings(result_csv="month"))
+    assert store.head(LAYOUT.result_csv_key(2025, 6))
+
+    _bills(store, cost=2.0)
+    summary = pipeline.merge(store, Settings(result_csv=then))
+
+    assert summary.merged == DAYS
+    listed = [i.key for i in store.list(f"{LAYOUT.results_prefix}/csv/")]
+    assert listed == ([] if then == "off" else [LAYOUT.result_day_csv_key(d) for d in DAYS])
+    for key in listed:
+        assert sum(float(r["BilledCost"]) for r in _rows(store.read_bytes(key))) == pytest.approx(48.0)

@@ -99,6 +99,13 @@ def put_day_csv(store: Store, layout: Layout, day: date, path: str | None) -> Ob
     return None
 
 
+def remove_month_csvs(store: Store, layout: Layout, months: Iterable[tuple[int, int]]) -> None:
+    """Delete each month's CSV, when there is one."""
+    for year, month in sorted(set(months)):
+        with contextlib.suppress(FileNotFoundError):
+            store.delete(layout.result_csv_key(year, month))
+
+
 def write_month_csvs(
     store: Store,
     layout: Layout,
