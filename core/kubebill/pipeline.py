@@ -866,7 +866,8 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             inputs, ledger = _merge_inputs(store, layout, staged, previous)
             # recorded before the ledger moves on, which forgets what the inputs covered: a merge killed before
             # such a day is done leaves it recorded for the next one
-            emptied = _emptied_days(store, layout, previous, ledger, inputs)
+            on_store = results.result_objects(store, layout)  # each day's result now
+            emptied = _emptied_days(store, layout, previous, ledger, inputs, on_store)
             if emptied:
                 queue.add(emptied)
             ledgers.replace(ledger)
@@ -879,8 +880,7 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             if days is not None:
                 wanted = sorted(set(days))
             else:
-                now = _result_etags(store, layout)
-                changed = {d for d, i in inputs.items() if _changed(store, layout, settings, d, i, now)}
+                changed = {d for d, i in inputs.items() if _changed(store, layout, settings, d, i, on_store)}
                 wanted = sorted(changed | recorded | emptied)
             summary.days = wanted
             if settings.engine == "spark":  # every due day in one Spark run, each then committed as on DuckDB
@@ -980,16 +980,21 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
 _COVERS_NO_MORE = frozenset({"accepted", "superseded", "duplicate", "overlapping"})
 
 
-def _emptied_days(store: Store, layout: Layout, previous: Any, ledger: Any, inputs: Mapping[date, Any]) -> set[date]:
+def _emptied_days(
+    store: Store, layout: Layout, previous: Any, ledger: Any, inputs: Mapping[date, Any], on_store: Mapping[date, Any]
+) -> set[date]:
     """Days left with no input whose result counts an input that is still there but covers them no more: a bill
     restated without the day's lines, a run superseded by one that has none for it. They are merged again, to a
     result without that money. A day whose inputs were deleted keeps its result (exports expire; results are the
     record), and so does a day whose input turned bad or waits for the rest of its run (see `_merge_day`).
-    The candidates are the days the previous ledger's counted inputs covered that have no input now."""
+    The candidates are the days the previous ledger's counted inputs covered that have no input now; with no
+    previous ledger (deleted, or damaged and read as empty) every day with a result (`on_store`) that has none."""
     counted = _counted(previous)
     candidates = {
         date.fromisoformat(text) for key, entry in previous.entries.items() if key in counted for text in entry.days
     }
+    if not previous.entries:
+        candidates = set(on_store)
     return {day for day in candidates - set(inputs) if _lost_input(store, layout, ledger, day)}
 
 
@@ -1039,19 +1044,15 @@ def _record_empty(store: Store, layout: Layout, settings: Settings, day: date, i
         pass  # another merge recorded the day meanwhile
 
 
-def _result_etags(store: Store, layout: Layout) -> dict[str, str]:
-    """Each day result's etag now, by key: one listing."""
-    return {info.key: info.etag for info in store.list(layout.results_parquet_root())}
-
-
 def _changed(
-    store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs, results: Mapping[str, str]
+    store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs, on_store: Mapping[date, Any]
 ) -> bool:
     """The day's inputs or settings changed since its committed merge, that merge never committed, or the day's
-    result is not the one it wrote: deleted, or replaced by anything but a merge (`results`: each result's etag now).
+    result is not the one it wrote: deleted, or replaced by anything but a merge (`on_store`: each day's result now).
     A result is derived from inputs still there, so it is written again rather than left missing or foreign."""
     state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
-    return not _is_current(state, inputs.fingerprint(settings), results.get(layout.result_parquet_key(day)))
+    result = on_store.get(day)
+    return not _is_current(state, inputs.fingerprint(settings), result.etag if result is not None else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1083,6 +1084,7 @@ def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | No
     their last merge recorded for the scheduled Spark merge; nothing is merged here."""
 
     from kubebill.ledger import LedgerStore, QueueStore
+    from kubebill.sinks import results
 
     layout = Layout.from_settings(settings)
     ledgers = LedgerStore(store, layout)
@@ -1092,8 +1094,8 @@ def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | No
         inputs, ledger = _merge_inputs(store, layout, staged, ledgers.load()[0])
     ledgers.replace(ledger)
     candidates = sorted(set(days)) if days is not None else list(inputs)
-    now = _result_etags(store, layout)
-    wanted = [d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()), now)]
+    on_store = results.result_objects(store, layout)
+    wanted = [d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()), on_store)]
     QueueStore(store, layout).add(wanted)
     entry = ledger.get(key)
     if entry is not None and entry.state == "rejected":

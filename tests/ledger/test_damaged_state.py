@@ -13,10 +13,11 @@ from kubebill.ledger import LedgerStore, QueueStore
 from kubebill.settings import Settings
 from kubebill.store.base import Store
 from tests.emulators import Backend
-from tests.ledger.bills import LAYOUT, assert_sums, cur2_run, expected
+from tests.ledger.bills import LAYOUT, assert_sums, cur2_run, expected, focus_csv
 
 SETTINGS = Settings(result_csv="month")
 JUNE = [(date(2025, 6, d), 1.25 * d, "USD") for d in (3, 4, 5)]
+EUR = [(date(2025, 6, 4), 7.5, "EUR")]
 DAY = date(2025, 6, 4)
 
 # (record, damaged body): cut short, not JSON, JSON of another shape, fields of the wrong type
@@ -78,3 +79,24 @@ def test_a_result_deleted_or_replaced_is_merged_again(any_store: Backend, damage
     month = store.read_bytes(LAYOUT.result_csv_key(2025, 6)).decode()
     assert "2025-06-04" in month
     assert pipeline.merge(store, SETTINGS).merged == []
+
+
+@pytest.mark.parametrize("ledger", ["deleted", "damaged"])
+def test_a_restatement_after_the_ledger_was_lost_still_empties_the_days_it_left(
+    any_store: Backend, ledger: str
+) -> None:
+    """Without the previous ledger, the days a restated bill no longer covers are found from the results and each
+    day's merge state (which inputs it was merged from): days 3 and 5 lose the money they kept before."""
+    store = any_store.store
+    store.write("billing/focus/june.csv", focus_csv(JUNE))
+    pipeline.merge(store, SETTINGS)
+    key = LAYOUT.state_key("ledger.json")
+    if ledger == "deleted":
+        store.delete(key)
+    else:
+        store.write(key, store.read_bytes(key)[:50])
+    store.write("billing/focus/june.csv", focus_csv(EUR))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.merged == [date(2025, 6, d) for d in (3, 4, 5)]
+    assert_sums(store, expected(EUR))
+    assert pipeline.merge(store, SETTINGS).days == []
