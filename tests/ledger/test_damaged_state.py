@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from kubebill import health, pipeline
+from kubebill.cli import main
 from kubebill.ledger import LedgerStore, QueueStore
 from kubebill.settings import Settings
 from kubebill.store.base import Store
+from kubebill.store.local import LocalStore
 from tests.emulators import Backend
 from tests.ledger.bills import LAYOUT, assert_sums, cur2_run, expected, focus_csv
 
@@ -100,3 +103,19 @@ def test_a_restatement_after_the_ledger_was_lost_still_empties_the_days_it_left(
     assert summary.merged == [date(2025, 6, d) for d in (3, 4, 5)]
     assert_sums(store, expected(EUR))
     assert pipeline.merge(store, SETTINGS).days == []
+
+
+@pytest.mark.parametrize("command", [["report"], ["report", "--by", "namespace", "--format", "json"], ["metrics"],
+                                     ["prices"]])  # fmt: skip
+def test_a_damaged_result_read_before_the_next_merge_is_one_line_naming_it(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every reader of results (reports, metrics, prices) says which object and what to do, exit 2; it printed
+    Arrow's 'magic bytes not found' naming no object, and once aborted the interpreter (exit 134)."""
+    store = LocalStore(tmp_path)
+    _merged(store)
+    key = LAYOUT.result_parquet_key(DAY)
+    store.write(key, b"PAR1 cut short")
+    assert main([*command, "--store", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"{key}: not a readable result" in err and "kubebill merge" in err and "Traceback" not in err

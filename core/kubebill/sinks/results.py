@@ -13,6 +13,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kubebill.errors import InputError
 from kubebill.layout import Kind, Layout
 from kubebill.schema import RESULT, conform
 from kubebill.store.base import ObjectInfo, Store, copy_stream, read_upto
@@ -33,9 +34,27 @@ def available_days(store: Store, layout: Layout) -> list[date]:
 
 
 def read_day(store: Store, layout: Layout, day: date) -> pa.Table:
-    """One day's result rows in the RESULT schema; FileNotFoundError if the day was never merged."""
-    table = pq.read_table(io.BytesIO(store.read_bytes(layout.result_parquet_key(day))))
+    """One day's result rows in the RESULT schema; FileNotFoundError if the day was never merged, InputError naming
+    the object when it is not a readable Parquet file."""
+    key = layout.result_parquet_key(day)
+    with _readable(key):
+        table = pq.read_table(io.BytesIO(store.read_bytes(key)))
     return conform(table, RESULT)
+
+
+@contextlib.contextmanager
+def _readable(key: str) -> Iterator[None]:
+    """A result object that is not the Parquet a merge wrote (cut short, overwritten) raises InputError naming it and
+    the way out, instead of Arrow's own error naming neither."""
+    try:
+        yield
+    except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise InputError(
+            f"{key}: not a readable result ({str(exc).splitlines()[0][:200]}); the next `kubebill merge` writes it"
+            " again from its inputs"
+        ) from None
 
 
 def day_batches(
@@ -43,13 +62,16 @@ def day_batches(
 ) -> pa.RecordBatchReader:
     """One day's result rows, only `columns` (RESULT types), as a stream of batches: memory stays near one
     batch however large the day is (the metrics read 10,000 pods this way)."""
-    parquet = pq.ParquetFile(io.BytesIO(store.read_bytes(layout.result_parquet_key(day))))
+    key = layout.result_parquet_key(day)
+    with _readable(key):
+        parquet = pq.ParquetFile(io.BytesIO(store.read_bytes(key)))
     schema = pa.schema([RESULT.field(name) for name in columns])
     present = [name for name in columns if name in parquet.schema_arrow.names]
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=present):
-            yield from conform(pa.Table.from_batches([batch]), schema).to_batches()
+        with _readable(key):
+            for batch in parquet.iter_batches(batch_size=batch_rows, columns=present):
+                yield from conform(pa.Table.from_batches([batch]), schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
