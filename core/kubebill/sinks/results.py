@@ -37,20 +37,20 @@ def read_day(store: Store, layout: Layout, day: date) -> pa.Table:
     """One day's result rows in the RESULT schema; FileNotFoundError if the day was never merged, InputError naming
     the object when it is not a readable Parquet file."""
     key = layout.result_parquet_key(day)
+    body = store.read_bytes(key)
     with _readable(key):
-        table = pq.read_table(io.BytesIO(store.read_bytes(key)))
+        table = pq.read_table(io.BytesIO(body))
     return conform(table, RESULT)
 
 
 @contextlib.contextmanager
 def _readable(key: str) -> Iterator[None]:
-    """A result object that is not the Parquet a merge wrote (cut short, overwritten) raises InputError naming it and
-    the way out, instead of Arrow's own error naming neither."""
+    """A result object's bytes (read already: a store's outage is not this) that are not the Parquet a merge wrote
+    (cut short, overwritten) raise InputError naming it and the way out, instead of Arrow's own error naming neither
+    (ArrowInvalid, or an OSError for a footer that does not deserialise)."""
     try:
         yield
     except (pa.ArrowInvalid, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
         raise InputError(
             f"{key}: not a readable result ({str(exc).splitlines()[0][:200]}); the next `kubebill merge` writes it"
             " again from its inputs"
@@ -63,8 +63,9 @@ def day_batches(
     """One day's result rows, only `columns` (RESULT types), as a stream of batches: memory stays near one
     batch however large the day is (the metrics read 10,000 pods this way)."""
     key = layout.result_parquet_key(day)
+    body = store.read_bytes(key)
     with _readable(key):
-        parquet = pq.ParquetFile(io.BytesIO(store.read_bytes(key)))
+        parquet = pq.ParquetFile(io.BytesIO(body))
     schema = pa.schema([RESULT.field(name) for name in columns])
     present = [name for name in columns if name in parquet.schema_arrow.names]
 
