@@ -10,7 +10,7 @@ import itertools
 import json
 import math
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -270,6 +270,48 @@ def test_two_self_contained_exports_of_one_account_in_two_folders_newest_counts(
     from kubebill.commands.merge import describe
 
     assert "overlapping" in describe(summary) and "billing/focus-a/sample.csv" in describe(summary)
+
+
+@pytest.mark.parametrize("newer", ["actual", "focus"])
+def test_azure_focus_and_cost_details_exports_of_one_enrollment_count_once(
+    external: Path, tmp_path: Path, newer: str
+) -> None:
+    """Microsoft's FOCUS export names the billing account by its ARM id (`/providers/Microsoft.Billing/
+    billingAccounts/8611537`, the real FOCUS sample), its cost-details export by the bare id (`8611537`, the real EA
+    sample): the same enrollment exported both ways counted twice. The EA Actual sample's lines, stated again as
+    that FOCUS export states them, are one account's: the older export is overlapping, the money counted once."""
+    actual = (external / "azure/finops-toolkit_EA_ActualCost_Small.csv").read_bytes()
+    header, templates = _csv_rows((external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Microsoft_only.csv").read_bytes())
+    ea_header, ea_rows = _csv_rows(actual)
+    at = {name: i for i, name in enumerate(ea_header)}
+    rows = []
+    for line in ea_rows:
+        row = dict(zip(header, templates[0], strict=True))
+        month, day, year = line[at["Date"]].split("/")
+        start = date(int(year), int(month), int(day))
+        row |= {
+            "BillingAccountId": f"/providers/Microsoft.Billing/billingAccounts/{line[at['BillingAccountId']]}",
+            "ChargePeriodStart": f"{start}T00:00:00Z",
+            "ChargePeriodEnd": f"{start + timedelta(days=1)}T00:00:00Z",
+            "BilledCost": line[at["Cost"]],
+            "EffectiveCost": line[at["Cost"]],
+            "BillingCurrency": line[at["BillingCurrency"]],
+            "ResourceId": line[at["ResourceId"]],
+        }
+        rows.append([row[name] for name in header])
+    alone = LocalStore(tmp_path / "alone")
+    alone.write("billing/azure-actual/actual.csv", actual)
+    pipeline.merge(alone, SETTINGS)
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/azure-actual/actual.csv", actual)
+    store.write("billing/azure-focus/focus.csv", _csv_bytes(header, rows))
+    older = "billing/azure-focus/focus.csv" if newer == "actual" else "billing/azure-actual/actual.csv"
+    _aged(tmp_path / "both", older)
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == [older]
+    assert "billing account 8611537" in summary.reasons[older]
+    for (day, currency), total in result_sums(alone).items():
+        assert result_sums(store)[(day, currency)] == pytest.approx(total, rel=1e-9)
 
 
 def test_a_google_export_in_two_folders_and_formats_counts_once(external: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from kubebill import log
 from kubebill.billing.runs import Skipped, Unit
+from kubebill.keys import billing_account_key
 
 LOG = log.get("billing")
 
@@ -52,7 +53,8 @@ def overlapping(
     exports = _exports([u for u in units if u in charges], modified)
     for export in exports:
         for unit in export.units:
-            for charge, lines in charges[unit].items():
+            for (account, day), lines in charges[unit].items():
+                charge = (billing_account_key(account), day)  # one spelling of the account for every format
                 export.charges[charge] = export.charges.get(charge, 0) + lines
     counted: list[_Export] = []
     out: list[Skipped] = []

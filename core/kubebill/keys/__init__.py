@@ -22,12 +22,20 @@ __all__ = [
     "aws_resource_key",
     "azure_resource_key",
     "azure_vm_name",
+    "billing_account_key",
     "cluster_hint",
     "gcp_resource_key",
     "match_key",
     "parse_json_object",
     "provider_id_key",
 ]
+
+
+@lru_cache(maxsize=1 << 12)
+def billing_account_key(text: str) -> str:
+    """A line's BillingAccountId as one export states it and every other export of the account does: lower-cased,
+    trimmed, each cloud's spelling of it made one (Azure's FOCUS ARM id and its cost-details bare id)."""
+    return azure.billing_account(text.strip()).lower()
 
 
 @lru_cache(maxsize=1 << 16)

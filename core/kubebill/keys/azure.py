@@ -47,6 +47,16 @@ SERVICE_TAG = r'''"k8s-azure-service"\s*:\s*"([^"]*)"'''
 LOAD_BALANCER = r"/microsoft\.network/loadbalancers/[^/]+$"
 
 
+# Microsoft's FOCUS exports give the billing account as its ARM id, its cost-details (Actual, Amortized) exports as the
+# bare id: `/providers/Microsoft.Billing/billingAccounts/8611537` and `8611537` in the real samples.
+_BILLING_ACCOUNT = re.compile(r"^/providers/microsoft\.billing/billingaccounts/", re.IGNORECASE)
+
+
+def billing_account(text: str) -> str:
+    """An Azure billing account id without its ARM prefix (any other text as it is)."""
+    return _BILLING_ACCOUNT.sub("", text)
+
+
 def owns_provider_id(low: str) -> bool:
     return low.startswith("azure://") or low.startswith("/subscriptions/")
 
