@@ -23,10 +23,10 @@ class LedgerStore:
         self.store = store
         self.key = layout.state_key(NAME)
 
-    def load(self) -> tuple[Ledger, str | None]:
-        """The ledger and its etag; a damaged one is logged and read as empty (see ledger.records): the merge
-        builds the ledger again from its scan."""
-        return records.load(self.store, self.key, lambda body: Ledger.from_json(records.json_object(body)), Ledger())
+    def load(self, *, warn: bool = True) -> tuple[Ledger, str | None]:
+        """The ledger and its etag; a damaged one is read as empty, logged when `warn` (see ledger.records): the
+        merge builds the ledger again from its scan."""
+        return records.load(self.store, self.key, _parse, Ledger(), warn=warn)
 
     def save(self, ledger: Ledger, etag: str | None) -> str:
         body = _body(ledger)
@@ -37,7 +37,7 @@ class LedgerStore:
     def replace(self, ledger: Ledger) -> str | None:
         """Write `ledger` over whatever is there; nothing is written when it is unchanged (returns its etag)."""
         for _ in range(_ATTEMPTS):
-            current, etag = self.load()
+            current, etag = self.load(warn=False)  # the merge's own load named a damaged ledger already
             if etag is not None and _body(current) == _body(ledger):
                 return etag
             try:
@@ -45,6 +45,10 @@ class LedgerStore:
             except PreconditionFailed:
                 continue
         raise RuntimeError(f"could not write {self.key}: {_ATTEMPTS} concurrent writers in a row")
+
+
+def _parse(body: bytes) -> Ledger:
+    return Ledger.from_json(records.json_object(body))
 
 
 def _body(ledger: Ledger) -> bytes:

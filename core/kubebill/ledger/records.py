@@ -22,9 +22,10 @@ LOG = log.get("state")
 T = TypeVar("T")
 
 
-def load(store: Store, key: str, parse: Callable[[bytes], T], empty: T) -> tuple[T, str | None]:
+def load(store: Store, key: str, parse: Callable[[bytes], T], empty: T, *, warn: bool = True) -> tuple[T, str | None]:
     """(`parse(body)`, etag) of the record at `key`; (`empty`, None) when there is none; (`empty`, etag) when it is
-    damaged: `parse` raised InputError, ValueError, TypeError, KeyError or AttributeError on it."""
+    damaged: `parse` raised InputError, ValueError, TypeError, KeyError or AttributeError on it (logged unless `warn` is
+    false: a caller reading it again in one run)."""
     try:
         etag = store.head(key).etag  # before the read: a newer body then fails the next write's if_match
         body = store.read_bytes(key)
@@ -33,6 +34,8 @@ def load(store: Store, key: str, parse: Callable[[bytes], T], empty: T) -> tuple
     try:
         return parse(body), etag
     except (ValueError, TypeError, KeyError, AttributeError, InputError) as exc:
+        if not warn:
+            return empty, etag
         LOG.warning(
             "state record unreadable: read as empty, the next write replaces it",
             extra={"key": key, "reason": f"{type(exc).__name__}: {exc}"[:300], "found": body[:80].decode("latin-1")},
