@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from kubebill.errors import PreconditionFailed
+from kubebill.errors import InputError, PreconditionFailed
 from kubebill.layout import Layout
 from kubebill.ledger import records
 from kubebill.ledger.record import STATES
@@ -33,7 +33,32 @@ COUNTERS = (
 
 def read(store: Store, layout: Layout) -> dict[str, Any]:
     """The current health record; `{}` when nothing has run yet (or it is damaged: ledger.records)."""
-    return records.load(store, layout.state_key(KEY), records.json_object, dict[str, Any]())[0]
+    return records.load(store, layout.state_key(KEY), _parse, dict[str, Any]())[0]
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    """The health record in `body`, each field the merge and the metrics read of its type; InputError naming the first
+    that is not (the record is then read as empty: ledger.records)."""
+    doc = records.json_object(body)
+
+    def check(name: str, ok: Any, expected: str) -> None:
+        if name in doc and not ok(doc[name]):
+            raise InputError(f"{name}: expected {expected}, found {doc[name]!r:.80}")
+
+    def count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    def texts(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    for name in COUNTERS:
+        check(name, count, "a count")
+    for name in ("bad_inputs", "last_bad_inputs", "last_merge_days"):
+        check(name, texts, "a list of texts")
+    check("inputs", lambda v: isinstance(v, dict) and all(count(n) for n in v.values()), "counts by state")
+    check("last_merge_success", lambda v: isinstance(v, bool), "true or false")
+    check("last_merge_duration_seconds", lambda v: isinstance(v, int | float) and not isinstance(v, bool), "seconds")
+    return doc
 
 
 def record(
@@ -46,7 +71,7 @@ def record(
             raise ValueError(f"unknown health counter {name!r}; expected one of {', '.join(COUNTERS)}")
     key = layout.state_key(KEY)
     for _ in range(20):
-        current, etag = records.load(store, key, records.json_object, dict[str, Any]())
+        current, etag = records.load(store, key, _parse, dict[str, Any]())
         for name, amount in amounts.items():
             current[name] = int(current.get(name, 0)) + amount
         current.update(fields)
