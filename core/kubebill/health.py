@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from kubebill.errors import InputError, PreconditionFailed
+from kubebill.errors import PreconditionFailed
 from kubebill.layout import Layout
 from kubebill.ledger import records
 from kubebill.ledger.record import STATES
@@ -39,26 +39,17 @@ def read(store: Store, layout: Layout) -> dict[str, Any]:
 def _parse(body: bytes) -> dict[str, Any]:
     """The health record in `body`, each field the merge and the metrics read of its type; InputError naming the first
     that is not (the record is then read as empty: ledger.records)."""
-    doc = records.json_object(body)
+    return records.fields(records.json_object(body), _FIELDS)
 
-    def check(name: str, ok: Any, expected: str) -> None:
-        if name in doc and not ok(doc[name]):
-            raise InputError(f"{name}: expected {expected}, found {doc[name]!r:.80}")
 
-    def count(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-    def texts(value: Any) -> bool:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-    for name in COUNTERS:
-        check(name, count, "a count")
-    for name in ("bad_inputs", "last_bad_inputs", "last_merge_days"):
-        check(name, texts, "a list of texts")
-    check("inputs", lambda v: isinstance(v, dict) and all(count(n) for n in v.values()), "counts by state")
-    check("last_merge_success", lambda v: isinstance(v, bool), "true or false")
-    check("last_merge_duration_seconds", lambda v: isinstance(v, int | float) and not isinstance(v, bool), "seconds")
-    return doc
+_FIELDS = dict.fromkeys(COUNTERS, records.COUNT) | {
+    "bad_inputs": records.TEXTS,
+    "last_bad_inputs": records.TEXTS,
+    "last_merge_days": records.TEXTS,
+    "inputs": records.COUNTS,
+    "last_merge_success": records.BOOL,
+    "last_merge_duration_seconds": records.NUMBER,
+}
 
 
 def record(

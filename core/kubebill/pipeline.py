@@ -300,10 +300,20 @@ def _merge_inputs(
 
 
 def _read_state(store: Store, key: str) -> tuple[dict[str, Any], str | None]:
-    """A day's merge state and its etag; a damaged one reads as none (ledger.records): the day is merged again."""
+    """A day's merge state and its etag; a damaged one (not JSON, a field not of its type) reads as none
+    (ledger.records): the day is merged again."""
     from kubebill.ledger import records
 
-    return records.load(store, key, records.json_object, dict[str, Any]())
+    kinds = {
+        "fingerprint": records.TEXT,
+        "pending": records.BOOL,
+        "result_etag": records.TEXT_OR_NULL,
+        "rows": records.COUNT,
+        "unallocated": records.TEXTS,
+        "inputs": records.PAIRS,
+        "compare": records.BOOL,
+    }
+    return records.load(store, key, lambda body: records.fields(records.json_object(body), kinds), dict[str, Any]())
 
 
 # what reading bytes no export has can raise besides InputError; a store outage (ConnectionError, TimeoutError,

@@ -11,7 +11,7 @@ every result went stale meanwhile. The record's etag is still returned, so the n
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from kubebill import log
@@ -51,4 +51,33 @@ def json_object(body: bytes) -> dict[str, Any]:
         raise InputError(f"expected JSON, found unreadable bytes ({exc})") from None
     if not isinstance(document, dict):
         raise InputError(f"expected a JSON object, found {type(document).__name__}")
+    return document
+
+
+# What a record's field must be, for `fields`: a test and its name for the message.
+Kind = tuple[Callable[[Any], bool], str]
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+COUNT: Kind = (_count, "a count")
+NUMBER: Kind = (lambda v: isinstance(v, int | float) and not isinstance(v, bool), "a number")
+BOOL: Kind = (lambda v: isinstance(v, bool), "true or false")
+TEXT: Kind = (lambda v: isinstance(v, str), "a text")
+TEXT_OR_NULL: Kind = (lambda v: v is None or isinstance(v, str), "a text or null")
+TEXTS: Kind = (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of texts")
+PAIRS: Kind = (
+    lambda v: isinstance(v, list) and all(isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) for x in v),
+    "a list of [key, etag] pairs",
+)
+COUNTS: Kind = (lambda v: isinstance(v, dict) and all(_count(n) for n in v.values()), "counts by name")
+
+
+def fields(document: dict[str, Any], kinds: Mapping[str, Kind]) -> dict[str, Any]:
+    """`document` when each of its fields named in `kinds` is of its kind; InputError naming the first that is not."""
+    for name, (ok, expected) in kinds.items():
+        if name in document and not ok(document[name]):
+            raise InputError(f"{name}: expected {expected}, found {document[name]!r:.80}")
     return document
