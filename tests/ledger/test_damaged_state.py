@@ -25,7 +25,14 @@ DAY = date(2025, 6, 4)
 
 # (record, damaged body): cut short, not JSON, JSON of another shape, fields of the wrong type
 DAMAGE = {
-    "ledger.json": [b'{"entries": [{"key": "billing/a', b"\x00\xff", b"[]", b'{"entries": 5}', b'{"entries": [7]}'],
+    "ledger.json": [
+        b'{"entries": [{"key": "billing/a',
+        b"\x00\xff",
+        b"[]",
+        b'{"entries": 5}',
+        b'{"entries": [7]}',
+        b'{"entries": [{"key": "k", "kind": "billing", "state": "accepted", "days": "2025-06-04"}]}',
+    ],
     f"merge/{DAY.isoformat()}.json": [b"", b'"a text"', b"{not json", b'{"rows": "x"}', b'{"inputs": 5}'],
     "health.json": [b"nope", b"[1, 2]", b'{"merges_total": "x", "bad_inputs": 5}', b'{"inputs": {"accepted": "a"}}'],
     "queue.json": [b'{"days": ["2025-13-01"]}', b"{"],

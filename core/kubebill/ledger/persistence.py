@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from kubebill.errors import PreconditionFailed
+from kubebill.errors import InputError, PreconditionFailed
 from kubebill.layout import Layout
 from kubebill.ledger import records
 from kubebill.ledger.record import Ledger
@@ -48,7 +48,22 @@ class LedgerStore:
 
 
 def _parse(body: bytes) -> Ledger:
-    return Ledger.from_json(records.json_object(body))
+    doc = records.fields(records.json_object(body), {"entries": (lambda v: isinstance(v, list), "a list")})
+    for entry in doc.get("entries", []):
+        if not isinstance(entry, dict):
+            raise InputError(f"entries: expected objects, found {entry!r:.80}")
+        records.fields(entry, _ENTRY)
+    return Ledger.from_json(doc)
+
+
+_ENTRY = {
+    "key": records.TEXT,
+    "kind": records.TEXT,
+    "state": records.TEXT,
+    "days": records.ISO_DAYS,
+    "parts": records.TEXTS,
+    "rows": records.COUNT,
+}
 
 
 def _body(ledger: Ledger) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 from kubebill import log
@@ -72,6 +73,16 @@ PAIRS: Kind = (
     lambda v: isinstance(v, list) and all(isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) for x in v),
     "a list of [key, etag] pairs",
 )
+
+
+def _iso_days(value: Any) -> bool:
+    try:
+        return TEXTS[0](value) and all(date.fromisoformat(v) for v in value)
+    except ValueError:
+        return False
+
+
+ISO_DAYS: Kind = (_iso_days, "a list of ISO days (YYYY-MM-DD)")
 COUNTS: Kind = (lambda v: isinstance(v, dict) and all(_count(n) for n in v.values()), "counts by name")
 
 
