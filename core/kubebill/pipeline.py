@@ -999,11 +999,10 @@ def _emptied_days(
     record), and so does a day whose input turned bad or waits for the rest of its run (see `_merge_day`).
     The candidates are the days the previous ledger's counted inputs covered that have no input now; with no
     previous ledger (deleted, or damaged and read as empty) every day with a result (`on_store`) that has none."""
-    counted = _counted(previous)
-    candidates = {
-        date.fromisoformat(text) for key, entry in previous.entries.items() if key in counted for text in entry.days
-    }
-    if not previous.entries:
+    if previous.entries:
+        counted = _counted(previous)
+        candidates = {date.fromisoformat(t) for k, e in previous.entries.items() if k in counted for t in e.days}
+    else:
         candidates = set(on_store)
     return {day for day in candidates - set(inputs) if _lost_input(store, layout, ledger, day)}
 
