@@ -314,6 +314,68 @@ def test_azure_focus_and_cost_details_exports_of_one_enrollment_count_once(
         assert result_sums(store)[(day, currency)] == pytest.approx(total, rel=1e-9)
 
 
+def _payg_as_focus(external: Path, subscription: str | None = None) -> bytes:
+    """The AKS tool's real pay-as-you-go usage details (no billing account, `SubscriptionGuid`) stated again as
+    Microsoft's FOCUS export states lines: a billing account, the subscription as its ARM id."""
+    header, templates = _csv_rows((external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Microsoft_only.csv").read_bytes())
+    payg_header, payg_rows = _csv_rows((external / "aks/cost-management-export.csv").read_bytes())
+    at = {name: i for i, name in enumerate(payg_header)}
+    rows = []
+    for line in payg_rows:
+        row = dict(zip(header, templates[0], strict=True))
+        start = date.fromisoformat(line[at["UsageDateTime"]][:10])
+        row |= {
+            "BillingAccountId": "/providers/Microsoft.Billing/billingAccounts/8611537",
+            "SubAccountId": f"/subscriptions/{(subscription or line[at['SubscriptionGuid']]).upper()}",
+            "ChargePeriodStart": f"{start}T00:00:00Z",
+            "ChargePeriodEnd": f"{start + timedelta(days=1)}T00:00:00Z",
+            "BilledCost": line[at["PreTaxCost"]],
+            "EffectiveCost": line[at["PreTaxCost"]],
+            "BillingCurrency": line[at["Currency"]],
+            "ResourceId": line[at["InstanceId"]],
+        }
+        rows.append([row[name] for name in header])
+    return _csv_bytes(header, rows)
+
+
+@pytest.mark.parametrize("newer", ["payg", "focus"])
+def test_a_payg_export_without_billing_account_and_a_focus_export_of_its_subscription_count_once(
+    external: Path, tmp_path: Path, newer: str
+) -> None:
+    """Legacy pay-as-you-go usage details name no billing account, only the subscription: compared by billing
+    account, they never overlapped a FOCUS export of the same subscription and its money counted twice. By
+    subscription and day they are one bill: the older is overlapping, the money counted once."""
+    payg = (external / "aks/cost-management-export.csv").read_bytes()
+    alone = LocalStore(tmp_path / "alone")
+    alone.write("billing/payg/usage.csv", payg)
+    pipeline.merge(alone, SETTINGS)
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/payg/usage.csv", payg)
+    store.write("billing/focus/focus.csv", _payg_as_focus(external))
+    older = "billing/focus/focus.csv" if newer == "payg" else "billing/payg/usage.csv"
+    _aged(tmp_path / "both", older)
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == [older]
+    assert "sub-account 82acd5bb-4206-47d4-9c12-a65db028483d" in summary.reasons[older]
+    assert result_sums(alone)
+    for (day, currency), total in result_sums(alone).items():
+        assert result_sums(store)[(day, currency)] == pytest.approx(total, rel=1e-9)
+
+
+def test_a_payg_export_and_a_focus_export_of_another_subscription_both_count(external: Path, tmp_path: Path) -> None:
+    """Another subscription's lines on the same days are another bill: both exports count."""
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/payg/usage.csv", (external / "aks/cost-management-export.csv").read_bytes())
+    store.write("billing/focus/focus.csv", _payg_as_focus(external, "00000000-0000-0000-0000-000000000001"))
+    summary = pipeline.merge(store, SETTINGS)
+    assert summary.overlapping == []
+    alone = LocalStore(tmp_path / "alone")
+    alone.write("billing/payg/usage.csv", (external / "aks/cost-management-export.csv").read_bytes())
+    pipeline.merge(alone, SETTINGS)
+    for (day, currency), total in result_sums(alone).items():
+        assert result_sums(store)[(day, currency)] == pytest.approx(2 * total, rel=1e-9)
+
+
 def test_a_google_export_in_two_folders_and_formats_counts_once(external: Path, tmp_path: Path) -> None:
     """The same Google export as CSV in one folder and Parquet (two shards) in a newer one: not byte-identical,
     still one bill: the CSV's folder is overlapping, both shards of the newer folder count."""

@@ -8,8 +8,13 @@ many lines (a re-export of the same period, whole or grown), the newer counts an
 `overlapping`, naming the one counted. An export that only shares a few late lines with another (an export
 partitioned by day whose files carry some lines of the day before) is no re-export: both count, as their lines
 differ; so does a newer export that restates only part of an older one's days, which is logged as a warning.
-Byte-identical files never get here: the scan already made them `duplicate`. Lines without a billing
-account cannot be told apart and never overlap. Runs of one manifest export for different billing periods are
+Byte-identical files never get here: the scan already made them `duplicate`.
+
+Exports whose lines both name a billing account are compared by it. When one of two exports names none (Azure's
+legacy pay-as-you-go usage details state only `SubscriptionGuid`), the two are compared the same way by sub-account
+(subscription, AWS usage account, Google project) and day: a FOCUS export of the billing account and a usage
+export of one of its subscriptions are one bill for that subscription's days. Lines with neither id cannot be
+told apart and never overlap. Runs of one manifest export for different billing periods are
 deliveries of one export, not two: a late line of June in July's CUR does not make June's folder overlapping.
 """
 
@@ -21,20 +26,29 @@ from datetime import datetime
 
 from kubebill import log
 from kubebill.billing.runs import Skipped, Unit
-from kubebill.keys import billing_account_key
+from kubebill.keys import billing_account_key, sub_account_key
 
 LOG = log.get("billing")
 
-Charge = tuple[str, str]  # (billing account, ISO day) a line is charged on
+Charge = tuple[str, str]  # (billing account or sub-account, ISO day) a line is charged on
+Lines = tuple[str, str, str]  # (BillingAccountId, SubAccountId, ISO day) as read, "" for an absent id
 
 
 @dataclass
 class _Export:
     folder: str  # the folder of its (first) data file: how the export is named
     units: list[Unit]
-    charges: dict[Charge, int]  # lines per account-day
+    accounts: dict[Charge, int]  # lines per billing-account-day
+    subs: dict[Charge, int]  # lines per sub-account-day
     newest: tuple[datetime, str]  # (modified, key) of its newest object
     series: set[tuple[str, str]]  # (format, export name) of its manifest runs: one export's periods
+
+
+def _grain(a: _Export, b: _Export) -> tuple[dict[Charge, int], dict[Charge, int], str]:
+    """What two exports are compared by: billing-account-days when both name accounts, else sub-account-days."""
+    if a.accounts and b.accounts:
+        return a.accounts, b.accounts, "billing account"
+    return a.subs, b.subs, "sub-account"
 
 
 def folder_of(key: str) -> str:
@@ -43,37 +57,48 @@ def folder_of(key: str) -> str:
 
 def _replaces(newer: _Export, older: _Export) -> bool:
     """Whether `newer` is a re-export of `older`'s period: every account-day of `older` with ≥ half its lines."""
-    return all(newer.charges.get(charge, 0) * 2 >= lines for charge, lines in older.charges.items())
+    new, old, _ = _grain(newer, older)
+    return all(new.get(charge, 0) * 2 >= lines for charge, lines in old.items())
+
+
+def _shares(a: _Export, b: _Export) -> bool:
+    first, second, _ = _grain(a, b)
+    return bool(first.keys() & second.keys()) and not a.series & b.series
 
 
 def overlapping(
-    units: Iterable[Unit], charges: Mapping[Unit, Mapping[Charge, int]], modified: Mapping[str, datetime]
+    units: Iterable[Unit], charges: Mapping[Unit, Mapping[Lines, int]], modified: Mapping[str, datetime]
 ) -> list[Skipped]:
     """The `overlapping` entries of every object of every export another export of its account replaces."""
     exports = _exports([u for u in units if u in charges], modified)
     for export in exports:
         for unit in export.units:
-            for (account, day), lines in charges[unit].items():
-                charge = (billing_account_key(account), day)  # one spelling of the account for every format
-                export.charges[charge] = export.charges.get(charge, 0) + lines
+            for (account, sub, day), lines in charges[unit].items():
+                # one spelling of each id for every format
+                for into, found in ((export.accounts, account and billing_account_key(account)),
+                                    (export.subs, sub and sub_account_key(sub))):  # fmt: skip
+                    if found:
+                        into[(found, day)] = into.get((found, day), 0) + lines
     counted: list[_Export] = []
     out: list[Skipped] = []
     for export in sorted(exports, key=lambda e: e.newest, reverse=True):
-        sharing = [c for c in counted if c.charges.keys() & export.charges.keys() and not c.series & export.series]
+        sharing = [c for c in counted if _shares(c, export)]
         winner = next((c for c in sharing if _replaces(c, export)), None)
         if winner is None:
             for other in sharing:
-                if any(other.charges[k] * 2 >= export.charges[k] for k in other.charges.keys() & export.charges.keys()):
+                theirs, ours, _ = _grain(other, export)
+                if any(theirs[k] * 2 >= ours[k] for k in theirs.keys() & ours.keys()):
                     LOG.warning(
                         "exports restate some of the same account-days and both count",
                         extra={"exports": [export.folder, other.folder]},
                     )
             counted.append(export)
             continue
-        common = sorted(winner.charges.keys() & export.charges.keys())
+        theirs, ours, grain = _grain(winner, export)
+        common = sorted(theirs.keys() & ours.keys())
         account, first = common[0]
         reason = (
-            f"overlapping: export {export.folder}/ and export {winner.folder}/ both cover billing account {account} "
+            f"overlapping: export {export.folder}/ and export {winner.folder}/ both cover {grain} {account} "
             f"from {first} ({len(common)} account-day(s) in common); the newer, {winner.folder}/ "
             f"({winner.newest[1]}), is counted"
         )
@@ -103,5 +128,5 @@ def _exports(units: list[Unit], modified: Mapping[str, datetime]) -> list[_Expor
         keys = [k for u in members for k in u.keys if k in modified]
         newest = max((modified[k], k) for k in keys)
         series = {(u.format, u.export) for u in members if u.manifest}
-        out.append(_Export(folder_of(members[0].parts[0].key), members, {}, newest, series))
+        out.append(_Export(folder_of(members[0].parts[0].key), members, {}, {}, newest, series))
     return out

@@ -28,6 +28,7 @@ __all__ = [
     "match_key",
     "parse_json_object",
     "provider_id_key",
+    "sub_account_key",
 ]
 
 
@@ -36,6 +37,13 @@ def billing_account_key(text: str) -> str:
     """A line's BillingAccountId as one export states it and every other export of the account does: lower-cased,
     trimmed, each cloud's spelling of it made one (Azure's FOCUS ARM id and its cost-details bare id)."""
     return azure.billing_account(text.strip()).lower()
+
+
+@lru_cache(maxsize=1 << 12)
+def sub_account_key(text: str) -> str:
+    """A line's SubAccountId (AWS usage account, Azure subscription, Google project) as every export of it states
+    it: lower-cased, trimmed, Azure's FOCUS ARM id and its cost-details bare GUID made one."""
+    return azure.sub_account(text.strip()).lower()
 
 
 @lru_cache(maxsize=1 << 16)

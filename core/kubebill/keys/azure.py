@@ -57,6 +57,15 @@ def billing_account(text: str) -> str:
     return _BILLING_ACCOUNT.sub("", text)
 
 
+# The subscription, likewise: `/subscriptions/ed570627-…` in FOCUS, the bare GUID in cost details (EA, MCA, PAYG).
+_SUBSCRIPTION = re.compile(r"^/?subscriptions/", re.IGNORECASE)
+
+
+def sub_account(text: str) -> str:
+    """An Azure subscription id without its ARM prefix (any other text as it is)."""
+    return _SUBSCRIPTION.sub("", text).rstrip("/")
+
+
 def owns_provider_id(low: str) -> bool:
     return low.startswith("azure://") or low.startswith("/subscriptions/")
 

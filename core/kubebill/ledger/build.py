@@ -17,7 +17,8 @@ class UnitRead:
     rows: dict[str, int] = field(default_factory=dict)
     totals: dict[str, Totals] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)
-    charges: dict[tuple[str, str], int] = field(default_factory=dict)  # (BillingAccountId, ISO day) -> its lines
+    # (BillingAccountId, SubAccountId, ISO day) -> its lines ("" for an absent id)
+    charges: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ def add(
     rows: dict[str, int],
     batch: pa.RecordBatch | pa.Table,
     *,
-    charges: dict[tuple[str, str], int] | None = None,
+    charges: dict[tuple[str, str, str], int] | None = None,
     days: set[date] | None = None,
     starts: pa.ChunkedArray | pa.Array | None = None,
 ) -> None:
     """Add a COST batch's lines to `into[key][day][currency][column]` and `rows[key]` (key = x_SourceKey), and
-    when given, its lines per (BillingAccountId, ISO day) to `charges` and the days its lines start on to `days`:
+    when given, its lines per (BillingAccountId, SubAccountId, ISO day) to `charges` (an absent id as "") and the
+    days its lines start on to `days`:
     all from one grouping of the batch. `starts` is its ChargePeriodStart as date32 when the caller has it."""
     children = split_children(batch)
     if pc.any(children).as_py():  # a cloud's split row is no bill line: its parent line is the money
@@ -40,7 +41,8 @@ def add(
     keys = ["k", "d", "c"]
     if charges is not None:
         columns["a"] = batch.column("BillingAccountId")
-        keys.append("a")
+        columns["s"] = batch.column("SubAccountId")
+        keys += ["a", "s"]
     grouped = pa.table(columns).group_by(keys).aggregate([(name, "sum") for name in COST_COLUMNS] + [("k", "count")])
     for row in grouped.to_pylist():
         key, day, count = str(row["k"]), row["d"], int(row["k_count"])
@@ -49,8 +51,8 @@ def add(
             continue
         if days is not None:
             days.add(day)
-        if charges is not None and row["a"]:
-            charge = (str(row["a"]), day.isoformat())
+        if charges is not None and (row["a"] or row["s"]):
+            charge = (str(row["a"] or ""), str(row["s"] or ""), day.isoformat())
             charges[charge] = charges.get(charge, 0) + count
         totals = into.setdefault(key, {}).setdefault(day.isoformat(), {}).setdefault(str(row["c"]), {})
         for name in COST_COLUMNS:
