@@ -40,9 +40,11 @@ def add(
     }
     keys = ["k", "d", "c"]
     if charges is not None:
-        columns["a"] = batch.column("BillingAccountId")
-        columns["s"] = batch.column("SubAccountId")
-        keys += ["a", "s"]
+        for key, name in (("a", "BillingAccountId"), ("s", "SubAccountId")):
+            column = batch.column(name)
+            if column.null_count < batch.num_rows:  # a column of nulls would only slow the grouping down
+                columns[key] = column
+                keys.append(key)
     grouped = pa.table(columns).group_by(keys).aggregate([(name, "sum") for name in COST_COLUMNS] + [("k", "count")])
     for row in grouped.to_pylist():
         key, day, count = str(row["k"]), row["d"], int(row["k_count"])
@@ -51,8 +53,9 @@ def add(
             continue
         if days is not None:
             days.add(day)
-        if charges is not None and (row["a"] or row["s"]):
-            charge = (str(row["a"] or ""), str(row["s"] or ""), day.isoformat())
+        account, sub = row.get("a") or "", row.get("s") or ""
+        if charges is not None and (account or sub):
+            charge = (str(account), str(sub), day.isoformat())
             charges[charge] = charges.get(charge, 0) + count
         totals = into.setdefault(key, {}).setdefault(day.isoformat(), {}).setdefault(str(row["c"]), {})
         for name in COST_COLUMNS:
