@@ -312,6 +312,7 @@ def _read_state(store: Store, key: str) -> tuple[dict[str, Any], str | None]:
         "unallocated": records.TEXTS,
         "inputs": records.PAIRS,
         "compare": records.BOOL,
+        "csv_etag": records.TEXT_OR_NULL,
     }
     return records.load(store, key, lambda body: records.fields(records.json_object(body), kinds), dict[str, Any]())
 
@@ -581,7 +582,7 @@ def _merge_day(
         except FileNotFoundError:
             current = None
         fingerprint = inputs.fingerprint(settings)
-        if _is_current(state, fingerprint, current):
+        if _is_current(state, fingerprint, current, _day_csv_etag(store, layout, settings, day)):
             return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}, None
         merged_before = {k for k, _ in state.get("inputs", [])} if current is not None else set()
         # a bad object where a merged one was (an allocation export or a bill file overwritten or re-delivered
@@ -634,8 +635,9 @@ def _merge_day(
             written = results.write_day(store, layout, day, path, expected_etag=current) if rows else None
             if written is None and current is not None:
                 store.delete(layout.result_parquet_key(day), if_match=current)
+            csv_written = None
             if csv or written is None or settings.result_csv == "off":  # off: a CSV of another mode would go stale
-                results.put_day_csv(store, layout, day, csv)
+                csv_written = results.put_day_csv(store, layout, day, csv)
             body = {
                 "day": day.isoformat(),
                 "fingerprint": fingerprint,
@@ -644,6 +646,7 @@ def _merge_day(
                 "result_etag": written.etag if written else None,
                 "rows": rows,
                 "compare": compared is not None,  # a cross-check written beside the result (reconcile.compare)
+                "csv_etag": csv_written.etag if csv_written else None,
                 "merged_at": datetime.now(UTC).isoformat(),
             }
             data = json.dumps({**body, "pending": True}, indent=1).encode()
@@ -812,17 +815,59 @@ def _unchanged(store: Store, layout: Layout, settings: Settings, day: date, inpu
         current: str | None = store.head(layout.result_parquet_key(day)).etag
     except FileNotFoundError:
         current = None
-    return _is_current(state, inputs.fingerprint(settings), current)
+    return _is_current(state, inputs.fingerprint(settings), current, _day_csv_etag(store, layout, settings, day))
 
 
-def _is_current(state: dict[str, Any], fingerprint: str, result_etag: str | None) -> bool:
-    """The day's committed merge used inputs of this fingerprint and wrote the result that is there now."""
+def _exists(store: Store, key: str) -> bool:
+    try:
+        store.head(key)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _csv_outputs(
+    store: Store, layout: Layout, settings: Settings
+) -> tuple[dict[date, Any] | None, set[tuple[int, int]]]:
+    """Each day's CSV and the months with a month CSV, when the settings ask for CSVs (else None and none)."""
+    from kubebill.sinks import results
+
+    return results.csv_objects(store, layout) if settings.result_csv != "off" else (None, set())
+
+
+class _NoCsv:
+    """The settings ask for no day CSV: there is none to check."""
+
+
+NO_CSV = _NoCsv()
+
+
+def _is_current(
+    state: dict[str, Any], fingerprint: str, result_etag: str | None, csv_etag: str | _NoCsv | None
+) -> bool:
+    """The day's committed merge used inputs of this fingerprint and wrote the outputs that are there now: its
+    result, and when the settings ask for one and the day has rows, its CSV (`csv_etag`: the day CSV's etag now,
+    None when there is none; a state from before CSVs were recorded is held to the CSV's being there)."""
     return bool(
         state.get("fingerprint") == fingerprint
         and not state.get("pending")
         and "result_etag" in state
         and state["result_etag"] == result_etag
+        and (
+            isinstance(csv_etag, _NoCsv)
+            or not state.get("rows")
+            or (csv_etag is not None and state.get("csv_etag", csv_etag) == csv_etag)
+        )
     )
+
+
+def _day_csv_etag(store: Store, layout: Layout, settings: Settings, day: date) -> str | _NoCsv | None:
+    if settings.result_csv == "off":
+        return NO_CSV
+    try:
+        return store.head(layout.result_day_csv_key(day)).etag
+    except FileNotFoundError:
+        return None
 
 
 def _commit(store: Store, layout: Layout, staged: _Staged) -> None:
@@ -887,15 +932,21 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             summary.inputs = ledger.counts()
             recorded = queue.load()[0].days
             emptied |= {d for d in recorded if d not in inputs and _lost_input(store, layout, ledger, d)}
+            months: set[tuple[int, int]] = set()  # whose month CSV is composed again (month mode)
             if days is not None:
                 wanted = sorted(set(days))
             else:
-                changed = {d for d, i in inputs.items() if _changed(store, layout, settings, d, i, on_store)}
+                csvs, has_month_csv = _csv_outputs(store, layout, settings)
+                changed = {d for d, i in inputs.items() if _changed(store, layout, settings, d, i, on_store, csvs)}
                 wanted = sorted(changed | recorded | emptied)
+                if settings.result_csv == "month" and on_store:  # a month CSV deleted by hand is composed again
+                    months |= {(d.year, d.month) for d in on_store} - has_month_csv
+                    newest = max(on_store)
+                    if settings.result_csv_file and not _exists(store, settings.result_csv_file):
+                        months.add((newest.year, newest.month))  # and so is the AKS tool's result file
             summary.days = wanted
             if settings.engine == "spark":  # every due day in one Spark run, each then committed as on DuckDB
                 staged.spark = spark_run.enter_context(_spark_days(store, settings, layout, wanted, inputs, staged))
-            months: set[tuple[int, int]] = set()
             reconciled = False  # some day was: summary.unmatched holds the selectors none of those days matched
             merging = progress.Phase(f"merge {len(wanted)} day(s)", len(wanted))
             for day in wanted:
@@ -1054,14 +1105,24 @@ def _record_empty(store: Store, layout: Layout, settings: Settings, day: date, i
 
 
 def _changed(
-    store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs, on_store: Mapping[date, Any]
+    store: Store,
+    layout: Layout,
+    settings: Settings,
+    day: date,
+    inputs: _DayInputs,
+    on_store: Mapping[date, Any],
+    csvs: Mapping[date, Any] | None,
 ) -> bool:
     """The day's inputs or settings changed since its committed merge, that merge never committed, or the day's
-    result is not the one it wrote: deleted, or replaced by anything but a merge (`on_store`: each day's result now).
-    A result is derived from inputs still there, so it is written again rather than left missing or foreign."""
+    result (or CSV) is not the one it wrote: deleted, or replaced by anything but a merge (`on_store`: each day's
+    result now, `csvs` each day's CSV now, None when the settings ask for none). An output is derived from inputs
+    still there, so it is written again rather than left missing or foreign."""
     state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
     result = on_store.get(day)
-    return not _is_current(state, inputs.fingerprint(settings), result.etag if result is not None else None)
+    csv: str | _NoCsv | None = NO_CSV
+    if csvs is not None:
+        csv = csvs[day].etag if day in csvs else None
+    return not _is_current(state, inputs.fingerprint(settings), result.etag if result is not None else None, csv)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1104,7 +1165,10 @@ def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | No
     ledgers.replace(ledger)
     candidates = sorted(set(days)) if days is not None else list(inputs)
     on_store = results.result_objects(store, layout)
-    wanted = [d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()), on_store)]
+    csvs = _csv_outputs(store, layout, settings)[0]
+    wanted = [
+        d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()), on_store, csvs)
+    ]
     QueueStore(store, layout).add(wanted)
     entry = ledger.get(key)
     if entry is not None and entry.state == "rejected":

@@ -133,3 +133,41 @@ def test_a_csv_the_new_mode_does_not_write_is_removed_instead_of_going_stale(tmp
     assert listed == ([] if then == "off" else [LAYOUT.result_day_csv_key(d) for d in DAYS])
     for key in listed:
         assert sum(float(r["BilledCost"]) for r in _rows(store.read_bytes(key))) == pytest.approx(48.0)
+
+
+@pytest.mark.parametrize("damage", ["deleted", "replaced"])
+def test_a_day_csv_deleted_or_replaced_by_hand_is_written_again_by_the_next_merge(tmp_path: Path, damage: str) -> None:
+    """The day CSV is an output like the Parquet: gone or not the one the merge wrote, its day merges again (it
+    stayed missing or foreign until the day's inputs changed)."""
+    store = make_store(tmp_path, bill=False)
+    _bills(store)
+    settings = Settings(result_csv="day")
+    pipeline.merge(store, settings)
+    key = LAYOUT.result_day_csv_key(DAY)
+    good = store.read_bytes(key)
+    if damage == "deleted":
+        store.delete(key)
+    else:
+        store.write(key, b"not,the,result\n")
+
+    summary = pipeline.merge(store, settings)
+
+    assert summary.merged == [DAY]
+    assert sorted(store.read_bytes(key).splitlines()) == sorted(good.splitlines())  # rows in any order
+    assert pipeline.merge(store, settings).merged == []
+
+
+@pytest.mark.parametrize("key", [LAYOUT.result_csv_key(2025, 6), "cost-analysis/result.csv"])
+def test_a_month_csv_deleted_by_hand_is_composed_again_without_merging_a_day(tmp_path: Path, key: str) -> None:
+    """The month's CSV, or the AKS tool's result file, deleted: composed again from the day CSVs."""
+    store = make_store(tmp_path, bill=False)
+    _bills(store)
+    settings = Settings(result_csv="month", result_csv_file="cost-analysis/result.csv")
+    pipeline.merge(store, settings)
+    good = store.read_bytes(key)
+    store.delete(key)
+
+    summary = pipeline.merge(store, settings)
+
+    assert summary.merged == []
+    assert store.read_bytes(key) == good  # the same day files composed

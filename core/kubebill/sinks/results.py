@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
@@ -27,6 +28,26 @@ def result_objects(store: Store, layout: Layout) -> dict[date, ObjectInfo]:
         if parsed.kind is Kind.RESULT and parsed.day is not None:
             found[parsed.day] = info
     return dict(sorted(found.items()))
+
+
+def csv_objects(store: Store, layout: Layout) -> tuple[dict[date, ObjectInfo], set[tuple[int, int]]]:
+    """The CSVs there are (`KUBEBILL_RESULT_CSV=day|month`): each day's with its object's metadata, and the months
+    that have a month CSV."""
+    days: dict[date, ObjectInfo] = {}
+    months: set[tuple[int, int]] = set()
+    for info in store.list(f"{layout.results_prefix}/csv/"):
+        match = _CSV.search(info.key)
+        if match is None:
+            continue
+        if match["d"] is None:
+            months.add((int(match["y"]), int(match["m"])))
+            continue
+        with contextlib.suppress(ValueError):
+            days[date(int(match["y"]), int(match["m"]), int(match["d"]))] = info
+    return days, months
+
+
+_CSV = re.compile(r"/csv/year=(?P<y>\d{4})/month=(?P<m>\d{2})/(?:day=(?P<d>\d{2})/)?result\.csv$")
 
 
 def available_days(store: Store, layout: Layout) -> list[date]:
