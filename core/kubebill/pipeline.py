@@ -268,6 +268,7 @@ def _merge_inputs(
             counted=counted,
         )
         found = billing.scan(store, layout, history=history)
+        staged.hashed = overlap.hashes_wanted(found.units)
         for unit in found.units:
             staged.path(store, unit)
         for day, objects in by_day.items():
@@ -280,7 +281,12 @@ def _merge_inputs(
             overlapping |= stored.overlapping(layout, good)
             inputs.allocations.extend(info for info in good if info.key not in overlapping)
     charges = {u: staged.reads[u].charges for u in found.units if staged.paths.get(u) is not None}
-    replaced = overlap.overlapping(found.units, charges, found.modified)
+    hashes = {u: staged.reads[u].hashes for u in staged.hashed if staged.paths.get(u) is not None}
+    replaced = overlap.repeating(hashes, charges, found.modified, connect=staged.connect)
+    for unit in hashes:
+        staged.reads[unit].hashes = []
+    again = {s.key for s in replaced}
+    replaced += overlap.overlapping([u for u in found.units if u.keys[0] not in again], charges, found.modified)
     if replaced:
         gone = {s.key for s in replaced}
         found.units = [u for u in found.units if u.keys[0] not in gone]
@@ -342,6 +348,7 @@ class _Staged:
     reads: dict[Any, Any] = field(default_factory=dict)  # unit -> ledger.build.UnitRead
     pending: dict[date, tuple[str, bytes]] = field(default_factory=dict)  # day -> (state etag, final state body)
     checked: dict[str, tuple[str, str]] = field(default_factory=dict)  # allocation key -> (etag, its checked copy)
+    hashed: set[Any] = field(default_factory=set)  # units whose lines are hashed (billing.overlap.repeating)
     memory_limit: str | None = None  # of the DuckDB session pairing Azure exports
     threads: int | None = None
     spark: _SparkDays | None = None  # KUBEBILL_ENGINE=spark: the days one Spark run reconciled (see _spark_days)
@@ -367,6 +374,7 @@ class _Staged:
 
         from kubebill import billing
         from kubebill.ahead import ahead
+        from kubebill.billing import overlap
         from kubebill.billing.common import BATCH_ROWS
         from kubebill.errors import StoreError
         from kubebill.ledger import totals
@@ -378,6 +386,7 @@ class _Staged:
         read = UnitRead()
         keep = None if self.days is None else pa.array(sorted(self.days), pa.date32())
         text = [f.name for f in COST if pa.types.is_string(f.type)]
+        hashing = self.connect() if unit in self.hashed else None
 
         def tables() -> Iterator[pa.Table]:
             """The unit's lines as COST tables, summed for the ledger, the merge's days kept (all of a batch
@@ -387,6 +396,8 @@ class _Staged:
                 table = conform(table, COST)
                 starts = pc.cast(table.column("ChargePeriodStart"), pa.date32())
                 totals.add(read.totals, read.rows, table, charges=read.charges, days=found, starts=starts)
+                if hashing is not None:
+                    read.hashes.append(overlap.line_hashes(hashing, table))
                 if keep is not None:
                     kept = pc.fill_null(pc.is_in(starts, value_set=keep), False)
                     if not pc.all(kept).as_py():
@@ -419,6 +430,9 @@ class _Staged:
             self.reads[unit] = UnitRead(error=reason)
             os.remove(path)
             return None
+        finally:
+            if hashing is not None:
+                hashing.close()
         self.line_days[unit] = found
         self.reads[unit] = read
         return path
@@ -582,7 +596,8 @@ def _merge_day(
         except FileNotFoundError:
             current = None
         fingerprint = inputs.fingerprint(settings)
-        if _is_current(state, fingerprint, current, _day_csv_etag(store, layout, settings, day)):
+        csv_now = _day_csv_etag(store, layout, settings, day)
+        if _is_current(state, fingerprint, current, csv_now):
             return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}, None
         merged_before = {k for k, _ in state.get("inputs", [])} if current is not None else set()
         # a bad object where a merged one was (an allocation export or a bill file overwritten or re-delivered
@@ -637,7 +652,9 @@ def _merge_day(
                 store.delete(layout.result_parquet_key(day), if_match=current)
             csv_written = None
             if csv or written is None or settings.result_csv == "off":  # off: a CSV of another mode would go stale
-                csv_written = results.put_day_csv(store, layout, day, csv)
+                # conditional, as the result is: a CSV raced by another merge of the day fails this attempt
+                expected = csv_now if not isinstance(csv_now, _NoCsv) else results.ANY
+                csv_written = results.put_day_csv(store, layout, day, csv, expected_etag=expected)
             body = {
                 "day": day.isoformat(),
                 "fingerprint": fingerprint,
@@ -646,7 +663,8 @@ def _merge_day(
                 "result_etag": written.etag if written else None,
                 "rows": rows,
                 "compare": compared is not None,  # a cross-check written beside the result (reconcile.compare)
-                "csv_etag": csv_written.etag if csv_written else None,
+                # month mode: composing the month rewrites a day file's header line, so only its being there counts
+                "csv_etag": csv_written.etag if csv_written and settings.result_csv == "day" else None,
                 "merged_at": datetime.now(UTC).isoformat(),
             }
             data = json.dumps({**body, "pending": True}, indent=1).encode()
@@ -847,7 +865,8 @@ def _is_current(
 ) -> bool:
     """The day's committed merge used inputs of this fingerprint and wrote the outputs that are there now: its
     result, and when the settings ask for one and the day has rows, its CSV (`csv_etag`: the day CSV's etag now,
-    None when there is none; a state from before CSVs were recorded is held to the CSV's being there)."""
+    None when there is none; a state that records none, from month mode or from before CSVs were recorded, is held
+    to the CSV's being there)."""
     return bool(
         state.get("fingerprint") == fingerprint
         and not state.get("pending")
@@ -856,7 +875,7 @@ def _is_current(
         and (
             isinstance(csv_etag, _NoCsv)
             or not state.get("rows")
-            or (csv_etag is not None and state.get("csv_etag", csv_etag) == csv_etag)
+            or (csv_etag is not None and state.get("csv_etag") in (None, csv_etag))
         )
     )
 

@@ -376,6 +376,62 @@ def test_a_payg_export_and_a_focus_export_of_another_subscription_both_count(ext
         assert result_sums(store)[(day, currency)] == pytest.approx(2 * total, rel=1e-9)
 
 
+def _aws_focus(first: str = "", last: str = "2024-09-08") -> tuple[list[str], list[list[str]]]:
+    """The real FOCUS sample's AWS lines charged from day `first` to day `last` (ISO text, inclusive; a week of
+    lines keeps the merges short)."""
+    header, rows = _csv_rows((EXTERNAL / "focus/FOCUS-Sample-Data_FOCUS-1.0_AWS_only.csv").read_bytes())
+    start = header.index("ChargePeriodStart")
+    return header, [r for r in rows if first <= r[start][:10] <= last]
+
+
+EXTERNAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "external"
+
+
+def test_a_re_download_of_a_month_into_the_folder_of_the_first_counts_once(tmp_path: Path) -> None:
+    """The month to date downloaded on the 5th, then again a few days later (one line restated) into the same
+    folder, under another name: a folder's files are shards of one export and all counted, so the first days
+    counted twice. The older file repeats its lines whole in the newer, which covers its days: overlapping."""
+    header, month = _aws_focus()
+    cost = header.index("BilledCost")
+    month[0][cost] = repr(float(month[0][cost]) + 3.25)
+    _, half = _aws_focus(last="2024-09-04")
+    alone = LocalStore(tmp_path / "alone")
+    alone.write("billing/focus/september.csv", _csv_bytes(header, month))
+    pipeline.merge(alone, SETTINGS)
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/focus/september-to-date.csv", _csv_bytes(header, half))
+    store.write("billing/focus/september.csv", _csv_bytes(header, month))
+    _aged(tmp_path / "both", "billing/focus/september-to-date.csv")
+
+    summary = pipeline.merge(store, SETTINGS)
+
+    assert summary.overlapping == ["billing/focus/september-to-date.csv"]
+    assert "repeated whole in billing/focus/september.csv" in summary.reasons["billing/focus/september-to-date.csv"]
+    assert result_sums(alone)
+    for key, total in result_sums(alone).items():
+        assert result_sums(store)[key] == pytest.approx(total, rel=1e-9)
+
+
+def test_files_of_a_folder_repeating_some_lines_both_count_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A newer file that repeats part of an older one's lines but not its days (1-5 and 3-8): neither is a
+    re-download of the other, both count, and the merge says so."""
+    header, early = _aws_focus(last="2024-09-05")
+    _, late = _aws_focus(first="2024-09-03")
+    store = LocalStore(tmp_path / "both")
+    store.write("billing/focus/early.csv", _csv_bytes(header, early))
+    store.write("billing/focus/late.csv", _csv_bytes(header, late))
+    _aged(tmp_path / "both", "billing/focus/early.csv")
+
+    with caplog.at_level("WARNING", logger="kubebill"):
+        summary = pipeline.merge(store, SETTINGS)
+
+    assert summary.overlapping == []
+    warned = [r for r in caplog.records if "repeat some of the same lines" in r.getMessage()]
+    assert warned and warned[0].__dict__["files"] == ["billing/focus/early.csv", "billing/focus/late.csv"]
+
+
 def test_a_google_export_in_two_folders_and_formats_counts_once(external: Path, tmp_path: Path) -> None:
     """The same Google export as CSV in one folder and Parquet (two shards) in a newer one: not byte-identical,
     still one bill: the CSV's folder is overlapping, both shards of the newer folder count."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubebill.billing.runs import Scan, Unit
 from kubebill.ledger.record import Entry, Ledger, Totals
@@ -19,6 +20,7 @@ class UnitRead:
     excluded: dict[str, int] = field(default_factory=dict)
     # (BillingAccountId, SubAccountId, ISO day) -> its lines ("" for an absent id)
     charges: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    hashes: list[Any] = field(default_factory=list)  # its lines' hashes, when asked for (billing.overlap.repeating)
 
 
 @dataclass(frozen=True)

@@ -132,14 +132,26 @@ def day_csv_header(store: Store, layout: Layout, day: date, *, mode: str) -> boo
     return mode != "month" or not any(d < day for d in month_days(store, layout, day.year, day.month))
 
 
-def put_day_csv(store: Store, layout: Layout, day: date, path: str | None) -> ObjectInfo | None:
+ANY = "*"  # put_day_csv's `expected_etag` when whatever CSV is there may be replaced
+
+
+def put_day_csv(
+    store: Store, layout: Layout, day: date, path: str | None, *, expected_etag: str | None = ANY
+) -> ObjectInfo | None:
     """Store the day's CSV (a local file written by `parquet_to_csv`), or remove it when the day has no result
-    any more (`path` None)."""
+    any more (`path` None); when `expected_etag` is not ANY, only over that version (None: only where there is
+    none), else PreconditionFailed."""
     key = layout.result_day_csv_key(day)
     if path is not None:
-        return store.write_file(key, path)
+        if expected_etag == ANY:
+            return store.write_file(key, path)
+        if expected_etag is None:
+            return store.write_file(key, path, if_absent=True)
+        return store.write_file(key, path, if_match=expected_etag)
+    if expected_etag is None:
+        return None
     with contextlib.suppress(FileNotFoundError):
-        store.delete(key)
+        store.delete(key, if_match=None if expected_etag == ANY else expected_etag)
     return None
 
 
