@@ -281,61 +281,59 @@ def test_azure_focus_and_cost_details_exports_of_one_enrollment_count_once(
     sample): the same enrollment exported both ways counted twice. The EA Actual sample's lines, stated again as
     that FOCUS export states them, are one account's: the older export is overlapping, the money counted once."""
     actual = (external / "azure/finops-toolkit_EA_ActualCost_Small.csv").read_bytes()
-    header, templates = _csv_rows((external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Microsoft_only.csv").read_bytes())
     ea_header, ea_rows = _csv_rows(actual)
     at = {name: i for i, name in enumerate(ea_header)}
-    rows = []
+    lines = []
     for line in ea_rows:
-        row = dict(zip(header, templates[0], strict=True))
         month, day, year = line[at["Date"]].split("/")
-        start = date(int(year), int(month), int(day))
-        row |= {
+        fields = {
             "BillingAccountId": f"/providers/Microsoft.Billing/billingAccounts/{line[at['BillingAccountId']]}",
-            "ChargePeriodStart": f"{start}T00:00:00Z",
-            "ChargePeriodEnd": f"{start + timedelta(days=1)}T00:00:00Z",
             "BilledCost": line[at["Cost"]],
             "EffectiveCost": line[at["Cost"]],
             "BillingCurrency": line[at["BillingCurrency"]],
             "ResourceId": line[at["ResourceId"]],
         }
-        rows.append([row[name] for name in header])
-    alone = LocalStore(tmp_path / "alone")
-    alone.write("billing/azure-actual/actual.csv", actual)
-    pipeline.merge(alone, SETTINGS)
-    store = LocalStore(tmp_path / "both")
-    store.write("billing/azure-actual/actual.csv", actual)
-    store.write("billing/azure-focus/focus.csv", _csv_bytes(header, rows))
+        lines.append((date(int(year), int(month), int(day)), fields))
+    files = {
+        "billing/azure-actual/actual.csv": actual,
+        "billing/azure-focus/focus.csv": _microsoft_focus(external, lines),
+    }
     older = "billing/azure-focus/focus.csv" if newer == "actual" else "billing/azure-actual/actual.csv"
-    _aged(tmp_path / "both", older)
-    summary = pipeline.merge(store, SETTINGS)
+    summary = _counted_once(tmp_path, files, counted="billing/azure-actual/actual.csv", older=older)
     assert summary.overlapping == [older]
     assert "billing account 8611537" in summary.reasons[older]
-    for (day, currency), total in result_sums(alone).items():
-        assert result_sums(store)[(day, currency)] == pytest.approx(total, rel=1e-9)
+
+
+def _microsoft_focus(external: Path, lines: list[tuple[date, dict[str, str]]]) -> bytes:
+    """Lines as Microsoft's FOCUS export states them (the real sample's first line, each line's fields and charge
+    day put in)."""
+    header, templates = _csv_rows((external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Microsoft_only.csv").read_bytes())
+    rows = []
+    for start, fields in lines:
+        row = dict(zip(header, templates[0], strict=True))
+        row |= {"ChargePeriodStart": f"{start}T00:00:00Z", "ChargePeriodEnd": f"{start + timedelta(days=1)}T00:00:00Z"}
+        row |= fields
+        rows.append([row[name] for name in header])
+    return _csv_bytes(header, rows)
 
 
 def _payg_as_focus(external: Path, subscription: str | None = None) -> bytes:
     """The AKS tool's real pay-as-you-go usage details (no billing account, `SubscriptionGuid`) stated again as
     Microsoft's FOCUS export states lines: a billing account, the subscription as its ARM id."""
-    header, templates = _csv_rows((external / "focus/FOCUS-Sample-Data_FOCUS-1.0_Microsoft_only.csv").read_bytes())
     payg_header, payg_rows = _csv_rows((external / "aks/cost-management-export.csv").read_bytes())
     at = {name: i for i, name in enumerate(payg_header)}
-    rows = []
+    lines = []
     for line in payg_rows:
-        row = dict(zip(header, templates[0], strict=True))
-        start = date.fromisoformat(line[at["UsageDateTime"]][:10])
-        row |= {
+        fields = {
             "BillingAccountId": "/providers/Microsoft.Billing/billingAccounts/8611537",
             "SubAccountId": f"/subscriptions/{(subscription or line[at['SubscriptionGuid']]).upper()}",
-            "ChargePeriodStart": f"{start}T00:00:00Z",
-            "ChargePeriodEnd": f"{start + timedelta(days=1)}T00:00:00Z",
             "BilledCost": line[at["PreTaxCost"]],
             "EffectiveCost": line[at["PreTaxCost"]],
             "BillingCurrency": line[at["Currency"]],
             "ResourceId": line[at["InstanceId"]],
         }
-        rows.append([row[name] for name in header])
-    return _csv_bytes(header, rows)
+        lines.append((date.fromisoformat(line[at["UsageDateTime"]][:10]), fields))
+    return _microsoft_focus(external, lines)
 
 
 @pytest.mark.parametrize("newer", ["payg", "focus"])
@@ -346,20 +344,11 @@ def test_a_payg_export_without_billing_account_and_a_focus_export_of_its_subscri
     account, they never overlapped a FOCUS export of the same subscription and its money counted twice. By
     subscription and day they are one bill: the older is overlapping, the money counted once."""
     payg = (external / "aks/cost-management-export.csv").read_bytes()
-    alone = LocalStore(tmp_path / "alone")
-    alone.write("billing/payg/usage.csv", payg)
-    pipeline.merge(alone, SETTINGS)
-    store = LocalStore(tmp_path / "both")
-    store.write("billing/payg/usage.csv", payg)
-    store.write("billing/focus/focus.csv", _payg_as_focus(external))
+    files = {"billing/payg/usage.csv": payg, "billing/focus/focus.csv": _payg_as_focus(external)}
     older = "billing/focus/focus.csv" if newer == "payg" else "billing/payg/usage.csv"
-    _aged(tmp_path / "both", older)
-    summary = pipeline.merge(store, SETTINGS)
+    summary = _counted_once(tmp_path, files, counted="billing/payg/usage.csv", older=older)
     assert summary.overlapping == [older]
     assert "sub-account 82acd5bb-4206-47d4-9c12-a65db028483d" in summary.reasons[older]
-    assert result_sums(alone)
-    for (day, currency), total in result_sums(alone).items():
-        assert result_sums(store)[(day, currency)] == pytest.approx(total, rel=1e-9)
 
 
 def test_a_payg_export_and_a_focus_export_of_another_subscription_both_count(external: Path, tmp_path: Path) -> None:
@@ -376,49 +365,55 @@ def test_a_payg_export_and_a_focus_export_of_another_subscription_both_count(ext
         assert result_sums(store)[(day, currency)] == pytest.approx(2 * total, rel=1e-9)
 
 
-def _aws_focus(first: str = "", last: str = "2024-09-08") -> tuple[list[str], list[list[str]]]:
+def _aws_focus(external: Path, first: str = "", last: str = "2024-09-08") -> tuple[list[str], list[list[str]]]:
     """The real FOCUS sample's AWS lines charged from day `first` to day `last` (ISO text, inclusive; a week of
     lines keeps the merges short)."""
-    header, rows = _csv_rows((EXTERNAL / "focus/FOCUS-Sample-Data_FOCUS-1.0_AWS_only.csv").read_bytes())
+    header, rows = _csv_rows((external / "focus/FOCUS-Sample-Data_FOCUS-1.0_AWS_only.csv").read_bytes())
     start = header.index("ChargePeriodStart")
     return header, [r for r in rows if first <= r[start][:10] <= last]
 
 
-EXTERNAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "external"
-
-
-def test_a_re_download_of_a_month_into_the_folder_of_the_first_counts_once(tmp_path: Path) -> None:
-    """The month to date downloaded on the 5th, then again a few days later (one line restated) into the same
-    folder, under another name: a folder's files are shards of one export and all counted, so the first days
-    counted twice. The older file repeats its lines whole in the newer, which covers its days: overlapping."""
-    header, month = _aws_focus()
-    cost = header.index("BilledCost")
-    month[0][cost] = repr(float(month[0][cost]) + 3.25)
-    _, half = _aws_focus(last="2024-09-04")
+def _counted_once(tmp_path: Path, files: dict[str, bytes], *, counted: str, older: str) -> pipeline.MergeSummary:
+    """`files` merged together, `older` the older object, against `counted` merged alone: the same sums per day
+    and currency. Returns the merge of them together."""
     alone = LocalStore(tmp_path / "alone")
-    alone.write("billing/focus/september.csv", _csv_bytes(header, month))
+    alone.write(counted, files[counted])
     pipeline.merge(alone, SETTINGS)
     store = LocalStore(tmp_path / "both")
-    store.write("billing/focus/september-to-date.csv", _csv_bytes(header, half))
-    store.write("billing/focus/september.csv", _csv_bytes(header, month))
-    _aged(tmp_path / "both", "billing/focus/september-to-date.csv")
-
+    for key, body in files.items():
+        store.write(key, body)
+    _aged(tmp_path / "both", older)
     summary = pipeline.merge(store, SETTINGS)
-
-    assert summary.overlapping == ["billing/focus/september-to-date.csv"]
-    assert "repeated whole in billing/focus/september.csv" in summary.reasons["billing/focus/september-to-date.csv"]
     assert result_sums(alone)
     for key, total in result_sums(alone).items():
         assert result_sums(store)[key] == pytest.approx(total, rel=1e-9)
+    return summary
+
+
+def test_a_re_download_of_a_month_into_the_folder_of_the_first_counts_once(external: Path, tmp_path: Path) -> None:
+    """The month to date downloaded on the 5th, then again a few days later (one line restated) into the same
+    folder, under another name: a folder's files are shards of one export and all counted, so the first days
+    counted twice. The older file repeats its lines whole in the newer, which covers its days: overlapping."""
+    header, month = _aws_focus(external)
+    cost = header.index("BilledCost")
+    month[0][cost] = repr(float(month[0][cost]) + 3.25)
+    _, half = _aws_focus(external, last="2024-09-04")
+    older, newer = "billing/focus/september-to-date.csv", "billing/focus/september.csv"
+    files = {older: _csv_bytes(header, half), newer: _csv_bytes(header, month)}
+
+    summary = _counted_once(tmp_path, files, counted=newer, older=older)
+
+    assert summary.overlapping == [older]
+    assert f"repeated whole in {newer}" in summary.reasons[older]
 
 
 def test_files_of_a_folder_repeating_some_lines_both_count_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    external: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A newer file that repeats part of an older one's lines but not its days (1-5 and 3-8): neither is a
     re-download of the other, both count, and the merge says so."""
-    header, early = _aws_focus(last="2024-09-05")
-    _, late = _aws_focus(first="2024-09-03")
+    header, early = _aws_focus(external, last="2024-09-05")
+    _, late = _aws_focus(external, first="2024-09-03")
     store = LocalStore(tmp_path / "both")
     store.write("billing/focus/early.csv", _csv_bytes(header, early))
     store.write("billing/focus/late.csv", _csv_bytes(header, late))
