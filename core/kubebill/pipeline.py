@@ -591,13 +591,10 @@ def _merge_day(
         if attempt:
             inputs = _merge_inputs(store, layout, staged, ledger)[0].get(day, _DayInputs())
         state, state_etag = _read_state(store, state_key)
-        try:
-            current: str | None = store.head(layout.result_parquet_key(day)).etag
-        except FileNotFoundError:
-            current = None
+        now = _Outputs.of_day(store, layout, settings, day, state)
+        current, csv_now = now.result, now.csv
         fingerprint = inputs.fingerprint(settings)
-        csv_now = _day_csv_etag(store, layout, settings, day)
-        if _is_current(state, fingerprint, current, csv_now):
+        if _is_current(state, fingerprint, now):
             return False, int(state.get("rows", 0)), list(state.get("unallocated", [])), {}, None
         merged_before = {k for k, _ in state.get("inputs", [])} if current is not None else set()
         # a bad object where a merged one was (an allocation export or a bill file overwritten or re-delivered
@@ -829,28 +826,7 @@ def _spark_days(
 def _unchanged(store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs) -> bool:
     """The day's committed merge used these inputs and its result is still the one it wrote (see `_merge_day`)."""
     state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
-    try:
-        current: str | None = store.head(layout.result_parquet_key(day)).etag
-    except FileNotFoundError:
-        current = None
-    return _is_current(state, inputs.fingerprint(settings), current, _day_csv_etag(store, layout, settings, day))
-
-
-def _exists(store: Store, key: str) -> bool:
-    try:
-        store.head(key)
-    except FileNotFoundError:
-        return False
-    return True
-
-
-def _csv_outputs(
-    store: Store, layout: Layout, settings: Settings
-) -> tuple[dict[date, Any] | None, set[tuple[int, int]]]:
-    """Each day's CSV and the months with a month CSV, when the settings ask for CSVs (else None and none)."""
-    from kubebill.sinks import results
-
-    return results.csv_objects(store, layout) if settings.result_csv != "off" else (None, set())
+    return _is_current(state, inputs.fingerprint(settings), _Outputs.of_day(store, layout, settings, day, state))
 
 
 class _NoCsv:
@@ -860,33 +836,72 @@ class _NoCsv:
 NO_CSV = _NoCsv()
 
 
-def _is_current(
-    state: dict[str, Any], fingerprint: str, result_etag: str | None, csv_etag: str | _NoCsv | None
-) -> bool:
+@dataclass(frozen=True)
+class _Outputs:
+    """A day's outputs as they are on the store now, which `_is_current` holds against the day's state."""
+
+    result: str | None  # the result's etag; None: there is none
+    csv: str | _NoCsv | None = NO_CSV  # the day CSV's etag; None: there is none; NO_CSV: the settings ask for none
+    compare: bool = False  # the day's cross-check (reconcile.compare) is there
+
+    @classmethod
+    def of_day(cls, store: Store, layout: Layout, settings: Settings, day: date, state: dict[str, Any]) -> _Outputs:
+        """One day's, by a request per output (the cross-check's only when the state says there is one)."""
+        csv: str | _NoCsv | None = NO_CSV
+        if settings.result_csv != "off":
+            csv = _etag(store, layout.result_day_csv_key(day))
+        compare = bool(state.get("compare")) and _etag(store, layout.compare_key(day)) is not None
+        return cls(_etag(store, layout.result_parquet_key(day)), csv, compare)
+
+
+@dataclass(frozen=True)
+class _OnStore:
+    """Every day's outputs, one listing per kind of output (for `_changed` over many days)."""
+
+    results: Mapping[date, ObjectInfo]
+    csvs: Mapping[date, ObjectInfo] | None  # None: the settings ask for no CSV
+    month_csvs: set[tuple[int, int]]  # the months that have a month CSV
+    compares: set[date]  # the days that have a cross-check
+
+    @classmethod
+    def listed(cls, store: Store, layout: Layout, settings: Settings, results: Mapping[date, ObjectInfo]) -> _OnStore:
+        from kubebill.sinks import results as sink
+
+        csvs, months = sink.csv_objects(store, layout) if settings.result_csv != "off" else (None, set())
+        return cls(results, csvs, months, sink.compared_days(store, layout))
+
+    def day(self, day: date) -> _Outputs:
+        result = self.results.get(day)
+        csv: str | _NoCsv | None = NO_CSV
+        if self.csvs is not None:
+            csv = self.csvs[day].etag if day in self.csvs else None
+        return _Outputs(result.etag if result is not None else None, csv, day in self.compares)
+
+
+def _etag(store: Store, key: str) -> str | None:
+    try:
+        return store.head(key).etag
+    except FileNotFoundError:
+        return None
+
+
+def _is_current(state: dict[str, Any], fingerprint: str, now: _Outputs) -> bool:
     """The day's committed merge used inputs of this fingerprint and wrote the outputs that are there now: its
-    result, and when the settings ask for one and the day has rows, its CSV (`csv_etag`: the day CSV's etag now,
-    None when there is none; a state that records none, from month mode or from before CSVs were recorded, is held
-    to the CSV's being there)."""
+    result; when the settings ask for one and the day has rows, its CSV (a state that records no CSV etag, from
+    month mode or from before CSVs were recorded, is held to the CSV's being there); its cross-check when it wrote
+    one."""
     return bool(
         state.get("fingerprint") == fingerprint
         and not state.get("pending")
         and "result_etag" in state
-        and state["result_etag"] == result_etag
+        and state["result_etag"] == now.result
         and (
-            isinstance(csv_etag, _NoCsv)
+            isinstance(now.csv, _NoCsv)
             or not state.get("rows")
-            or (csv_etag is not None and state.get("csv_etag") in (None, csv_etag))
+            or (now.csv is not None and state.get("csv_etag") in (None, now.csv))
         )
+        and (not state.get("compare") or now.compare)
     )
-
-
-def _day_csv_etag(store: Store, layout: Layout, settings: Settings, day: date) -> str | _NoCsv | None:
-    if settings.result_csv == "off":
-        return NO_CSV
-    try:
-        return store.head(layout.result_day_csv_key(day)).etag
-    except FileNotFoundError:
-        return None
 
 
 def _commit(store: Store, layout: Layout, staged: _Staged) -> None:
@@ -955,13 +970,13 @@ def merge(store: Store, settings: Settings, *, days: Sequence[date] | None = Non
             if days is not None:
                 wanted = sorted(set(days))
             else:
-                csvs, has_month_csv = _csv_outputs(store, layout, settings)
-                changed = {d for d, i in inputs.items() if _changed(store, layout, settings, d, i, on_store, csvs)}
+                outputs = _OnStore.listed(store, layout, settings, on_store)
+                changed = {d for d, i in inputs.items() if _changed(store, layout, settings, d, i, outputs)}
                 wanted = sorted(changed | recorded | emptied)
                 if settings.result_csv == "month" and on_store:  # a month CSV deleted by hand is composed again
-                    months |= {(d.year, d.month) for d in on_store} - has_month_csv
+                    months |= {(d.year, d.month) for d in on_store} - outputs.month_csvs
                     newest = max(on_store)
-                    if settings.result_csv_file and not _exists(store, settings.result_csv_file):
+                    if settings.result_csv_file and _etag(store, settings.result_csv_file) is None:
                         months.add((newest.year, newest.month))  # and so is the AKS tool's result file
             summary.days = wanted
             if settings.engine == "spark":  # every due day in one Spark run, each then committed as on DuckDB
@@ -1124,24 +1139,13 @@ def _record_empty(store: Store, layout: Layout, settings: Settings, day: date, i
 
 
 def _changed(
-    store: Store,
-    layout: Layout,
-    settings: Settings,
-    day: date,
-    inputs: _DayInputs,
-    on_store: Mapping[date, Any],
-    csvs: Mapping[date, Any] | None,
+    store: Store, layout: Layout, settings: Settings, day: date, inputs: _DayInputs, outputs: _OnStore
 ) -> bool:
-    """The day's inputs or settings changed since its committed merge, that merge never committed, or the day's
-    result (or CSV) is not the one it wrote: deleted, or replaced by anything but a merge (`on_store`: each day's
-    result now, `csvs` each day's CSV now, None when the settings ask for none). An output is derived from inputs
-    still there, so it is written again rather than left missing or foreign."""
+    """The day's inputs or settings changed since its committed merge, that merge never committed, or an output of
+    the day is not the one it wrote: deleted, or replaced by anything but a merge (`outputs`: each day's now). An
+    output is derived from inputs still there, so it is written again rather than left missing or foreign."""
     state, _ = _read_state(store, layout.state_key(f"merge/{day.isoformat()}.json"))
-    result = on_store.get(day)
-    csv: str | _NoCsv | None = NO_CSV
-    if csvs is not None:
-        csv = csvs[day].etag if day in csvs else None
-    return not _is_current(state, inputs.fingerprint(settings), result.etag if result is not None else None, csv)
+    return not _is_current(state, inputs.fingerprint(settings), outputs.day(day))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1183,11 +1187,8 @@ def _defer(store: Store, settings: Settings, key: str, days: Sequence[date] | No
         inputs, ledger = _merge_inputs(store, layout, staged, ledgers.load()[0])
     ledgers.replace(ledger)
     candidates = sorted(set(days)) if days is not None else list(inputs)
-    on_store = results.result_objects(store, layout)
-    csvs = _csv_outputs(store, layout, settings)[0]
-    wanted = [
-        d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()), on_store, csvs)
-    ]
+    outputs = _OnStore.listed(store, layout, settings, results.result_objects(store, layout))
+    wanted = [d for d in candidates if _changed(store, layout, settings, d, inputs.get(d, _DayInputs()), outputs)]
     QueueStore(store, layout).add(wanted)
     entry = ledger.get(key)
     if entry is not None and entry.state == "rejected":

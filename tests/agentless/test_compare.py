@@ -83,3 +83,24 @@ def test_the_cross_check_goes_when_the_export_does(tmp_path: Path) -> None:
         export.unlink()
     pipeline.merge(store, settings)
     assert not (tmp_path / Layout().compare_key(DAY)).exists()
+
+
+def test_a_cross_check_deleted_by_hand_is_written_again_by_the_next_merge(tmp_path: Path) -> None:
+    """The report read no cross-check for a day whose file was deleted, and said nothing, until the day's inputs
+    changed: the day now merges again, and only that day."""
+    simulate(tmp_path, Scenario(providers=("aws",), nodes=2, pods=4, days=1, end=DAY, cloud_split=True))
+    store, settings = LocalStore(tmp_path), Settings(store=str(tmp_path))
+    pipeline.merge(store, settings)
+    key = tmp_path / Layout().compare_key(DAY)
+    good = pq.read_table(key)
+    key.unlink()
+
+    summary = pipeline.merge(store, settings)
+
+    assert summary.merged == [DAY]
+    again = pq.read_table(key).sort_by("namespace").to_pylist()
+    assert [r["namespace"] for r in again] == [r["namespace"] for r in good.sort_by("namespace").to_pylist()]
+    for row, before in zip(again, good.sort_by("namespace").to_pylist(), strict=True):
+        assert row["kubebill_cost"] == pytest.approx(before["kubebill_cost"], rel=1e-12)  # summed in any order
+        assert row["cloud_cost"] == pytest.approx(before["cloud_cost"], rel=1e-12)
+    assert pipeline.merge(store, settings).merged == []

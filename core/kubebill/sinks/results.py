@@ -47,6 +47,18 @@ def csv_objects(store: Store, layout: Layout) -> tuple[dict[date, ObjectInfo], s
     return days, months
 
 
+def compared_days(store: Store, layout: Layout) -> set[date]:
+    """The days that have a cross-check (reconcile.compare) beside their result."""
+    found = set()
+    for info in store.list(f"{layout.results_prefix}/compare/"):
+        match = _COMPARE.search(info.key)
+        if match:
+            with contextlib.suppress(ValueError):
+                found.add(date(int(match["y"]), int(match["m"]), int(match["d"])))
+    return found
+
+
+_COMPARE = re.compile(r"/compare/year=(?P<y>\d{4})/month=(?P<m>\d{2})/day=(?P<d>\d{2})/cloud\.parquet$")
 _CSV = re.compile(r"/csv/year=(?P<y>\d{4})/month=(?P<m>\d{2})/(?:day=(?P<d>\d{2})/)?result\.csv$")
 
 
