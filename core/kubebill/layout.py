@@ -33,6 +33,22 @@ _ALLOCATION = re.compile(
 _RESULT_DAY = re.compile(r"^parquet/year=(?P<y>\d{4})/month=(?P<m>\d{2})/day=(?P<d>\d{2})/result\.parquet$")
 
 
+_PARTITION = re.compile(r"/year=(?P<y>\d{4})/month=(?P<m>\d{2})/(?:day=(?P<d>\d{2})/)?[^/]+$")
+
+
+def partition(key: str) -> tuple[int, int, date | None] | None:
+    """(year, month, day or None) of an output key's `year=/month=[/day=]/<file>` partition; None when it has none
+    (or names no real day)."""
+    match = _PARTITION.search(key)
+    if match is None:
+        return None
+    year, month = int(match["y"]), int(match["m"])
+    try:
+        return year, month, date(year, month, int(match["d"])) if match["d"] else None
+    except ValueError:
+        return None
+
+
 def _partition(day: date) -> str:
     return f"year={day.year:04d}/month={day.month:02d}/day={day.day:02d}"
 

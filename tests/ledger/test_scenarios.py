@@ -390,14 +390,21 @@ def _counted_once(tmp_path: Path, files: dict[str, bytes], *, counted: str, olde
     return summary
 
 
-def test_a_re_download_of_a_month_into_the_folder_of_the_first_counts_once(external: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ids", [True, False])
+def test_a_re_download_of_a_month_into_the_folder_of_the_first_counts_once(
+    external: Path, tmp_path: Path, ids: bool
+) -> None:
     """The month to date downloaded on the 5th, then again a few days later (one line restated) into the same
     folder, under another name: a folder's files are shards of one export and all counted, so the first days
-    counted twice. The older file repeats its lines whole in the newer, which covers its days: overlapping."""
+    counted twice. The older file repeats its lines whole in the newer, which covers its days: overlapping (by
+    account-day, or by day when the lines name no account)."""
     header, month = _aws_focus(external)
     cost = header.index("BilledCost")
     month[0][cost] = repr(float(month[0][cost]) + 3.25)
     _, half = _aws_focus(external, last="2024-09-04")
+    if not ids:
+        for row in month + half:
+            row[header.index("BillingAccountId")] = row[header.index("SubAccountId")] = ""
     older, newer = "billing/focus/september-to-date.csv", "billing/focus/september.csv"
     files = {older: _csv_bytes(header, half), newer: _csv_bytes(header, month)}
 
@@ -407,13 +414,19 @@ def test_a_re_download_of_a_month_into_the_folder_of_the_first_counts_once(exter
     assert f"repeated whole in {newer}" in summary.reasons[older]
 
 
+@pytest.mark.parametrize("ids", [True, False])
 def test_files_of_a_folder_repeating_some_lines_both_count_with_a_warning(
-    external: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    external: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, ids: bool
 ) -> None:
-    """A newer file that repeats part of an older one's lines but not its days (1-5 and 3-8): neither is a
-    re-download of the other, both count, and the merge says so."""
+    """A newer file that repeats part of an older one's lines but not its days (1-5 and 3-8, over half of the
+    older's lines): neither is a re-download of the other, both count, and the merge says so. Also when the lines
+    name no account at all: the days are compared then (no account-day to compare held of any newer file, and
+    days 1-2 were dropped)."""
     header, early = _aws_focus(external, last="2024-09-05")
     _, late = _aws_focus(external, first="2024-09-03")
+    if not ids:
+        for row in early + late:
+            row[header.index("BillingAccountId")] = row[header.index("SubAccountId")] = ""
     store = LocalStore(tmp_path / "both")
     store.write("billing/focus/early.csv", _csv_bytes(header, early))
     store.write("billing/focus/late.csv", _csv_bytes(header, late))
@@ -425,6 +438,7 @@ def test_files_of_a_folder_repeating_some_lines_both_count_with_a_warning(
     assert summary.overlapping == []
     warned = [r for r in caplog.records if "repeat some of the same lines" in r.getMessage()]
     assert warned and warned[0].__dict__["files"] == ["billing/focus/early.csv", "billing/focus/late.csv"]
+    assert {day for day, _ in result_sums(store)} == {date(2024, 9, d) for d in range(1, 9)}
 
 
 def test_a_google_export_in_two_folders_and_formats_counts_once(external: Path, tmp_path: Path) -> None:

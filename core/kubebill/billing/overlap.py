@@ -46,6 +46,7 @@ class _Export:
     units: list[Unit]
     accounts: dict[Charge, int]  # lines per billing-account-day
     subs: dict[Charge, int]  # lines per sub-account-day
+    days: dict[Charge, int]  # lines per day, whatever their ids ("", day): files of one folder (`repeating`) only
     newest: tuple[datetime, str]  # (modified, key) of its newest object
     series: set[tuple[str, str]]  # (format, export name) of its manifest runs: one export's periods
 
@@ -65,6 +66,15 @@ def _replaces(newer: _Export, older: _Export) -> bool:
     """Whether `newer` is a re-export of `older`'s period: every account-day of `older` with ≥ half its lines."""
     new, old, _ = _grain(newer, older)
     return all(new.get(charge, 0) * 2 >= lines for charge, lines in old.items())
+
+
+def _covers(newer: _Export, older: _Export) -> bool:
+    """`_replaces` for two files of one folder: by day alone when the older names no id the grain compares (a rule
+    over no account-day would hold of any newer file, and the older's days the newer lacks would be dropped)."""
+    new, old, _ = _grain(newer, older)
+    if not old:
+        new, old = newer.days, older.days
+    return bool(old) and all(new.get(charge, 0) * 2 >= lines for charge, lines in old.items())
 
 
 def _shares(a: _Export, b: _Export) -> bool:
@@ -110,6 +120,7 @@ def overlapping(
 
 def _add_charges(export: _Export, charges: Mapping[Lines, int]) -> None:
     for (account, sub, day), lines in charges.items():
+        export.days[("", day)] = export.days.get(("", day), 0) + lines
         # one spelling of each id for every format
         for into, found in ((export.accounts, account and billing_account_key(account)),
                             (export.subs, sub and sub_account_key(sub))):  # fmt: skip
@@ -138,7 +149,7 @@ def _exports(units: list[Unit], modified: Mapping[str, datetime]) -> list[_Expor
         keys = [k for u in members for k in u.keys if k in modified]
         newest = max((modified[k], k) for k in keys)
         series = {(u.format, u.export) for u in members if u.manifest}
-        out.append(_Export(folder_of(members[0].parts[0].key), members, {}, {}, newest, series))
+        out.append(_Export(folder_of(members[0].parts[0].key), members, {}, {}, {}, newest, series))
     return out
 
 
@@ -220,7 +231,7 @@ def _repeating(
     repeated = {(int(a), int(b)): int(n) for a, b, n in pairs}  # (file, other file) -> its lines the other repeats
     exports = []
     for i, unit in enumerate(members):
-        export = _Export(unit.parts[0].key, [unit], {}, {}, (modified[unit.parts[0].key], unit.parts[0].key), set())
+        export = _Export(unit.parts[0].key, [unit], {}, {}, {}, (modified[unit.parts[0].key], unit.parts[0].key), set())
         _add_charges(export, charges.get(unit, {}))
         exports.append((i, export))
     counted: list[tuple[int, _Export]] = []
@@ -228,7 +239,7 @@ def _repeating(
     for i, export in sorted(exports, key=lambda e: e[1].newest, reverse=True):
         lines = sum(len(a) for a in hashes[members[i]])
         newer = [(j, other) for j, other in counted if repeated.get((i, j), 0)]
-        winner = next(((j, o) for j, o in newer if repeated[(i, j)] * 2 >= lines and _replaces(o, export)), None)
+        winner = next(((j, o) for j, o in newer if repeated[(i, j)] * 2 >= lines and _covers(o, export)), None)
         if winner is None:
             for j, other in newer:
                 LOG.warning(

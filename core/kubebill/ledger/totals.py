@@ -53,9 +53,8 @@ def add(
             continue
         if days is not None:
             days.add(day)
-        account, sub = row.get("a") or "", row.get("s") or ""
-        if charges is not None and (account or sub):
-            charge = (str(account), str(sub), day.isoformat())
+        if charges is not None:
+            charge = (str(row.get("a") or ""), str(row.get("s") or ""), day.isoformat())
             charges[charge] = charges.get(charge, 0) + count
         totals = into.setdefault(key, {}).setdefault(day.isoformat(), {}).setdefault(str(row["c"]), {})
         for name in COST_COLUMNS:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
@@ -15,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kubebill.errors import InputError
-from kubebill.layout import Kind, Layout
+from kubebill.layout import Kind, Layout, partition
 from kubebill.schema import RESULT, conform
 from kubebill.store.base import ObjectInfo, Store, copy_stream, read_upto
 
@@ -36,30 +35,22 @@ def csv_objects(store: Store, layout: Layout) -> tuple[dict[date, ObjectInfo], s
     days: dict[date, ObjectInfo] = {}
     months: set[tuple[int, int]] = set()
     for info in store.list(f"{layout.results_prefix}/csv/"):
-        match = _CSV.search(info.key)
-        if match is None:
-            continue
-        if match["d"] is None:
-            months.add((int(match["y"]), int(match["m"])))
-            continue
-        with contextlib.suppress(ValueError):
-            days[date(int(match["y"]), int(match["m"]), int(match["d"]))] = info
+        found = partition(info.key) if info.key.endswith("/result.csv") else None
+        if found is not None:
+            year, month, day = found
+            if day is None:
+                months.add((year, month))
+            else:
+                days[day] = info
     return days, months
 
 
 def compared_days(store: Store, layout: Layout) -> set[date]:
     """The days that have a cross-check (reconcile.compare) beside their result."""
-    found = set()
-    for info in store.list(f"{layout.results_prefix}/compare/"):
-        match = _COMPARE.search(info.key)
-        if match:
-            with contextlib.suppress(ValueError):
-                found.add(date(int(match["y"]), int(match["m"]), int(match["d"])))
-    return found
-
-
-_COMPARE = re.compile(r"/compare/year=(?P<y>\d{4})/month=(?P<m>\d{2})/day=(?P<d>\d{2})/cloud\.parquet$")
-_CSV = re.compile(r"/csv/year=(?P<y>\d{4})/month=(?P<m>\d{2})/(?:day=(?P<d>\d{2})/)?result\.csv$")
+    found = (
+        partition(i.key) for i in store.list(f"{layout.results_prefix}/compare/") if i.key.endswith("/cloud.parquet")
+    )
+    return {f[2] for f in found if f is not None and f[2] is not None}
 
 
 def available_days(store: Store, layout: Layout) -> list[date]:
